@@ -1,0 +1,29 @@
+using OverlayCtl.Core.Net;
+
+namespace OverlayCtl.Core.Leases;
+
+/// <summary>
+/// Where leases live (etcd in production). Allocation must be atomic across processes: two callers
+/// can never both hold one subnet, and a holder asking again gets the same subnet back.
+/// </summary>
+public interface ILeaseStore
+{
+    Task<NetworkConfig?> GetConfigAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes the config; refuses (<see cref="LeaseException"/>) to change Network or SubnetLen under existing leases.</summary>
+    Task EnsureConfigAsync(NetworkConfig config, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Lease>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>Returns the lease held by the request's address, updating its data if needed, or allocates one.</summary>
+    Task<Lease> AcquireAsync(NetworkConfig config, LeaseRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the lease for <paramref name="subnet"/>; false when there was none.</summary>
+    Task<bool> ReleaseAsync(Ipv4Cidr subnet, CancellationToken cancellationToken);
+}
+
+/// <summary>A lease operation that cannot succeed as asked (exhausted range, pin held by another host, config change refused).</summary>
+public sealed class LeaseException(string message) : Exception(message);
+
+/// <summary>The lease store could not be reached at all (every endpoint down, auth failed).</summary>
+public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

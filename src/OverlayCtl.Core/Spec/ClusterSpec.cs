@@ -1,0 +1,95 @@
+using OverlayCtl.Core.Net;
+
+namespace OverlayCtl.Core.Spec;
+
+/// <summary>
+/// A validated cluster spec with every default resolved. Code past the loader never sees an
+/// unchecked name or address: what is here is safe to put on a command line.
+/// </summary>
+public sealed record ClusterSpec(
+    string Name,
+    EtcdSpec Etcd,
+    NetworkSpec Network,
+    DockerSpec Docker,
+    IReadOnlyList<HostSpec> Hosts,
+    string SourcePath)
+{
+    public HostSpec? FindHost(string name) => Hosts.FirstOrDefault(h => h.Name == name);
+}
+
+/// <summary>Where the leases live.</summary>
+public sealed record EtcdSpec(IReadOnlyList<Uri> Endpoints, string Prefix, TlsSpec? Tls)
+{
+    public const string DefaultPrefix = "/coreos.com/network";
+}
+
+/// <summary>Client TLS for etcd, as etcdctl's --cacert/--cert/--key. Credentials never live in the spec.</summary>
+public sealed record TlsSpec(string? Ca, string? Cert, string? Key);
+
+/// <summary>How traffic between hosts is carried.</summary>
+public enum BackendKind
+{
+    /// <summary>Linux VXLAN device, flannel's data path.</summary>
+    Vxlan,
+    /// <summary>Open vSwitch bridge with one VXLAN port per peer.</summary>
+    Ovs,
+    /// <summary>Plain routes via the peer's underlay address; needs L2 adjacency.</summary>
+    HostGw,
+}
+
+/// <summary>The overlay network: its range, how it is cut into host subnets, and the backend.</summary>
+public sealed record NetworkSpec(
+    Ipv4Cidr Cidr,
+    int SubnetLength,
+    Ipv4Address SubnetMin,
+    Ipv4Address SubnetMax,
+    BackendKind Backend,
+    int Vni,
+    int Port,
+    int? Mtu,
+    bool IpMasq,
+    bool DirectRouting,
+    OvsSpec Ovs);
+
+/// <summary>Open vSwitch settings; <see cref="Db"/> lets one machine run an OVS per namespace host.</summary>
+public sealed record OvsSpec(string Bridge, string? Db, string DatapathType)
+{
+    public static OvsSpec Default { get; } = new("br-overlay", null, "system");
+}
+
+/// <summary>What Docker consumes. Paths may contain <c>{host}</c>; null means "do not write".</summary>
+public sealed record DockerSpec(string Bridge, string? DaemonConfig, string? SubnetEnv)
+{
+    public string? DaemonConfigFor(HostSpec host) => DaemonConfig?.Replace("{host}", host.Name, StringComparison.Ordinal);
+    public string? SubnetEnvFor(HostSpec host) => SubnetEnv?.Replace("{host}", host.Name, StringComparison.Ordinal);
+}
+
+/// <summary>One host of the cluster.</summary>
+public sealed record HostSpec(
+    string Name,
+    Ipv4Address Address,
+    string? Interface,
+    Ipv4Cidr? Subnet,
+    HostConnection Connection);
+
+/// <summary>How commands reach a host.</summary>
+public abstract record HostConnection
+{
+    /// <summary>Commands run on this machine.</summary>
+    public sealed record Local : HostConnection
+    {
+        public override string ToString() => "local";
+    }
+
+    /// <summary>Commands run through the system ssh client in BatchMode.</summary>
+    public sealed record Ssh(string? User, string Host, int Port, string? IdentityFile) : HostConnection
+    {
+        public override string ToString() => $"ssh://{(User is null ? "" : User + "@")}{Host}{(Port == 22 ? "" : ":" + Port)}";
+    }
+
+    /// <summary>Commands run with <c>ip netns exec NAME</c>: lab and CI hosts.</summary>
+    public sealed record Netns(string Name) : HostConnection
+    {
+        public override string ToString() => $"netns://{Name}";
+    }
+}

@@ -1,0 +1,83 @@
+using OverlayCtl.Core.Net;
+
+namespace OverlayCtl.Core.State;
+
+/// <summary>
+/// A host's live network state as read from <c>ip -j</c>, <c>bridge -j</c>, <c>iptables-save</c>,
+/// <c>ovs-vsctl</c> and the files overlayctl owns. The planner compares it with the desired state.
+/// </summary>
+public sealed record ObservedHost(
+    IReadOnlyList<LinkInfo> Links,
+    IReadOnlyList<AddressInfo> Addresses,
+    IReadOnlyList<RouteInfo> Routes,
+    IReadOnlyList<NeighborInfo> Neighbors,
+    IReadOnlyList<FdbInfo> Fdb,
+    IptablesState Iptables,
+    bool? IpForward,
+    IReadOnlyDictionary<string, string?> Files,
+    OvsState? Ovs)
+{
+    public static ObservedHost Empty { get; } = new([], [], [], [], [], IptablesState.Empty, null, new Dictionary<string, string?>(), null);
+
+    public LinkInfo? FindLink(string name) => Links.FirstOrDefault(l => l.Name == name);
+
+    public IEnumerable<InterfaceAddress> AddressesOf(string device) => Addresses.Where(a => a.Device == device).Select(a => a.Address);
+}
+
+/// <summary>One network device (<c>ip -j -d link</c>).</summary>
+public sealed record LinkInfo(
+    int Index,
+    string Name,
+    string? Kind,
+    int Mtu,
+    MacAddress? Mac,
+    bool Up,
+    string? Master,
+    string? Alias,
+    VxlanInfo? Vxlan);
+
+/// <summary>VXLAN device parameters (<c>ip -d</c> linkinfo.info_data).</summary>
+public sealed record VxlanInfo(int Id, Ipv4Address? Local, string? Device, int Port, bool Learning);
+
+/// <summary>One IPv4 address on a device (<c>ip -j addr</c>).</summary>
+public sealed record AddressInfo(string Device, InterfaceAddress Address);
+
+/// <summary>
+/// One IPv4 route in the main table (<c>ip -j route</c>). <see cref="Destination"/> is null for default.
+/// <see cref="Protocol"/> is the route's proto as printed (e.g. "kernel", "boot", "static", or a number).
+/// </summary>
+public sealed record RouteInfo(Ipv4Cidr? Destination, Ipv4Address? Gateway, string? Device, bool Onlink, string? Protocol);
+
+/// <summary>One IPv4 neighbour entry (<c>ip -j neigh</c>).</summary>
+public sealed record NeighborInfo(Ipv4Address Address, string Device, MacAddress? LinkAddress, bool Permanent);
+
+/// <summary>One forwarding database entry (<c>bridge -j fdb</c>).</summary>
+public sealed record FdbInfo(MacAddress Mac, string Device, Ipv4Address? Destination, bool Self, bool Permanent);
+
+/// <summary>
+/// <c>iptables-save</c> output, per table: chain policies (null for user chains) and rule lines
+/// exactly as printed (<c>-A CHAIN ...</c>), in order.
+/// </summary>
+public sealed record IptablesState(IReadOnlyDictionary<string, IptablesTable> Tables)
+{
+    public static IptablesState Empty { get; } = new(new Dictionary<string, IptablesTable>());
+
+    public IptablesTable Table(string name) => Tables.TryGetValue(name, out var t) ? t : IptablesTable.Empty;
+}
+
+/// <summary>One iptables table as saved.</summary>
+public sealed record IptablesTable(IReadOnlyDictionary<string, string?> Chains, IReadOnlyList<string> Rules)
+{
+    public static IptablesTable Empty { get; } = new(new Dictionary<string, string?>(), []);
+
+    public IEnumerable<string> RulesOf(string chain) => Rules.Where(r => r.StartsWith($"-A {chain} ", StringComparison.Ordinal));
+}
+
+/// <summary>Open vSwitch state from <c>ovs-vsctl --format=json list</c>; null on hosts without OVS.</summary>
+public sealed record OvsState(IReadOnlyList<OvsBridge> Bridges);
+
+/// <summary>One OVS bridge and its ports.</summary>
+public sealed record OvsBridge(string Name, string? DatapathType, IReadOnlyList<OvsPort> Ports);
+
+/// <summary>One OVS port (single interface) with its type and options.</summary>
+public sealed record OvsPort(string Name, string? Type, IReadOnlyDictionary<string, string> Options, int? Mtu);
