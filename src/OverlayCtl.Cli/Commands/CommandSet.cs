@@ -1,0 +1,27 @@
+using System.CommandLine;
+
+namespace OverlayCtl.Cli.Commands;
+
+/// <summary>
+/// Every command group, and the helpers they share. Adding a group means one file in this folder
+/// plus one line in <see cref="All"/>.
+/// </summary>
+internal sealed class CommandSet(TextWriter stdout, TextWriter stderr)
+{
+    public IEnumerable<Command> All() =>
+    [
+        ValidateCommand.Create(this),
+    ];
+
+    /// <summary>The standard body wrapper: context, logging, exit-code mapping.</summary>
+    public Func<ParseResult, CancellationToken, Task<int>> Action(Func<CliContext, CancellationToken, Task<int>> body) =>
+        CommandLine.Action(stdout, stderr, body);
+
+    /// <summary><c>-f/--file SPEC</c>, required.</summary>
+    public static Option<string> SpecOption() => new("--file", "-f")
+    {
+        Description = "the cluster spec (YAML)",
+        Required = true,
+        HelpName = "SPEC",
+    };
+}

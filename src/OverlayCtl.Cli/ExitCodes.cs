@@ -1,0 +1,25 @@
+namespace OverlayCtl.Cli;
+
+/// <summary>
+/// Exit codes are a contract with scripts (documented in docs/exit-codes.md); never renumber.
+/// </summary>
+internal static class ExitCodes
+{
+    /// <summary>Everything asked for was done, or there was nothing to do.</summary>
+    public const int Ok = 0;
+
+    /// <summary>Bad input (spec, arguments) or a refused lease operation.</summary>
+    public const int Error = 1;
+
+    /// <summary>Changes are pending: <c>plan --detailed-exitcode</c> with a non-empty plan, <c>status</c> with drift.</summary>
+    public const int Changes = 2;
+
+    /// <summary>No etcd endpoint could be reached, or authentication failed.</summary>
+    public const int StoreUnavailable = 3;
+
+    /// <summary>At least one host failed (could not be reached, observed or converged); the others were still done.</summary>
+    public const int HostFailed = 4;
+
+    /// <summary>A check found a problem: <c>verify</c> broken pairs, <c>doctor</c> findings.</summary>
+    public const int ChecksFailed = 5;
+}

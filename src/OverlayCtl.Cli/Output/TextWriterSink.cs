@@ -1,0 +1,24 @@
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting.Display;
+
+namespace OverlayCtl.Cli.Output;
+
+/// <summary>
+/// Serilog sink onto the invocation's stderr writer (not the process-wide Console.Error), so
+/// logs stay off stdout and in-process tests can read them.
+/// </summary>
+internal sealed class TextWriterSink(TextWriter writer, string template) : ILogEventSink
+{
+    private readonly MessageTemplateTextFormatter _formatter = new(template, System.Globalization.CultureInfo.InvariantCulture);
+    private readonly Lock _gate = new();
+
+    public void Emit(LogEvent logEvent)
+    {
+        lock (_gate)
+        {
+            _formatter.Format(logEvent, writer);
+            writer.Flush();
+        }
+    }
+}

@@ -1,0 +1,477 @@
+using System.Globalization;
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Net;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace OverlayCtl.Core.Spec;
+
+/// <summary>Walks the YAML tree once, resolving defaults and recording every located problem.</summary>
+internal sealed class SpecReader(string file)
+{
+    private static readonly string[] RootKeys = ["apiVersion", "kind", "name", "etcd", "network", "docker", "hosts"];
+    private static readonly string[] EtcdKeys = ["endpoints", "prefix", "tls"];
+    private static readonly string[] TlsKeys = ["ca", "cert", "key"];
+    private static readonly string[] NetworkKeys = ["cidr", "subnetLength", "subnetMin", "subnetMax", "backend", "vni", "port", "mtu", "ipMasq", "directRouting", "ovs"];
+    private static readonly string[] OvsKeys = ["bridge", "db", "datapathType"];
+    private static readonly string[] DockerKeys = ["bridge", "daemonConfig", "subnetEnv"];
+    private static readonly string[] HostKeys = ["name", "address", "interface", "subnet", "connection", "sshKey"];
+
+    public List<SpecError> Errors { get; } = [];
+
+    public ClusterSpec? Read(YamlNode root)
+    {
+        var map = Mapping(root, "the spec", RootKeys);
+        if (map is null) return null;
+
+        var apiVersion = RequiredString(map, root, "apiVersion", "the spec");
+        if (apiVersion is not null && apiVersion.Value != SpecLoader.ApiVersion)
+            Error(apiVersion.Node, $"apiVersion '{apiVersion.Value}' is not supported", $"use apiVersion: {SpecLoader.ApiVersion}");
+        var kind = RequiredString(map, root, "kind", "the spec");
+        if (kind is not null && kind.Value != "Cluster")
+            Error(kind.Node, $"kind '{kind.Value}' is not supported", "use kind: Cluster");
+        var name = RequiredString(map, root, "name", "the spec");
+        if (name is not null && !Names.IsHostName(name.Value))
+            Error(name.Node, $"name '{name.Value}' is not a safe name", "use 1-15 lower-case letters, digits or '-', starting and ending with a letter or digit");
+
+        var etcd = ReadEtcd(map.GetValueOrDefault("etcd"));
+        var network = ReadNetwork(map.GetValueOrDefault("network"), root);
+        var docker = ReadDocker(map.GetValueOrDefault("docker"));
+        var hosts = ReadHosts(map.GetValueOrDefault("hosts"), root, network);
+
+        if (Errors.Count > 0 || name is null || network is null || hosts is null) return null;
+        return new ClusterSpec(name.Value, etcd, network, docker, hosts, file);
+    }
+
+    private EtcdSpec ReadEtcd(Entry? entry)
+    {
+        var endpoints = new List<Uri>();
+        var prefix = EtcdSpec.DefaultPrefix;
+        TlsSpec? tls = null;
+        var map = entry is null ? null : Mapping(entry.Value, "etcd", EtcdKeys);
+        if (map is not null)
+        {
+            if (map.TryGetValue("endpoints", out var list))
+            {
+                foreach (var item in Sequence(list.Value, "etcd.endpoints"))
+                {
+                    var text = Scalar(item, "an etcd endpoint URL");
+                    if (text is null) continue;
+                    if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath is "/" or "" && string.IsNullOrEmpty(uri.UserInfo))
+                        endpoints.Add(uri);
+                    else
+                        Error(item, $"'{text}' is not an etcd endpoint", "write http://HOST:PORT or https://HOST:PORT (no path, no credentials)");
+                }
+            }
+            if (map.TryGetValue("prefix", out var p))
+            {
+                var text = Scalar(p.Value, "an etcd key prefix");
+                if (text is not null && Names.IsEtcdPrefix(text)) prefix = text;
+                else if (text is not null) Error(p.Value, $"prefix '{text}' is not a usable etcd prefix", "start with '/', no trailing '/', e.g. /coreos.com/network");
+            }
+            if (map.TryGetValue("tls", out var t) && Mapping(t.Value, "etcd.tls", TlsKeys) is { } tlsMap)
+            {
+                tls = new TlsSpec(OptionalPath(tlsMap, "ca"), OptionalPath(tlsMap, "cert"), OptionalPath(tlsMap, "key"));
+                if ((tls.Cert is null) != (tls.Key is null))
+                    Error(t.Value, "etcd.tls needs both cert and key, or neither", "add the missing one");
+            }
+        }
+        if (endpoints.Count == 0) endpoints.Add(new Uri("http://127.0.0.1:2379"));
+        return new EtcdSpec(endpoints, prefix, tls);
+    }
+
+    private NetworkSpec? ReadNetwork(Entry? entry, YamlNode root)
+    {
+        if (entry is null)
+        {
+            Error(root, "network is missing", "add a network: section with at least cidr: 10.244.0.0/16");
+            return null;
+        }
+        var map = Mapping(entry.Value, "network", NetworkKeys);
+        if (map is null) return null;
+
+        Ipv4Cidr? cidr = null;
+        var cidrText = RequiredString(map, entry.Value, "cidr", "network");
+        if (cidrText is not null)
+        {
+            if (Ipv4Cidr.TryParse(cidrText.Value, out var c)) cidr = c;
+            else if (Ipv4Cidr.TryParseLoose(cidrText.Value, out var a, out var len))
+                Error(cidrText.Node, $"'{cidrText.Value}' has host bits set", $"write {Ipv4Cidr.Containing(a, len)}");
+            else Error(cidrText.Node, $"'{cidrText.Value}' is not an IPv4 network", "write a.b.c.d/n, e.g. 10.244.0.0/16");
+        }
+
+        var subnetLength = cidr is { } n0 ? SubnetDefaults.SubnetLength(n0) : 24;
+        if (map.TryGetValue("subnetLength", out var sl) && Int(sl.Value, "subnetLength") is { } l)
+        {
+            subnetLength = l;
+            if (cidr is { } n && (l <= n.PrefixLength || l > SubnetDefaults.MaxSubnetLength))
+                Error(sl.Value, $"subnetLength {l} does not fit the network {n}", $"use a length from {n.PrefixLength + 1} to {SubnetDefaults.MaxSubnetLength}");
+        }
+        else if (cidr is { } n && subnetLength > SubnetDefaults.MaxSubnetLength)
+            Error(cidrText!.Node, $"the network {n} is too small to hold host subnets", "use a network of /28 or larger");
+
+        var backend = BackendKind.Vxlan;
+        if (map.TryGetValue("backend", out var b) && Scalar(b.Value, "a backend") is { } bt)
+        {
+            switch (bt)
+            {
+                case "vxlan": backend = BackendKind.Vxlan; break;
+                case "ovs": backend = BackendKind.Ovs; break;
+                case "host-gw": backend = BackendKind.HostGw; break;
+                default: Error(b.Value, $"backend '{bt}' is not known", "use vxlan, ovs or host-gw"); break;
+            }
+        }
+        var vni = map.TryGetValue("vni", out var v) ? Int(v.Value, "vni", 0, 16_777_215) ?? 1 : 1;
+        var port = map.TryGetValue("port", out var pt) ? Int(pt.Value, "port", 1, 65_535) ?? 8472 : 8472;
+        int? mtu = map.TryGetValue("mtu", out var m) ? Int(m.Value, "mtu", 576, 9000) : null;
+        var ipMasq = !map.TryGetValue("ipMasq", out var im) || (Bool(im.Value, "ipMasq") ?? true);
+        var directRouting = map.TryGetValue("directRouting", out var dr) && (Bool(dr.Value, "directRouting") ?? false);
+        if (directRouting && backend != BackendKind.Vxlan)
+            Error(dr!.Value, "directRouting applies to the vxlan backend only", "remove directRouting, or use backend: vxlan");
+
+        var ovs = OvsSpec.Default;
+        if (map.TryGetValue("ovs", out var o) && Mapping(o.Value, "network.ovs", OvsKeys) is { } ovsMap)
+        {
+            var bridge = ovsMap.TryGetValue("bridge", out var ob) ? InterfaceName(ob.Value, "ovs.bridge") ?? ovs.Bridge : ovs.Bridge;
+            string? db = null;
+            if (ovsMap.TryGetValue("db", out var od) && Scalar(od.Value, "an OVS database") is { } dbText)
+            {
+                if (dbText.StartsWith("unix:/", StringComparison.Ordinal) || dbText.StartsWith("tcp:", StringComparison.Ordinal)) db = dbText;
+                else Error(od.Value, $"'{dbText}' is not an OVS database address", "write unix:/path/to/db.sock or tcp:HOST:PORT");
+            }
+            var datapath = ovs.DatapathType;
+            if (ovsMap.TryGetValue("datapathType", out var odt) && Scalar(odt.Value, "a datapath type") is { } dt)
+            {
+                if (dt is "system" or "netdev") datapath = dt;
+                else Error(odt.Value, $"datapathType '{dt}' is not known", "use system (kernel datapath) or netdev (userspace)");
+            }
+            ovs = new OvsSpec(bridge, db, datapath);
+        }
+
+        if (cidr is not { } network) return null;
+        var subnetMin = SubnetDefaults.SubnetMin(network, Math.Min(subnetLength, 32));
+        var subnetMax = SubnetDefaults.SubnetMax(network, Math.Min(subnetLength, 32));
+        if (map.TryGetValue("subnetMin", out var smin)) subnetMin = Bound(smin.Value, "subnetMin", network, subnetLength) ?? subnetMin;
+        if (map.TryGetValue("subnetMax", out var smax)) subnetMax = Bound(smax.Value, "subnetMax", network, subnetLength) ?? subnetMax;
+        if (subnetMin > subnetMax)
+            Error(smax?.Value ?? smin?.Value ?? entry.Value, $"subnetMin {subnetMin} is above subnetMax {subnetMax}", "swap them, or widen the range");
+        return new NetworkSpec(network, subnetLength, subnetMin, subnetMax, backend, vni, port, mtu, ipMasq, directRouting, ovs);
+    }
+
+    private Ipv4Address? Bound(YamlNode node, string key, Ipv4Cidr network, int subnetLength)
+    {
+        var text = Scalar(node, "an IPv4 address");
+        if (text is null) return null;
+        if (!Ipv4Address.TryParse(text, out var address))
+        {
+            Error(node, $"{key} '{text}' is not an IPv4 address", "write the first address of a subnet, e.g. 10.244.1.0");
+            return null;
+        }
+        if (!network.Contains(address))
+        {
+            Error(node, $"{key} {address} is outside the network {network}", $"use an address inside {network}");
+            return null;
+        }
+        var aligned = Ipv4Cidr.Containing(address, subnetLength).Network;
+        if (aligned != address)
+        {
+            Error(node, $"{key} {address} is not aligned to /{subnetLength}", $"use {aligned}");
+            return null;
+        }
+        return address;
+    }
+
+    private DockerSpec ReadDocker(Entry? entry)
+    {
+        var bridge = "docker0";
+        string? daemonConfig = "/etc/docker/daemon.json";
+        string? subnetEnv = "/run/flannel/subnet.env";
+        if (entry is not null && Mapping(entry.Value, "docker", DockerKeys) is { } map)
+        {
+            if (map.TryGetValue("bridge", out var b)) bridge = InterfaceName(b.Value, "docker.bridge") ?? bridge;
+            if (map.TryGetValue("daemonConfig", out var dc)) daemonConfig = NullablePath(dc.Value, "daemonConfig");
+            if (map.TryGetValue("subnetEnv", out var se)) subnetEnv = NullablePath(se.Value, "subnetEnv");
+        }
+        return new DockerSpec(bridge, daemonConfig, subnetEnv);
+    }
+
+    private List<HostSpec>? ReadHosts(Entry? entry, YamlNode root, NetworkSpec? network)
+    {
+        if (entry is null)
+        {
+            Error(root, "hosts is missing", "add a hosts: list with at least one host (name, address)");
+            return null;
+        }
+        var items = Sequence(entry.Value, "hosts");
+        if (items.Count == 0)
+        {
+            Error(entry.Value, "hosts is empty", "list at least one host with name and address");
+            return null;
+        }
+        var hosts = new List<HostSpec>();
+        var names = new Dictionary<string, YamlNode>();
+        var addresses = new Dictionary<Ipv4Address, string>();
+        var pins = new List<(Ipv4Cidr Subnet, string Host, YamlNode Node)>();
+        foreach (var item in items)
+        {
+            var map = Mapping(item, "a host", HostKeys);
+            if (map is null) continue;
+            var name = RequiredString(map, item, "name", "a host");
+            var label = name?.Value ?? "this host";
+            if (name is not null)
+            {
+                if (!Names.IsHostName(name.Value))
+                    Error(name.Node, $"host name '{name.Value}' is not safe as a namespace or interface name", "use 1-15 lower-case letters, digits or '-', starting and ending with a letter or digit");
+                else if (names.TryGetValue(name.Value, out var first))
+                    Error(name.Node, $"host name '{name.Value}' is used twice (first at line {first.Start.Line})", "give every host its own name");
+                else names[name.Value] = name.Node;
+            }
+
+            Ipv4Address? address = null;
+            var addressText = RequiredString(map, item, "address", $"host {label}");
+            if (addressText is not null)
+            {
+                if (!Ipv4Address.TryParse(addressText.Value, out var a))
+                    Error(addressText.Node, $"address '{addressText.Value}' of host {label} is not an IPv4 address", "write the host's underlay address, e.g. 192.0.2.11");
+                else if (network is not null && network.Cidr.Contains(a))
+                    Error(addressText.Node, $"address {a} of host {label} lies inside the overlay {network.Cidr}", "use the host's underlay (public) address, outside the overlay network");
+                else if (addresses.TryGetValue(a, out var holder))
+                    Error(addressText.Node, $"address {a} is used by hosts {holder} and {label}", "give every host its own underlay address");
+                else
+                {
+                    addresses[a] = label;
+                    address = a;
+                }
+            }
+
+            var iface = map.TryGetValue("interface", out var i) ? InterfaceName(i.Value, "interface") : null;
+            Ipv4Cidr? subnet = null;
+            if (map.TryGetValue("subnet", out var s) && Scalar(s.Value, "a subnet") is { } subnetText)
+                subnet = Pin(s.Value, subnetText, label, network, pins);
+
+            HostConnection connection = new HostConnection.Local();
+            string? sshKey = null;
+            if (map.TryGetValue("sshKey", out var k)) sshKey = NullablePath(k.Value, "sshKey");
+            if (map.TryGetValue("connection", out var c) && Scalar(c.Value, "a connection") is { } connText)
+                connection = Connection(c.Value, connText, sshKey) ?? connection;
+            if (sshKey is not null && connection is not HostConnection.Ssh)
+                Error(k!.Value, $"sshKey is set but host {label} does not connect over ssh", "remove sshKey, or use connection: ssh://user@host");
+
+            if (name is not null && address is { } addr)
+                hosts.Add(new HostSpec(name.Value, addr, iface, subnet, connection));
+        }
+        return hosts;
+    }
+
+    private Ipv4Cidr? Pin(YamlNode node, string text, string host, NetworkSpec? network, List<(Ipv4Cidr Subnet, string Host, YamlNode Node)> pins)
+    {
+        if (!Ipv4Cidr.TryParse(text, out var subnet))
+        {
+            var fix = Ipv4Cidr.TryParseLoose(text, out var a, out var l) ? $"write {Ipv4Cidr.Containing(a, l)}" : "write a.b.c.d/n, e.g. 10.244.5.0/24";
+            Error(node, $"subnet '{text}' of host {host} is not an aligned IPv4 network", fix);
+            return null;
+        }
+        if (network is null) return subnet;
+        if (subnet.PrefixLength != network.SubnetLength)
+        {
+            Error(node, $"subnet {subnet} of host {host} is a /{subnet.PrefixLength}, but host subnets are /{network.SubnetLength}", $"use a /{network.SubnetLength}");
+            return null;
+        }
+        if (subnet.Network < network.SubnetMin || subnet.Network > network.SubnetMax)
+        {
+            Error(node, $"subnet {subnet} of host {host} is outside the lease range {network.SubnetMin}-{network.SubnetMax}", "pick a subnet inside [subnetMin, subnetMax], or widen the range");
+            return null;
+        }
+        foreach (var (other, otherHost, otherNode) in pins)
+        {
+            if (other.Overlaps(subnet))
+            {
+                Error(node, $"subnet {subnet} of host {host} overlaps {other} of host {otherHost} (line {otherNode.Start.Line})", "give each host its own subnet");
+                return null;
+            }
+        }
+        pins.Add((subnet, host, node));
+        return subnet;
+    }
+
+    private HostConnection? Connection(YamlNode node, string text, string? sshKey)
+    {
+        if (text == "local") return new HostConnection.Local();
+        if (text.StartsWith("netns://", StringComparison.Ordinal))
+        {
+            var ns = text["netns://".Length..];
+            if (Names.IsNetnsName(ns)) return new HostConnection.Netns(ns);
+            Error(node, $"'{ns}' is not a safe namespace name", "use letters, digits, '_', '.' or '-'");
+            return null;
+        }
+        if (text.StartsWith("ssh://", StringComparison.Ordinal))
+        {
+            var rest = text["ssh://".Length..];
+            string? user = null;
+            var at = rest.LastIndexOf('@');
+            if (at >= 0)
+            {
+                user = rest[..at];
+                rest = rest[(at + 1)..];
+            }
+            var port = 22;
+            var colon = rest.LastIndexOf(':');
+            if (colon >= 0)
+            {
+                if (!int.TryParse(rest[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+                {
+                    Error(node, $"'{text}' has a bad port", "write ssh://user@host:PORT with PORT 1-65535");
+                    return null;
+                }
+                rest = rest[..colon];
+            }
+            if ((user is not null && !Names.IsSshToken(user)) || !Names.IsSshToken(rest))
+            {
+                Error(node, $"'{text}' has an unsafe user or host", "use letters, digits, '.', '_' and '-' (not starting with '-')");
+                return null;
+            }
+            return new HostConnection.Ssh(user, rest, port, sshKey);
+        }
+        Error(node, $"connection '{text}' is not known", "use local, ssh://user@host[:port] or netns://NAME");
+        return null;
+    }
+
+    // ---- typed readers: each records a located error and returns null on a bad value
+
+    private sealed record Entry(YamlScalarNode Key, YamlNode Value);
+
+    private sealed record Located(string Value, YamlNode Node);
+
+    private Dictionary<string, Entry>? Mapping(YamlNode node, string what, string[] known)
+    {
+        if (node is not YamlMappingNode mapping)
+        {
+            Error(node, $"{what} must be a mapping (key: value lines)", $"write {what} as keys: {string.Join(", ", known)}");
+            return null;
+        }
+        var result = new Dictionary<string, Entry>(StringComparer.Ordinal);
+        foreach (var (keyNode, value) in mapping.Children)
+        {
+            if (keyNode is not YamlScalarNode { Value: { } key } scalar)
+            {
+                Error(keyNode, $"a key in {what} is not a plain name", "use a plain key");
+                continue;
+            }
+            if (!known.Contains(key, StringComparer.Ordinal))
+            {
+                var near = known
+                    .OrderBy(k => k.StartsWith(key, StringComparison.OrdinalIgnoreCase) || key.StartsWith(k, StringComparison.OrdinalIgnoreCase) ? 0 : 1)
+                    .ThenBy(k => Distance(k.ToLowerInvariant(), key.ToLowerInvariant()))
+                    .First();
+                var fix = Distance(near.ToLowerInvariant(), key.ToLowerInvariant()) <= Math.Max(2, key.Length / 3)
+                    ? $"did you mean '{near}'?"
+                    : $"known keys here: {string.Join(", ", known)}";
+                Error(keyNode, $"unknown key '{key}' in {what}", fix);
+                continue;
+            }
+            result[key] = new Entry(scalar, value);
+        }
+        return result;
+    }
+
+    private List<YamlNode> Sequence(YamlNode node, string what)
+    {
+        if (node is YamlSequenceNode seq) return [.. seq.Children];
+        Error(node, $"{what} must be a list", $"write {what} as a YAML list ('- item' lines or [a, b])");
+        return [];
+    }
+
+    private string? Scalar(YamlNode node, string what)
+    {
+        if (node is YamlScalarNode { Value: { } v } s && !IsNull(s)) return v;
+        Error(node, $"expected {what} here", $"write {what} as a single value");
+        return null;
+    }
+
+    private Located? RequiredString(Dictionary<string, Entry> map, YamlNode parent, string key, string what)
+    {
+        if (!map.TryGetValue(key, out var entry))
+        {
+            Error(parent, $"{what} has no '{key}'", $"add {key}:");
+            return null;
+        }
+        var value = Scalar(entry.Value, $"a value for {key}");
+        return value is null ? null : new Located(value, entry.Value);
+    }
+
+    private int? Int(YamlNode node, string key, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var text = Scalar(node, $"a number for {key}");
+        if (text is null) return null;
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            Error(node, $"{key} '{text}' is not a whole number", $"write a number from {min} to {max}");
+            return null;
+        }
+        if (value < min || value > max)
+        {
+            Error(node, $"{key} {value} is out of range", $"use a value from {min} to {max}");
+            return null;
+        }
+        return value;
+    }
+
+    private bool? Bool(YamlNode node, string key)
+    {
+        var text = Scalar(node, $"true or false for {key}");
+        switch (text)
+        {
+            case null: return null;
+            case "true": return true;
+            case "false": return false;
+            default:
+                Error(node, $"{key} '{text}' is not a boolean", "write true or false");
+                return null;
+        }
+    }
+
+    private string? InterfaceName(YamlNode node, string key)
+    {
+        var text = Scalar(node, $"an interface name for {key}");
+        if (text is null) return null;
+        if (Names.IsInterfaceName(text)) return text;
+        Error(node, $"{key} '{text}' is not a valid Linux interface name", "use 1-15 letters, digits, '_', '.' or '-'");
+        return null;
+    }
+
+    private string? NullablePath(YamlNode node, string key)
+    {
+        if (node is YamlScalarNode s && IsNull(s)) return null;
+        var text = Scalar(node, $"a path for {key}");
+        if (text is null) return null;
+        if (text.StartsWith('/') && !text.Contains("/../", StringComparison.Ordinal) && !text.EndsWith("/..", StringComparison.Ordinal) && text.All(c => !char.IsControl(c)))
+            return text;
+        Error(node, $"{key} '{text}' is not an absolute path", "write an absolute path (it may contain {host}), or null to not write the file");
+        return null;
+    }
+
+    private string? OptionalPath(Dictionary<string, Entry> map, string key) => map.TryGetValue(key, out var e) ? NullablePath(e.Value, key) : null;
+
+    private static bool IsNull(YamlScalarNode s) => s.Style == ScalarStyle.Plain && s.Value is "" or "~" or "null" or "Null" or "NULL";
+
+    private void Error(YamlNode node, string message, string fix) =>
+        Errors.Add(new SpecError(file, (int)node.Start.Line, (int)node.Start.Column, message, fix));
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++) d[j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var previous = d[0];
+            d[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var temp = d[j];
+                d[j] = Math.Min(Math.Min(d[j] + 1, d[j - 1] + 1), previous + (a[i - 1] == b[j - 1] ? 0 : 1));
+                previous = temp;
+            }
+        }
+        return d[b.Length];
+    }
+}
