@@ -15,8 +15,11 @@ public interface ILeaseStore
 
     Task<IReadOnlyList<Lease>> ListAsync(CancellationToken cancellationToken);
 
-    /// <summary>Returns the lease held by the request's address, updating its data if needed, or allocates one.</summary>
-    Task<Lease> AcquireAsync(NetworkConfig config, LeaseRequest request, CancellationToken cancellationToken);
+    /// <summary>
+    /// For each request, in order: the lease its address already holds (its data updated if needed),
+    /// else a newly allocated one. Conflicts with concurrent allocators are retried, never surfaced.
+    /// </summary>
+    Task<IReadOnlyList<Lease>> AcquireAsync(NetworkConfig config, IReadOnlyList<LeaseRequest> requests, CancellationToken cancellationToken);
 
     /// <summary>Deletes the lease for <paramref name="subnet"/>; false when there was none.</summary>
     Task<bool> ReleaseAsync(Ipv4Cidr subnet, CancellationToken cancellationToken);

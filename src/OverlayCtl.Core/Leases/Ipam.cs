@@ -1,0 +1,63 @@
+using OverlayCtl.Core.Net;
+
+namespace OverlayCtl.Core.Leases;
+
+/// <summary>
+/// Subnet arithmetic for leases: which subnets a network offers, which are free, which one to take.
+/// Linear in the number of leases (a hash set of taken networks), so 4,096 hosts cost nothing.
+/// </summary>
+public static class Ipam
+{
+    /// <summary>flannel picks at random among this many free subnets, so concurrent allocators rarely collide.</summary>
+    public const int RandomWindow = 100;
+
+    /// <summary>Every subnet between SubnetMin and SubnetMax, in order.</summary>
+    public static IEnumerable<Ipv4Cidr> Candidates(NetworkConfig config)
+    {
+        var step = 1UL << (32 - config.SubnetLen);
+        for (ulong v = config.SubnetMin.Value; v <= config.SubnetMax.Value; v += step)
+            yield return new Ipv4Cidr(new Ipv4Address((uint)v), config.SubnetLen);
+    }
+
+    public static long CandidateCount(NetworkConfig config) =>
+        config.SubnetMax < config.SubnetMin ? 0 : (long)((config.SubnetMax.Value - config.SubnetMin.Value) >> (32 - config.SubnetLen)) + 1;
+
+    /// <summary>Free subnets in order: those overlapping no taken subnet (taken ones of other sizes included).</summary>
+    public static IEnumerable<Ipv4Cidr> Free(NetworkConfig config, IEnumerable<Ipv4Cidr> taken)
+    {
+        var sameSize = new HashSet<uint>();
+        var otherSizes = new List<Ipv4Cidr>();
+        foreach (var t in taken)
+        {
+            if (t.PrefixLength == config.SubnetLen) sameSize.Add(t.Network.Value);
+            else otherSizes.Add(t);
+        }
+        return Candidates(config).Where(c => !sameSize.Contains(c.Network.Value) && !otherSizes.Any(o => o.Overlaps(c)));
+    }
+
+    /// <summary>The lowest free subnet: what <c>plan</c> shows for a host that has no lease yet.</summary>
+    public static Ipv4Cidr FirstFree(NetworkConfig config, IEnumerable<Ipv4Cidr> taken)
+    {
+        var list = taken as IReadOnlyCollection<Ipv4Cidr> ?? taken.ToList();
+        foreach (var c in Free(config, list)) return c;
+        throw Exhausted(config, list.Count);
+    }
+
+    /// <summary>A free subnet chosen at random among the first <see cref="RandomWindow"/> free ones, as flannel does.</summary>
+    public static Ipv4Cidr PickFree(NetworkConfig config, IEnumerable<Ipv4Cidr> taken, Random random)
+    {
+        var list = taken as IReadOnlyCollection<Ipv4Cidr> ?? taken.ToList();
+        var window = Free(config, list).Take(RandomWindow).ToList();
+        if (window.Count == 0) throw Exhausted(config, list.Count);
+        return window[random.Next(window.Count)];
+    }
+
+    /// <summary>Whether a pinned subnet is usable in this network: right size, aligned, inside [SubnetMin, SubnetMax].</summary>
+    public static string? CheckPin(NetworkConfig config, Ipv4Cidr pin) =>
+        pin.PrefixLength != config.SubnetLen ? $"{pin} is not a /{config.SubnetLen}"
+        : pin.Network < config.SubnetMin || pin.Network > config.SubnetMax ? $"{pin} is outside the lease range {config.SubnetMin}-{config.SubnetMax}"
+        : null;
+
+    private static LeaseException Exhausted(NetworkConfig config, int held) =>
+        new($"no free /{config.SubnetLen} left in {config.SubnetMin}-{config.SubnetMax} ({held} leases held, {CandidateCount(config)} subnets in the range); widen network.cidr or subnetMin/subnetMax, or release stale leases (overlayctl leases gc)");
+}
