@@ -11,6 +11,11 @@ internal sealed class CommandSet(TextWriter stdout, TextWriter stderr)
     public IEnumerable<Command> All() =>
     [
         ValidateCommand.Create(this),
+        LeasesCommands.Create(this),
+        ConvergeCommands.Plan(this),
+        ConvergeCommands.Apply(this),
+        ConvergeCommands.Destroy(this),
+        LabCommands.Create(this),
     ];
 
     /// <summary>The standard body wrapper: context, logging, exit-code mapping.</summary>

@@ -1,0 +1,150 @@
+using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.State;
+using OverlayCtl.Hosts.Execute;
+using OverlayCtl.Hosts.Observe;
+using Serilog;
+
+namespace OverlayCtl.Cli.Engine;
+
+/// <summary>
+/// Drives a cluster: leases from the store, then every host observed, planned and (optionally)
+/// converged in parallel. One host failing never stops the others; each ends as a <see cref="HostOutcome"/>.
+/// </summary>
+internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<HostSpec, IHostRunner> runners, ILogger log, int parallel)
+{
+    public NetworkConfig Config { get; } = ConfigOf(spec);
+
+    public static NetworkConfig ConfigOf(ClusterSpec spec) => new(
+        spec.Network.Cidr, spec.Network.SubnetLength, spec.Network.SubnetMin, spec.Network.SubnetMax,
+        LeaseBackendType(spec.Network.Backend), spec.Network.Vni, spec.Network.Port);
+
+    /// <summary>The lease BackendType for a backend, as flannel spells it.</summary>
+    public static string LeaseBackendType(BackendKind backend) => backend switch
+    {
+        BackendKind.Vxlan => "vxlan",
+        BackendKind.Ovs => "ovs",
+        BackendKind.HostGw => "host-gw",
+        _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, null),
+    };
+
+    public static LeaseRequest RequestFor(ClusterSpec spec, HostSpec host) => new(
+        host.Address,
+        host.Subnet,
+        LeaseBackendType(spec.Network.Backend),
+        spec.Network.Backend == BackendKind.HostGw ? null : spec.Network.Vni,
+        spec.Network.Backend == BackendKind.Vxlan ? MacAddress.ForVtep(spec.Network.Cidr, host.Address) : null,
+        host.Name);
+
+    /// <summary>Writes the config key and makes sure every host holds a lease; returns them by host name.</summary>
+    public async Task<IReadOnlyDictionary<string, Lease>> AllocateAsync(IReadOnlyList<HostSpec> hosts, CancellationToken cancellationToken)
+    {
+        await store.EnsureConfigAsync(Config, cancellationToken).ConfigureAwait(false);
+        var leases = await store.AcquireAsync(Config, hosts.Select(h => RequestFor(spec, h)).ToList(), cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < hosts.Count; i++) log.Debug("{Host}: lease {Subnet}", hosts[i].Name, leases[i].Subnet);
+        return hosts.Zip(leases).ToDictionary(p => p.First.Name, p => p.Second);
+    }
+
+    /// <summary>The leases each spec host holds now, by name; hosts without one are absent.</summary>
+    public static IReadOnlyDictionary<string, Lease> HeldBy(ClusterSpec spec, IReadOnlyList<Lease> all)
+    {
+        var byAddress = all.GroupBy(l => l.PublicIp).ToDictionary(g => g.Key, g => g.First());
+        var held = new Dictionary<string, Lease>();
+        foreach (var host in spec.Hosts)
+            if (byAddress.TryGetValue(host.Address, out var lease)) held[host.Name] = lease;
+        return held;
+    }
+
+    /// <summary>
+    /// What apply would allocate, without writing: held leases as they are, the others provisional
+    /// (pinned, else the first free subnet), so <c>plan</c> shows real commands and changes nothing.
+    /// </summary>
+    public IReadOnlyList<Lease> Predict(IReadOnlyList<Lease> existing)
+    {
+        var all = existing.ToList();
+        var held = HeldBy(spec, existing);
+        foreach (var host in spec.Hosts.Where(h => !held.ContainsKey(h.Name)))
+        {
+            var request = RequestFor(spec, host);
+            var subnet = host.Subnet ?? Ipam.FirstFree(Config, all.Select(l => l.Subnet));
+            all.Add(new Lease(subnet, host.Address, request.BackendType, request.Vni, request.VtepMac));
+        }
+        return all;
+    }
+
+    /// <summary>Observes and plans each target (and executes the plan when <paramref name="execute"/>).</summary>
+    public Task<IReadOnlyList<HostOutcome>> ConvergeAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken)
+    {
+        var held = HeldBy(spec, all);
+        return ForEachHostAsync(targets, held, async (host, runner, ct) =>
+        {
+            if (!held.TryGetValue(host.Name, out var lease))
+                return HostOutcome.Failed(host.Name, null, "holds no lease");
+            var observed = await ObserveAsync(host, runner, ct).ConfigureAwait(false);
+            var peers = all
+                .Where(l => l.Subnet != lease.Subnet)
+                .Select(l => new Peer(l, spec.Hosts.FirstOrDefault(h => h.Address == l.PublicIp)?.Name))
+                .ToList();
+            var plan = Planner.PlanApply(new PlanInput(spec, host, lease, peers, observed));
+            return await FinishAsync(host, lease, plan, runner, execute, ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <summary>Plans (and executes) the removal of everything overlayctl made on each target.</summary>
+    public Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken)
+    {
+        var held = HeldBy(spec, all);
+        return ForEachHostAsync(targets, held, async (host, runner, ct) =>
+        {
+            held.TryGetValue(host.Name, out var lease);
+            var observed = await ObserveAsync(host, runner, ct).ConfigureAwait(false);
+            var plan = Planner.PlanDestroy(spec, host, lease, observed);
+            return await FinishAsync(host, lease, plan, runner, execute, ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    private Task<ObservedHost> ObserveAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken)
+    {
+        var files = new[] { spec.Docker.DaemonConfigFor(host), spec.Docker.SubnetEnvFor(host) }.OfType<string>().ToList();
+        return HostObserver.ObserveAsync(runner, new ObserveRequest(files, spec.Network.Backend == BackendKind.Ovs, spec.Network.Ovs.Db), cancellationToken);
+    }
+
+    private async Task<HostOutcome> FinishAsync(HostSpec host, Lease? lease, HostPlan plan, IHostRunner runner, bool execute, CancellationToken cancellationToken)
+    {
+        if (!execute || plan.IsEmpty)
+            return new HostOutcome(host.Name, lease, plan, plan.IsEmpty ? HostResult.Ok : HostResult.Changed, null);
+        log.Information("{Host}: applying {Count} operation(s)", host.Name, plan.Operations.Count);
+        var result = await PlanExecutor.ExecuteAsync(runner, plan, cancellationToken).ConfigureAwait(false);
+        return new HostOutcome(host.Name, lease, plan, HostResult.Changed, null, result.ProcessesSpawned);
+    }
+
+    private async Task<IReadOnlyList<HostOutcome>> ForEachHostAsync(
+        IReadOnlyList<HostSpec> targets,
+        IReadOnlyDictionary<string, Lease> held,
+        Func<HostSpec, IHostRunner, CancellationToken, Task<HostOutcome>> work,
+        CancellationToken cancellationToken)
+    {
+        using var gate = new SemaphoreSlim(Math.Max(1, parallel));
+        var tasks = targets.Select(async host =>
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await work(host, runners(host), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.Error("{Host}: {Message}", host.Name, e.Message);
+                return HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), e.Message);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        });
+        return await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+}

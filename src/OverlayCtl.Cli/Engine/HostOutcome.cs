@@ -1,0 +1,18 @@
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Planning;
+
+namespace OverlayCtl.Cli.Engine;
+
+/// <summary>How one host ended: its plan, whether it was carried out, and why not.</summary>
+internal sealed record HostOutcome(string Host, Lease? Lease, HostPlan? Plan, HostResult Result, string? Error, int ProcessesSpawned = 0)
+{
+    public static HostOutcome Failed(string host, Lease? lease, string error) => new(host, lease, null, HostResult.Failed, error);
+}
+
+/// <summary>The recap states, as Ansible operators know them.</summary>
+internal enum HostResult
+{
+    Ok,
+    Changed,
+    Failed,
+}

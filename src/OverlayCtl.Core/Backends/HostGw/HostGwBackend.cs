@@ -1,0 +1,34 @@
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.State;
+
+namespace OverlayCtl.Core.Backends.HostGw;
+
+/// <summary>
+/// Direct routes: each peer's subnet via the peer's underlay address. No encapsulation, full MTU,
+/// but every peer must be on-link; the planner refuses, naming the peer, rather than half-apply.
+/// </summary>
+public sealed class HostGwBackend : IBackend
+{
+    public BackendKind Kind => BackendKind.HostGw;
+
+    public int DefaultMtu(int underlayMtu) => underlayMtu;
+
+    public IEnumerable<string> OwnedDevices(ClusterSpec spec) => [];
+
+    public IEnumerable<Operation> Remove(ClusterSpec spec, ObservedHost observed) => [];
+
+    public BackendState Converge(BackendContext c)
+    {
+        var offLink = c.Peers.Where(p => !Underlay.IsOnLink(c.Observed, p.Lease.PublicIp)).ToList();
+        if (offLink.Count > 0)
+            throw new PlanningException(
+                $"{c.Host.Name}: host-gw needs every peer on the same link, but " +
+                string.Join(", ", offLink.Select(p => $"{p.HostName ?? "?"} ({p.Lease.PublicIp})")) +
+                $" is reached through a gateway from {c.Underlay.Interface}; use backend: vxlan (with directRouting: true for the on-link peers)");
+        var routes = c.Peers.OrderBy(p => p.Lease.Subnet)
+            .Select(p => new DesiredRoute(p.Lease.Subnet, p.Lease.PublicIp, c.Underlay.Interface, Onlink: false))
+            .ToList();
+        return new BackendState([], routes);
+    }
+}

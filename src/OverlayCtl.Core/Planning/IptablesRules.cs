@@ -1,0 +1,64 @@
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.State;
+
+namespace OverlayCtl.Core.Planning;
+
+/// <summary>
+/// overlayctl's iptables: its own chains, entered by comment-tagged jumps, written exactly as
+/// iptables-save prints them so observed and desired compare line by line. Foreign rules are never touched.
+/// </summary>
+public static class IptablesRules
+{
+    public const string ForwardChain = "OVERLAYCTL-FWD";
+    public const string MasqueradeChain = "OVERLAYCTL-POSTRTG";
+    public const string Comment = "overlayctl";
+
+    /// <summary>(table, parent chain, our chain)</summary>
+    public static readonly IReadOnlyList<(string Table, string Parent, string Chain)> Chains =
+        [("filter", "FORWARD", ForwardChain), ("nat", "POSTROUTING", MasqueradeChain)];
+
+    public static string Jump(string parent, string chain) => $"-A {parent} -m comment --comment {Comment} -j {chain}";
+
+    public static IReadOnlyList<string> ForwardRules(Ipv4Cidr network) =>
+    [
+        $"-A {ForwardChain} -s {network} -j ACCEPT",
+        $"-A {ForwardChain} -d {network} -j ACCEPT",
+    ];
+
+    /// <summary>flannel's masquerade set: nothing inside the overlay is rewritten, traffic leaving it is.</summary>
+    public static IReadOnlyList<string> MasqueradeRules(Ipv4Cidr network, Ipv4Cidr subnet) =>
+    [
+        $"-A {MasqueradeChain} -s {subnet} -d {network} -j RETURN",
+        $"-A {MasqueradeChain} -s {network} -d {subnet} -j RETURN",
+        $"-A {MasqueradeChain} ! -s {network} -d {subnet} -j RETURN",
+        $"-A {MasqueradeChain} -s {network} ! -d 224.0.0.0/4 -j MASQUERADE --random-fully",
+        $"-A {MasqueradeChain} ! -s {network} -d {network} -j MASQUERADE --random-fully",
+    ];
+
+    /// <summary>Operations making one chain hold exactly <paramref name="rules"/>, jumped to from its parent.</summary>
+    public static IEnumerable<Operation> Converge(IptablesState observed, string table, string parent, string chain, IReadOnlyList<string> rules)
+    {
+        var t = observed.Table(table);
+        var exists = t.Chains.ContainsKey(chain);
+        if (!exists || !t.RulesOf(chain).SequenceEqual(rules, StringComparer.Ordinal))
+        {
+            var lines = new List<string> { $":{chain} - [0:0]" };
+            if (exists) lines.Add($"-F {chain}");
+            lines.AddRange(rules);
+            yield return new Operation(exists ? ChangeKind.Change : ChangeKind.Add, $"iptables {table} {chain}", new IptablesStep(table, lines));
+        }
+        if (!t.RulesOf(parent).Contains(Jump(parent, chain), StringComparer.Ordinal))
+            yield return new Operation(ChangeKind.Add, $"iptables {table} {parent} jump", new IptablesStep(table, [$"-I {parent} 1 -m comment --comment {Comment} -j {chain}"]));
+    }
+
+    /// <summary>Operations removing one of our chains and every jump to it.</summary>
+    public static IEnumerable<Operation> Remove(IptablesState observed, string table, string parent, string chain)
+    {
+        var t = observed.Table(table);
+        var jumps = t.RulesOf(parent).Where(r => r.EndsWith($"-j {chain}", StringComparison.Ordinal)).ToList();
+        if (jumps.Count == 0 && !t.Chains.ContainsKey(chain)) yield break;
+        var lines = jumps.Select(j => "-D" + j[2..]).ToList();
+        if (t.Chains.ContainsKey(chain)) lines.AddRange([$"-F {chain}", $"-X {chain}"]);
+        yield return new Operation(ChangeKind.Remove, $"iptables {table} {chain}", new IptablesStep(table, lines));
+    }
+}

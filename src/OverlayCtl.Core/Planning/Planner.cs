@@ -1,0 +1,141 @@
+using OverlayCtl.Core.Backends;
+using OverlayCtl.Core.Docker;
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.State;
+using static OverlayCtl.Core.Planning.Ops;
+
+namespace OverlayCtl.Core.Planning;
+
+/// <summary>
+/// Desired state + observed state → the ordered operations that converge a host, and nothing when
+/// it is converged. Pure. The order keeps like commands together so the executor batches them:
+/// ip (devices, neighbours), bridge (fdb), ip (routes), sysctl, one iptables-restore, files.
+/// </summary>
+public static class Planner
+{
+    public static HostPlan PlanApply(PlanInput input)
+    {
+        var (spec, host, lease, peers, observed) = (input.Spec, input.Host, input.Lease, input.Peers, input.Observed);
+        var underlay = Underlay.Find(host, observed);
+        var backend = Backends.Backends.For(spec.Network.Backend);
+        var mtu = spec.Network.Mtu ?? backend.DefaultMtu(underlay.Mtu);
+        var ops = new List<Operation>();
+
+        // A backend switch leaves the old backend's devices behind: remove them first.
+        foreach (var other in Backends.Backends.All.Where(b => b.Kind != backend.Kind))
+            ops.AddRange(other.Remove(spec, observed));
+        ops.AddRange(DockerBridge(spec, lease, observed));
+        var state = backend.Converge(new BackendContext(spec, host, lease, peers, observed, underlay, mtu));
+        ops.AddRange(state.Operations);
+        ops.AddRange(Routes(spec, backend, observed, state.Routes));
+
+        if (observed.IpForward != true)
+            ops.Add(Run(ChangeKind.Change, "sysctl net.ipv4.ip_forward", "sysctl", "-w", "net.ipv4.ip_forward=1"));
+
+        ops.AddRange(IptablesRules.Converge(observed.Iptables, "filter", "FORWARD", IptablesRules.ForwardChain, IptablesRules.ForwardRules(spec.Network.Cidr)));
+        ops.AddRange(spec.Network.IpMasq
+            ? IptablesRules.Converge(observed.Iptables, "nat", "POSTROUTING", IptablesRules.MasqueradeChain, IptablesRules.MasqueradeRules(spec.Network.Cidr, lease.Subnet))
+            : IptablesRules.Remove(observed.Iptables, "nat", "POSTROUTING", IptablesRules.MasqueradeChain));
+
+        if (spec.Docker.DaemonConfigFor(host) is { } daemonPath
+            && DockerFiles.MergeDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), lease.Subnet, mtu, spec.Network.IpMasq) is { } daemon)
+            ops.Add(new Operation(observed.Files.GetValueOrDefault(daemonPath) is null ? ChangeKind.Add : ChangeKind.Change, $"file {daemonPath}", new FileStep(daemonPath, daemon)));
+        if (spec.Docker.SubnetEnvFor(host) is { } envPath)
+        {
+            var env = DockerFiles.SubnetEnv(spec.Network.Cidr, lease.Subnet, mtu, spec.Network.IpMasq);
+            var current = observed.Files.GetValueOrDefault(envPath);
+            if (current != env) ops.Add(new Operation(current is null ? ChangeKind.Add : ChangeKind.Change, $"file {envPath}", new FileStep(envPath, env)));
+        }
+        return new HostPlan(host.Name, ops);
+    }
+
+    /// <summary>Removes exactly what overlayctl made on the host; foreign routes, rules, keys and devices survive.</summary>
+    public static HostPlan PlanDestroy(ClusterSpec spec, HostSpec host, Lease? lease, ObservedHost observed)
+    {
+        var ops = new List<Operation>();
+        foreach (var backend in Backends.Backends.All) ops.AddRange(backend.Remove(spec, observed));
+        var owned = Backends.Backends.All.SelectMany(b => b.OwnedDevices(spec)).ToHashSet(StringComparer.Ordinal);
+        ops.AddRange(observed.Routes
+            .Where(r => r.Destination is { } d && r.Protocol == RouteProtocol && !owned.Contains(r.Device ?? ""))
+            .Select(r => RouteDel(r)));
+
+        var bridge = spec.Docker.Bridge;
+        if (observed.FindLink(bridge) is { } link)
+        {
+            if (link.Alias == Comment) ops.Add(Ip(ChangeKind.Remove, $"link {bridge}", "link", "del", bridge));
+            else if (lease is not null)
+            {
+                var gateway = new InterfaceAddress(lease.Subnet.Gateway, lease.Subnet.PrefixLength);
+                if (observed.AddressesOf(bridge).Contains(gateway))
+                    ops.Add(Ip(ChangeKind.Remove, $"address {gateway} on {bridge}", "addr", "del", gateway.ToString(), "dev", bridge));
+            }
+        }
+        foreach (var (table, parent, chain) in IptablesRules.Chains) ops.AddRange(IptablesRules.Remove(observed.Iptables, table, parent, chain));
+
+        if (spec.Docker.DaemonConfigFor(host) is { } daemonPath && DockerFiles.StripDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath)) is { } stripped)
+            ops.Add(new Operation(stripped.Length == 0 ? ChangeKind.Remove : ChangeKind.Change, $"file {daemonPath}", new FileStep(daemonPath, stripped.Length == 0 ? null : stripped)));
+        if (spec.Docker.SubnetEnvFor(host) is { } envPath && observed.Files.GetValueOrDefault(envPath) is not null)
+            ops.Add(new Operation(ChangeKind.Remove, $"file {envPath}", new FileStep(envPath, null)));
+        return new HostPlan(host.Name, ops);
+    }
+
+    /// <summary>The comment overlayctl leaves where it can (iptables jumps, the alias of a bridge it created).</summary>
+    public const string Comment = IptablesRules.Comment;
+
+    private static IEnumerable<Operation> DockerBridge(ClusterSpec spec, Lease lease, ObservedHost observed)
+    {
+        var bridge = spec.Docker.Bridge;
+        var link = observed.FindLink(bridge);
+        if (link is not null && link.Kind is not ("bridge" or "openvswitch"))
+            throw new PlanningException($"{bridge} exists but is a {link.Kind ?? "plain"} device, not a bridge; remove it or set docker.bridge to another name");
+        var gateway = new InterfaceAddress(lease.Subnet.Gateway, lease.Subnet.PrefixLength);
+        if (link is null)
+        {
+            yield return Ip(ChangeKind.Add, $"link {bridge}", "link", "add", bridge, "type", "bridge");
+            // The alias is overlayctl's mark: destroy deletes only a bridge it created.
+            yield return Ip(ChangeKind.Add, $"link {bridge} alias", "link", "set", "dev", bridge, "alias", Comment);
+        }
+        var addresses = link is null ? [] : observed.AddressesOf(bridge).ToList();
+        foreach (var stale in addresses.Where(a => a != gateway))
+            yield return Ip(ChangeKind.Remove, $"address {stale} on {bridge}", "addr", "del", stale.ToString(), "dev", bridge);
+        if (!addresses.Contains(gateway))
+            yield return Ip(ChangeKind.Add, $"address {gateway} on {bridge}", "addr", "add", gateway.ToString(), "dev", bridge);
+        if (link is null || !link.Up)
+            yield return Ip(link is null ? ChangeKind.Add : ChangeKind.Change, $"link {bridge} up", "link", "set", bridge, "up");
+    }
+
+    /// <summary>
+    /// Routes: ours carry <see cref="Ops.RouteProtocol"/>. A wanted route that is missing or different is
+    /// replaced; ours (or via a backend's device) inside the overlay that nobody wants any more are deleted.
+    /// </summary>
+    private static IEnumerable<Operation> Routes(ClusterSpec spec, IBackend backend, ObservedHost observed, IReadOnlyList<DesiredRoute> wanted)
+    {
+        var owned = backend.OwnedDevices(spec).ToHashSet(StringComparer.Ordinal);
+        var wantedDestinations = wanted.Select(w => w.Destination).ToHashSet();
+        foreach (var route in observed.Routes)
+        {
+            if (route.Destination is not { } d || !spec.Network.Cidr.Contains(d) || wantedDestinations.Contains(d)) continue;
+            if (route.Protocol == RouteProtocol || owned.Contains(route.Device ?? "")) yield return RouteDel(route);
+        }
+        foreach (var w in wanted)
+        {
+            var present = observed.Routes.Any(r => r.Destination == w.Destination && r.Gateway == w.Via && r.Device == w.Device
+                && r.Protocol == RouteProtocol && (r.Onlink || !w.Onlink));
+            if (present) continue;
+            var args = new List<string> { "route", "replace", w.Destination.ToString(), "via", w.Via.ToString(), "dev", w.Device };
+            if (w.Onlink) args.Add("onlink");
+            args.AddRange(["proto", RouteProtocol]);
+            var exists = observed.Routes.Any(r => r.Destination == w.Destination);
+            yield return Ip(exists ? ChangeKind.Change : ChangeKind.Add, $"route {w.Destination}", [.. args]);
+        }
+    }
+
+    private static Operation RouteDel(RouteInfo route)
+    {
+        var args = new List<string> { "route", "del", route.Destination!.Value.ToString() };
+        if (route.Device is not null) args.AddRange(["dev", route.Device]);
+        return Ip(ChangeKind.Remove, $"route {route.Destination}", [.. args]);
+    }
+}

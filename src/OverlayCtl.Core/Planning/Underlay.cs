@@ -1,0 +1,32 @@
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.State;
+
+namespace OverlayCtl.Core.Planning;
+
+/// <summary>The host's underlay interface as observed: where tunnels start and what MTU they inherit.</summary>
+public sealed record Underlay(string Interface, int Mtu)
+{
+    public static Underlay Find(HostSpec host, ObservedHost observed)
+    {
+        var name = host.Interface
+            ?? observed.Addresses.FirstOrDefault(a => a.Address.Address == host.Address)?.Device
+            ?? throw new PlanningException($"{host.Name}: no interface holds {host.Address}; add the address to the underlay interface, or name it with interface: in the spec");
+        var link = observed.FindLink(name)
+            ?? throw new PlanningException($"{host.Name}: the underlay interface {name} does not exist; fix interface: in the spec");
+        return new Underlay(name, link.Mtu);
+    }
+
+    /// <summary>
+    /// Whether a peer is on-link from this host: the longest matching route to it has no gateway.
+    /// Pure longest-prefix match over the observed main table, so no <c>ip route get</c> per peer.
+    /// </summary>
+    public static bool IsOnLink(ObservedHost observed, Ipv4Address peer)
+    {
+        var best = observed.Routes
+            .Where(r => r.Destination is null || r.Destination.Value.Contains(peer))
+            .OrderByDescending(r => r.Destination?.PrefixLength ?? -1)
+            .FirstOrDefault();
+        return best is not null && best.Gateway is null && best.Destination is not null;
+    }
+}

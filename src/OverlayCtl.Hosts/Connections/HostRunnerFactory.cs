@@ -1,0 +1,16 @@
+using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.Spec;
+
+namespace OverlayCtl.Hosts.Connections;
+
+/// <summary>Picks the runner for a host's connection.</summary>
+public static class HostRunnerFactory
+{
+    public static IHostRunner Create(HostSpec host, ProcessRunner processes, IReadOnlyList<string>? sshOptions = null) => host.Connection switch
+    {
+        HostConnection.Local => new LocalHostRunner(host.Name, processes),
+        HostConnection.Netns n => new NetnsHostRunner(host.Name, n.Name, processes),
+        HostConnection.Ssh s => new SshHostRunner(host.Name, s, processes, sshOptions),
+        _ => throw new ArgumentOutOfRangeException(nameof(host), host.Connection, "unknown connection kind"),
+    };
+}

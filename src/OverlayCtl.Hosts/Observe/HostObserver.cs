@@ -1,0 +1,47 @@
+using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.State;
+
+namespace OverlayCtl.Hosts.Observe;
+
+/// <summary>What to read besides the network state every host has.</summary>
+public sealed record ObserveRequest(IReadOnlyList<string> Files, bool IncludeOvs, string? OvsDb);
+
+/// <summary>
+/// Reads a host's live state with a fixed handful of processes, run concurrently: the count does
+/// not grow with the number of peers, routes or rules.
+/// </summary>
+public static class HostObserver
+{
+    public static async Task<ObservedHost> ObserveAsync(IHostRunner runner, ObserveRequest request, CancellationToken cancellationToken)
+    {
+        var links = MustAsync(runner, CommandSpec.Of("ip", "-j", "-d", "link", "show"), cancellationToken);
+        var addresses = MustAsync(runner, CommandSpec.Of("ip", "-j", "-4", "addr", "show"), cancellationToken);
+        var routes = MustAsync(runner, CommandSpec.Of("ip", "-j", "-4", "route", "show", "table", "main"), cancellationToken);
+        var neighbors = MustAsync(runner, CommandSpec.Of("ip", "-j", "-4", "neigh", "show"), cancellationToken);
+        var fdb = MustAsync(runner, CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
+        var iptables = MustAsync(runner, CommandSpec.Of("iptables-save"), cancellationToken);
+        var forward = MustAsync(runner, CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken);
+        var ovs = request.IncludeOvs ? OvsObserver.ObserveAsync(runner, request.OvsDb, cancellationToken) : Task.FromResult<OvsState?>(null);
+        var files = request.Files.Distinct(StringComparer.Ordinal)
+            .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
+            .ToList();
+        await Task.WhenAll(links, addresses, routes, neighbors, fdb, iptables, forward, ovs).ConfigureAwait(false);
+        var fileContents = await Task.WhenAll(files).ConfigureAwait(false);
+        return new ObservedHost(
+            StateParsers.ParseLinks(await links.ConfigureAwait(false)),
+            StateParsers.ParseAddresses(await addresses.ConfigureAwait(false)),
+            StateParsers.ParseRoutes(await routes.ConfigureAwait(false)),
+            StateParsers.ParseNeighbors(await neighbors.ConfigureAwait(false)),
+            StateParsers.ParseFdb(await fdb.ConfigureAwait(false)),
+            StateParsers.ParseIptablesSave(await iptables.ConfigureAwait(false)),
+            (await forward.ConfigureAwait(false)).Trim() == "1",
+            fileContents.ToDictionary(f => f.path, f => f.content, StringComparer.Ordinal),
+            await ovs.ConfigureAwait(false));
+    }
+
+    internal static async Task<string> MustAsync(IHostRunner runner, CommandSpec command, CancellationToken cancellationToken)
+    {
+        var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
+        return result.Succeeded ? result.StandardOutput : throw new CommandFailedException(runner.HostName, command, result);
+    }
+}
