@@ -69,7 +69,7 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
                     throw new LeaseException($"could not allocate a lease for {request.HostName} ({request.PublicIp}) after {MaxAttempts} conflicting attempts; etcd is very busy, try again");
                 if (attempt > 0) await Task.Delay(_random.Next(5, 20 * Math.Min(attempt, 10)), cancellationToken).ConfigureAwait(false);
                 snapshot ??= await ReadAsync(cancellationToken).ConfigureAwait(false);
-                var (lease, committed) = await TryAcquireAsync(config, request, snapshot, cancellationToken).ConfigureAwait(false);
+                var (lease, committed) = await TryAcquireAsync(config, request, snapshot, spread: attempt > 0, cancellationToken).ConfigureAwait(false);
                 if (lease is not null)
                 {
                     results.Add(lease);
@@ -100,7 +100,12 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
     /// One attempt from one snapshot: returns the lease and the snapshot as it is after our write, or
     /// (null, null) when the guard failed and the caller must re-read.
     /// </summary>
-    private async Task<(Lease? Lease, Snapshot? After)> TryAcquireAsync(NetworkConfig config, LeaseRequest request, Snapshot snapshot, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The first attempt takes the lowest free subnet, which is what <c>plan</c> predicts; after a lost race
+    /// (<paramref name="spread"/>) it picks at random among the first free ones, as flannel does, so
+    /// concurrent allocators stop colliding.
+    /// </remarks>
+    private async Task<(Lease? Lease, Snapshot? After)> TryAcquireAsync(NetworkConfig config, LeaseRequest request, Snapshot snapshot, bool spread, CancellationToken cancellationToken)
     {
         var claimKey = ClaimKey(request.PublicIp);
         snapshot.Claims.TryGetValue(request.PublicIp, out var claim);
@@ -131,7 +136,8 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         }
         else
         {
-            subnet = Ipam.PickFree(config, snapshot.Leases.Select(l => l.Lease.Subnet), _random);
+            var taken = snapshot.Leases.Select(l => l.Lease.Subnet).ToList();
+            subnet = spread ? Ipam.PickFree(config, taken, _random) : Ipam.FirstFree(config, taken);
         }
 
         long etcdLease = 0;
