@@ -37,6 +37,11 @@ public static class SpecLoader
             var message = e.InnerException?.Message ?? e.Message;
             throw new SpecException([new SpecError(fileName, (int)e.Start.Line, (int)e.Start.Column, $"not valid YAML: {StripLocation(message)}", "check indentation and quoting around this point")]);
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner gives up without a position on some unterminated flow collections.
+            throw new SpecException([new SpecError(fileName, 1, 1, "not valid YAML: an unterminated [list] or {mapping}", "close every '[' and '{', or use block style ('- item' lines)")]);
+        }
         if (stream.Documents.Count == 0)
             throw new SpecException([new SpecError(fileName, 1, 1, "the spec is empty", "start from samples/cluster.yaml")]);
         var reader = new SpecReader(fileName);

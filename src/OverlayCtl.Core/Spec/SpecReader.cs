@@ -103,9 +103,9 @@ internal sealed class SpecReader(string file)
         var subnetLength = cidr is { } n0 ? SubnetDefaults.SubnetLength(n0) : 24;
         if (map.TryGetValue("subnetLength", out var sl) && Int(sl.Value, "subnetLength") is { } l)
         {
-            subnetLength = l;
             if (cidr is { } n && (l <= n.PrefixLength || l > SubnetDefaults.MaxSubnetLength))
                 Error(sl.Value, $"subnetLength {l} does not fit the network {n}", $"use a length from {n.PrefixLength + 1} to {SubnetDefaults.MaxSubnetLength}");
+            else subnetLength = l;
         }
         else if (cidr is { } n && subnetLength > SubnetDefaults.MaxSubnetLength)
             Error(cidrText!.Node, $"the network {n} is too small to hold host subnets", "use a network of /28 or larger");

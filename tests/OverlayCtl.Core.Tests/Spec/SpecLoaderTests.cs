@@ -1,0 +1,150 @@
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.Spec;
+
+namespace OverlayCtl.Core.Tests.Spec;
+
+public sealed class SpecLoaderTests
+{
+    private const string Good = """
+        apiVersion: overlayctl/v1
+        kind: Cluster
+        name: lab
+        etcd:
+          endpoints: [http://127.0.0.1:2379, http://127.0.0.1:22379]
+          prefix: /coreos.com/network
+        network:
+          cidr: 10.244.0.0/16
+          backend: vxlan
+        docker:
+          daemonConfig: /run/x/{host}/daemon.json
+          subnetEnv: null
+        hosts:
+          - name: node1
+            address: 192.0.2.1
+            interface: eth0
+            subnet: 10.244.5.0/24
+            connection: netns://ovl-node1
+          - name: node2
+            address: 192.0.2.2
+            connection: ssh://ops@node2.example:2222
+            sshKey: /root/.ssh/id_ed25519
+          - name: node3
+            address: 192.0.2.3
+        """;
+
+    [Fact]
+    public void AFullSpecParsesWithFlannelDefaults()
+    {
+        var spec = SpecLoader.Parse(Good, "c.yaml");
+        Assert.Equal("lab", spec.Name);
+        Assert.Equal(2, spec.Etcd.Endpoints.Count);
+        Assert.Equal(24, spec.Network.SubnetLength);
+        Assert.Equal("10.244.1.0", spec.Network.SubnetMin.ToString());
+        Assert.Equal("10.244.255.0", spec.Network.SubnetMax.ToString());
+        Assert.Equal(1, spec.Network.Vni);
+        Assert.Equal(8472, spec.Network.Port);
+        Assert.True(spec.Network.IpMasq);
+        Assert.Null(spec.Network.Mtu);
+        Assert.Equal("docker0", spec.Docker.Bridge);
+        Assert.Null(spec.Docker.SubnetEnv);
+        Assert.Equal("/run/x/node1/daemon.json", spec.Docker.DaemonConfigFor(spec.Hosts[0]));
+        Assert.Equal(new HostConnection.Netns("ovl-node1"), spec.Hosts[0].Connection);
+        Assert.Equal(new HostConnection.Ssh("ops", "node2.example", 2222, "/root/.ssh/id_ed25519"), spec.Hosts[1].Connection);
+        Assert.Equal(new HostConnection.Local(), spec.Hosts[2].Connection);
+        Assert.Equal(Ipv4Cidr.Parse("10.244.5.0/24"), spec.Hosts[0].Subnet);
+    }
+
+    [Theory]
+    [InlineData("10.0.0.0/22", 24)]
+    [InlineData("10.0.0.0/24", 26)]
+    [InlineData("10.0.0.0/8", 24)]
+    public void SubnetLengthDefaultsAsFlannelDoes(string cidr, int expected)
+    {
+        var spec = SpecLoader.Parse(Minimal(cidr), "c.yaml");
+        Assert.Equal(expected, spec.Network.SubnetLength);
+    }
+
+    [Theory]
+    [InlineData("  cidr: 10.244.0.1/16", "c.yaml:5:9: '10.244.0.1/16' has host bits set (fix: write 10.244.0.0/16)")]
+    [InlineData("  cidr: 10.244.0.0/16\n  subnetLen: 24", "c.yaml:6:3: unknown key 'subnetLen' in network (fix: did you mean 'subnetLength'?)")]
+    [InlineData("  cidr: 10.244.0.0/16\n  subnetLength: 12", "c.yaml:6:17: subnetLength 12 does not fit the network 10.244.0.0/16 (fix: use a length from 17 to 30)")]
+    [InlineData("  cidr: 10.244.0.0/16\n  subnetMin: 10.244.1.7", "c.yaml:6:14: subnetMin 10.244.1.7 is not aligned to /24 (fix: use 10.244.1.0)")]
+    [InlineData("  cidr: 10.244.0.0/16\n  subnetMax: 10.245.0.0", "c.yaml:6:14: subnetMax 10.245.0.0 is outside the network 10.244.0.0/16 (fix: use an address inside 10.244.0.0/16)")]
+    [InlineData("  cidr: 10.244.0.0/16\n  mtu: 70000", "c.yaml:6:8: mtu 70000 is out of range (fix: use a value from 576 to 9000)")]
+    [InlineData("  cidr: 10.244.0.0/16\n  backend: geneve", "c.yaml:6:12: backend 'geneve' is not known (fix: use vxlan, ovs or host-gw)")]
+    [InlineData("  cidr: banana", "c.yaml:5:9: 'banana' is not an IPv4 network (fix: write a.b.c.d/n, e.g. 10.244.0.0/16)")]
+    public void NetworkErrorsAreLocatedWithTheFix(string network, string expected)
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(Minimal(null, network), "c.yaml"));
+        Assert.Equal(expected, Assert.Single(e.Errors).ToString());
+    }
+
+    [Theory]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n  - name: a\n    address: 192.0.2.2", "c.yaml:9:11: host name 'a' is used twice (first at line 7) (fix: give every host its own name)")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n  - name: b\n    address: 192.0.2.1", "c.yaml:10:14: address 192.0.2.1 is used by hosts a and b (fix: give every host its own underlay address)")]
+    [InlineData("  - name: a\n    address: 10.244.3.3", "c.yaml:8:14: address 10.244.3.3 of host a lies inside the overlay 10.244.0.0/16 (fix: use the host's underlay (public) address, outside the overlay network)")]
+    [InlineData("  - name: Node_1\n    address: 192.0.2.1", "c.yaml:7:11: host name 'Node_1' is not safe as a namespace or interface name (fix: use 1-15 lower-case letters, digits or '-', starting and ending with a letter or digit)")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n    subnet: 10.244.5.0/25", "c.yaml:9:13: subnet 10.244.5.0/25 of host a is a /25, but host subnets are /24 (fix: use a /24)")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n    subnet: 10.244.5.1/24", "c.yaml:9:13: subnet '10.244.5.1/24' of host a is not an aligned IPv4 network (fix: write 10.244.5.0/24)")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n    subnet: 10.244.0.0/24", "c.yaml:9:13: subnet 10.244.0.0/24 of host a is outside the lease range 10.244.1.0-10.244.255.0 (fix: pick a subnet inside [subnetMin, subnetMax], or widen the range)")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n    subnet: 10.244.5.0/24\n  - name: b\n    address: 192.0.2.2\n    subnet: 10.244.5.0/24", "c.yaml:12:13: subnet 10.244.5.0/24 of host b overlaps 10.244.5.0/24 of host a (line 9) (fix: give each host its own subnet)")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n    interface: eth0:1", "c.yaml:9:16: interface 'eth0:1' is not a valid Linux interface name (fix: use 1-15 letters, digits, '_', '.' or '-')")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n    connection: ssh://-oProxyCommand=sh@x", "c.yaml:9:17: 'ssh://-oProxyCommand=sh@x' has an unsafe user or host (fix: use letters, digits, '.', '_' and '-' (not starting with '-'))")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n    connection: netns://../etc", "c.yaml:9:17: '../etc' is not a safe namespace name (fix: use letters, digits, '_', '.' or '-')")]
+    [InlineData("  - name: a\n    adress: 192.0.2.1", "c.yaml:7:5: host a has no 'address' (fix: add address:)")]
+    public void HostErrorsAreLocatedWithTheFix(string hosts, string expected)
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(Minimal(null, null, hosts), "c.yaml"));
+        Assert.Contains(expected, e.Errors.Select(x => x.ToString()));
+    }
+
+    [Fact]
+    public void EveryProblemIsReportedInOnePassInFileOrder()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(Minimal("10.244.0.1/16", null, "  - name: A\n    address: 192.0.2.1\n    colour: red"), "c.yaml"));
+        Assert.Equal([5, 7, 9], e.Errors.Select(x => x.Line));
+    }
+
+    [Fact]
+    public void AYamlSyntaxErrorIsLocated()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse("name: [unclosed\nhosts: x\n", "bad.yaml"));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal("bad.yaml", error.File);
+        Assert.True(error.Line >= 1);
+        Assert.StartsWith("not valid YAML", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AMissingFileIsASpecErrorNotAStackTrace()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Load("/nonexistent/overlayctl.yaml"));
+        Assert.Contains("cannot read the spec", Assert.Single(e.Errors).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheSamplesAreValid()
+    {
+        var samples = Path.Combine(RepoRoot(), "samples");
+        var files = Directory.GetFiles(samples, "*.yaml");
+        Assert.NotEmpty(files);
+        foreach (var file in files) SpecLoader.Load(file);
+    }
+
+    internal static string RepoRoot()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "OverlayCtl.sln"))) dir = Path.GetDirectoryName(dir)!;
+        return dir;
+    }
+
+    private static string Minimal(string? cidr, string? network = null, string? hosts = null) => $"""
+        apiVersion: overlayctl/v1
+        kind: Cluster
+        name: t
+        network:
+        {network ?? $"  cidr: {cidr ?? "10.244.0.0/16"}"}
+        hosts:
+        {hosts ?? "  - name: a\n    address: 192.0.2.1"}
+        """;
+}
