@@ -31,8 +31,11 @@ public interface IBackend
 /// <summary>Everything a backend may look at; plain values.</summary>
 public sealed record BackendContext(ClusterSpec Spec, HostSpec Host, Lease Lease, IReadOnlyList<Peer> Peers, ObservedHost Observed, Underlay Underlay, int Mtu);
 
-/// <summary>A backend's answer: device operations in order, and the peer routes it wants.</summary>
-public sealed record BackendState(IReadOnlyList<Operation> Operations, IReadOnlyList<DesiredRoute> Routes);
+/// <summary>
+/// A backend's answer: device operations in order, the peer routes it wants, and the devices it
+/// (re)creates, whose observed routes vanish with them and so cannot count as present.
+/// </summary>
+public sealed record BackendState(IReadOnlyList<Operation> Operations, IReadOnlyList<DesiredRoute> Routes, IReadOnlySet<string>? Recreated = null);
 
 /// <summary>A route overlayctl wants: <c>ip route replace DST via VIA dev DEV [onlink] proto 211</c>.</summary>
 public sealed record DesiredRoute(Ipv4Cidr Destination, Ipv4Address Via, string Device, bool Onlink);

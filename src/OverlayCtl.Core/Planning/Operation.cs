@@ -38,7 +38,7 @@ public sealed record CommandStep(CommandSpec Command) : Step
 /// </summary>
 public sealed record IptablesStep(string Table, IReadOnlyList<string> Lines) : Step
 {
-    public override string Render() => $"iptables-restore --noflush -w <<< *{Table} " + string.Join(" ; ", Lines) + " ; COMMIT";
+    public override string Render() => $"iptables-restore --noflush: *{Table} " + string.Join(" ; ", Lines) + " ; COMMIT";
 }
 
 /// <summary>Writes (atomically) or, when <see cref="Content"/> is null, deletes a file.</summary>

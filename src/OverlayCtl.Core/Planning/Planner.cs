@@ -29,7 +29,7 @@ public static class Planner
         ops.AddRange(DockerBridge(spec, lease, observed));
         var state = backend.Converge(new BackendContext(spec, host, lease, peers, observed, underlay, mtu));
         ops.AddRange(state.Operations);
-        ops.AddRange(Routes(spec, backend, observed, state.Routes));
+        ops.AddRange(Routes(spec, backend, observed, state));
 
         if (observed.IpForward != true)
             ops.Add(Run(ChangeKind.Change, "sysctl net.ipv4.ip_forward", "sysctl", "-w", "net.ipv4.ip_forward=1"));
@@ -110,24 +110,27 @@ public static class Planner
     /// Routes: ours carry <see cref="Ops.RouteProtocol"/>. A wanted route that is missing or different is
     /// replaced; ours (or via a backend's device) inside the overlay that nobody wants any more are deleted.
     /// </summary>
-    private static IEnumerable<Operation> Routes(ClusterSpec spec, IBackend backend, ObservedHost observed, IReadOnlyList<DesiredRoute> wanted)
+    private static IEnumerable<Operation> Routes(ClusterSpec spec, IBackend backend, ObservedHost observed, BackendState state)
     {
+        var wanted = state.Routes;
+        var gone = state.Recreated ?? new HashSet<string>();
+        var routes = observed.Routes.Where(r => !gone.Contains(r.Device ?? "")).ToList();
         var owned = backend.OwnedDevices(spec).ToHashSet(StringComparer.Ordinal);
         var wantedDestinations = wanted.Select(w => w.Destination).ToHashSet();
-        foreach (var route in observed.Routes)
+        foreach (var route in routes)
         {
             if (route.Destination is not { } d || !spec.Network.Cidr.Contains(d) || wantedDestinations.Contains(d)) continue;
             if (route.Protocol == RouteProtocol || owned.Contains(route.Device ?? "")) yield return RouteDel(route);
         }
         foreach (var w in wanted)
         {
-            var present = observed.Routes.Any(r => r.Destination == w.Destination && r.Gateway == w.Via && r.Device == w.Device
+            var present = routes.Any(r => r.Destination == w.Destination && r.Gateway == w.Via && r.Device == w.Device
                 && r.Protocol == RouteProtocol && (r.Onlink || !w.Onlink));
             if (present) continue;
             var args = new List<string> { "route", "replace", w.Destination.ToString(), "via", w.Via.ToString(), "dev", w.Device };
             if (w.Onlink) args.Add("onlink");
             args.AddRange(["proto", RouteProtocol]);
-            var exists = observed.Routes.Any(r => r.Destination == w.Destination);
+            var exists = routes.Any(r => r.Destination == w.Destination);
             yield return Ip(exists ? ChangeKind.Change : ChangeKind.Add, $"route {w.Destination}", [.. args]);
         }
     }

@@ -90,6 +90,6 @@ public sealed class VxlanBackend : IBackend
             .Select(n => Ip(ChangeKind.Remove, $"neigh {n.Address}", "neigh", "del", n.Address.ToString(), "dev", device));
         var staleFdb = observedFdb.Where(f => !wantedMacs.Contains(f.Mac) && f.Destination is not null)
             .Select(f => Bridge(ChangeKind.Remove, $"fdb {f.Mac}", "fdb", "del", f.Mac.Text, "dev", device, "self", "dst", f.Destination!.Value.ToString()));
-        return new BackendState([.. ops, .. staleNeighbors, .. neighbors, .. staleFdb, .. fdb], routes);
+        return new BackendState([.. ops, .. staleNeighbors, .. neighbors, .. staleFdb, .. fdb], routes, fresh ? new HashSet<string> { device } : null);
     }
 }

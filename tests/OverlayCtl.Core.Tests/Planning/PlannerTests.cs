@@ -1,0 +1,177 @@
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.State;
+using OverlayCtl.Core.Tests.Support;
+
+namespace OverlayCtl.Core.Tests.Planning;
+
+/// <summary>Golden plans: what operators read, pinned. Each scenario also asserts the behaviour that matters.</summary>
+public sealed class PlannerTests
+{
+    private static string Render(HostPlan plan) => PlanRenderer.Render(new Plan([plan]));
+
+    [Fact]
+    public void AFreshHostGetsBridgeDeviceTunnelsRulesAndFiles()
+    {
+        var spec = Lab.Spec();
+        var plan = Planner.PlanApply(Lab.Input(spec, Lab.Fresh(), 2, 3));
+        Golden.Match("fresh-host", Render(plan));
+        Assert.Equal(0, plan.Count(ChangeKind.Remove));
+    }
+
+    [Fact]
+    public void AConvergedHostPlansNothing()
+    {
+        var spec = Lab.Spec();
+        Assert.Empty(Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2, 3), 2, 3)).Operations);
+    }
+
+    [Fact]
+    public void AnAddedPeerGetsExactlyItsNeighbourFdbEntryAndRoute()
+    {
+        var spec = Lab.Spec();
+        var plan = Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2), 2, 3));
+        Golden.Match("peer-added", Render(plan));
+        Assert.Equal(["neigh 10.244.3.0", "fdb " + Lab.LeaseOf(spec, 3).VtepMac, "route 10.244.3.0/24"], plan.Operations.Select(o => o.Resource));
+    }
+
+    [Fact]
+    public void ARemovedPeerLosesItsRouteNeighbourAndFdbEntry()
+    {
+        var spec = Lab.Spec();
+        var plan = Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2, 3), 2));
+        Golden.Match("peer-removed", Render(plan));
+        Assert.All(plan.Operations, o => Assert.Equal(ChangeKind.Remove, o.Kind));
+        Assert.Equal(3, plan.Operations.Count);
+    }
+
+    [Fact]
+    public void ADeviceWithTheWrongMacIsRecreatedAndItsPeersReprogrammed()
+    {
+        var spec = Lab.Spec();
+        var converged = Lab.Converged(spec, 2);
+        var drifted = converged with
+        {
+            Links = converged.Links.Select(l => l.Name == "flannel.1" ? l with { Mac = MacAddress.Parse("02:00:00:00:00:01") } : l).ToList(),
+        };
+        var plan = Planner.PlanApply(Lab.Input(spec, drifted, 2));
+        Golden.Match("drifted-device", Render(plan));
+        Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
+    }
+
+    [Fact]
+    public void ForeignRulesRoutesAndDockerChainsAreLeftAlone()
+    {
+        var spec = Lab.Spec();
+        var converged = Lab.Converged(spec, 2);
+        var filter = converged.Iptables.Table("filter");
+        var nat = converged.Iptables.Table("nat");
+        var foreign = converged with
+        {
+            Routes = [.. converged.Routes, new RouteInfo(Ipv4Cidr.Parse("198.51.100.0/24"), Ipv4Address.Parse("192.0.2.1"), "eth0", false, "boot")],
+            Iptables = new IptablesState(new Dictionary<string, IptablesTable>
+            {
+                ["filter"] = filter with
+                {
+                    Chains = new Dictionary<string, string?>(filter.Chains) { ["FORWARD"] = "DROP", ["DOCKER"] = null, ["DOCKER-USER"] = null },
+                    Rules = ["-A FORWARD -j DOCKER-USER", .. filter.Rules, "-A FORWARD -o docker0 -j DOCKER", "-A DOCKER-USER -j RETURN"],
+                },
+                ["nat"] = nat with { Rules = [.. nat.Rules, "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"] },
+            }),
+        };
+        Assert.Empty(Planner.PlanApply(Lab.Input(spec, foreign, 2)).Operations);
+        var destroy = Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), foreign);
+        var rendered = Render(destroy);
+        Assert.DoesNotContain("DOCKER", rendered, StringComparison.Ordinal);
+        Assert.DoesNotContain("198.51.100.0", rendered, StringComparison.Ordinal);
+        Assert.DoesNotContain("172.17.0.0", rendered, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TurningMasqueradeOffRemovesOurNatChainAndTellsDocker()
+    {
+        var on = Lab.Spec();
+        var off = Lab.Spec(ipMasq: false);
+        var plan = Planner.PlanApply(Lab.Input(off, Lab.Converged(on, 2), 2));
+        Golden.Match("ipmasq-off", Render(plan));
+        var daemon = Assert.IsType<FileStep>(plan.Operations.Single(o => o.Resource.EndsWith("daemon.json", StringComparison.Ordinal)).Step);
+        Assert.Contains("\"ip-masq\": true", daemon.Content, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DaemonJsonKeepsTheOperatorsKeys()
+    {
+        var spec = Lab.Spec();
+        var fresh = Lab.Fresh() with { Files = new Dictionary<string, string?> { ["/run/lab/node1/daemon.json"] = """{ "log-driver": "journald", "mtu": 9000, "default-ulimits": { "nofile": { "Name": "nofile", "Hard": 64000, "Soft": 64000 } } }""" } };
+        var plan = Planner.PlanApply(Lab.Input(spec, fresh, 2));
+        var daemon = Assert.IsType<FileStep>(plan.Operations.Single(o => o.Resource.EndsWith("daemon.json", StringComparison.Ordinal)).Step);
+        Golden.Match("daemon-json-merged", daemon.Content!);
+    }
+
+    [Fact]
+    public void AnUnreadableDaemonJsonIsRefusedNotOverwritten()
+    {
+        var spec = Lab.Spec();
+        var fresh = Lab.Fresh() with { Files = new Dictionary<string, string?> { ["/run/lab/node1/daemon.json"] = "{ not json" } };
+        var e = Assert.Throws<PlanningException>(() => Planner.PlanApply(Lab.Input(spec, fresh, 2)));
+        Assert.Contains("/run/lab/node1/daemon.json is not valid JSON", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DestroyRemovesExactlyWhatApplyMade()
+    {
+        var spec = Lab.Spec();
+        var plan = Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), Lab.Converged(spec, 2, 3));
+        Golden.Match("destroy", Render(plan));
+        Assert.Empty(Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), Lab.Fresh()).Operations);
+    }
+
+    [Fact]
+    public void HostGwRoutesEachPeerViaItsUnderlayAddress()
+    {
+        var spec = Lab.Spec(backend: "host-gw");
+        var plan = Planner.PlanApply(Lab.Input(spec, Lab.Fresh(), 2, 3));
+        Golden.Match("host-gw-fresh", Render(plan));
+        Assert.Empty(Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2, 3), 2, 3)).Operations);
+    }
+
+    [Fact]
+    public void HostGwRefusesAPeerBehindAGatewayNamingIt()
+    {
+        var spec = Lab.Spec(backend: "host-gw");
+        var input = Lab.Input(spec, Lab.Fresh(), 2) with
+        {
+            Peers = [new Peer(Lab.LeaseOf(spec, 2) with { PublicIp = Ipv4Address.Parse("198.51.100.7") }, "node2")],
+        };
+        var e = Assert.Throws<PlanningException>(() => Planner.PlanApply(input));
+        Assert.Contains("node2 (198.51.100.7)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SwitchingFromVxlanToHostGwRemovesTheVxlanDevice()
+    {
+        var vxlan = Lab.Spec();
+        var hostGw = Lab.Spec(backend: "host-gw");
+        var plan = Planner.PlanApply(Lab.Input(hostGw, Lab.Converged(vxlan, 2), 2));
+        Golden.Match("switch-vxlan-to-host-gw", Render(plan));
+        Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
+    }
+
+    [Fact]
+    public void DirectRoutingSendsOnLinkPeersStraightToTheirUnderlayAddress()
+    {
+        var spec = Lab.Spec(extra: "  directRouting: true");
+        var plan = Planner.PlanApply(Lab.Input(spec, Lab.Fresh(), 2));
+        Assert.Contains(plan.Operations, o => o.Step.Render() == "ip route replace 10.244.2.0/24 via 192.0.2.12 dev eth0 proto 211");
+        Assert.DoesNotContain(plan.Operations, o => o.Resource.StartsWith("fdb", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AHostWithoutItsUnderlayAddressIsRefusedWithTheFix()
+    {
+        var spec = Lab.Spec();
+        var bare = Lab.Fresh() with { Addresses = [] };
+        var e = Assert.Throws<PlanningException>(() => Planner.PlanApply(Lab.Input(spec, bare, 2)));
+        Assert.Contains("no interface holds 192.0.2.11", e.Message, StringComparison.Ordinal);
+    }
+}
