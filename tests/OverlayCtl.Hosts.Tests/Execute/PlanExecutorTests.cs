@@ -1,0 +1,72 @@
+using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Hosts.Execute;
+using OverlayCtl.Hosts.Tests.Support;
+
+namespace OverlayCtl.Hosts.Tests.Execute;
+
+public sealed class PlanExecutorTests
+{
+    private static Operation Ip(params string[] args) => Ops.Ip(ChangeKind.Add, string.Join(' ', args), args);
+
+    [Fact]
+    public async Task ConsecutiveIpAndBridgeStepsRunAsOneBatchProcessEach()
+    {
+        var host = new RecordingHostRunner();
+        var plan = new HostPlan("h", [
+            Ip("link", "add", "docker0", "type", "bridge"),
+            Ip("neigh", "replace", "10.244.2.0", "dev", "flannel.1", "lladdr", "02:00:00:00:00:02", "nud", "permanent"),
+            Ops.Bridge(ChangeKind.Add, "fdb", "fdb", "replace", "02:00:00:00:00:02", "dev", "flannel.1", "self", "dst", "192.0.2.12", "permanent"),
+            Ops.Bridge(ChangeKind.Add, "fdb", "fdb", "replace", "02:00:00:00:00:03", "dev", "flannel.1", "self", "dst", "192.0.2.13", "permanent"),
+            Ip("route", "replace", "10.244.2.0/24", "via", "10.244.2.0", "dev", "flannel.1", "onlink", "proto", "211"),
+        ]);
+        var result = await PlanExecutor.ExecuteAsync(host, plan, default);
+        Assert.Equal(3, result.ProcessesSpawned);
+        Assert.Equal(["ip -batch -", "bridge -batch -", "ip route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink proto 211"], host.Ran.Select(c => c.ToString()));
+        Assert.Equal("link add docker0 type bridge\nneigh replace 10.244.2.0 dev flannel.1 lladdr 02:00:00:00:00:02 nud permanent\n", host.Ran[0].StandardInput);
+    }
+
+    [Fact]
+    public async Task EveryIptablesStepBecomesOneRestorePayloadGroupedByTable()
+    {
+        var host = new RecordingHostRunner();
+        var plan = new HostPlan("h", [
+            new Operation(ChangeKind.Add, "a", new IptablesStep("filter", [":OVERLAYCTL-FWD - [0:0]", "-A OVERLAYCTL-FWD -s 10.244.0.0/16 -j ACCEPT"])),
+            new Operation(ChangeKind.Add, "b", new IptablesStep("nat", ["-I POSTROUTING 1 -m comment --comment overlayctl -j OVERLAYCTL-POSTRTG", ":OVERLAYCTL-POSTRTG - [0:0]"])),
+            new Operation(ChangeKind.Add, "c", new IptablesStep("filter", ["-I FORWARD 1 -m comment --comment overlayctl -j OVERLAYCTL-FWD"])),
+            new Operation(ChangeKind.Add, "f", new FileStep("/run/x/subnet.env", "A=1\n")),
+        ]);
+        var result = await PlanExecutor.ExecuteAsync(host, plan, default);
+        Assert.Equal(1, result.ProcessesSpawned);
+        Assert.Equal("iptables-restore --noflush --wait=5", host.Ran.Single().ToString());
+        Assert.Equal("""
+            *filter
+            :OVERLAYCTL-FWD - [0:0]
+            -A OVERLAYCTL-FWD -s 10.244.0.0/16 -j ACCEPT
+            -I FORWARD 1 -m comment --comment overlayctl -j OVERLAYCTL-FWD
+            COMMIT
+            *nat
+            :OVERLAYCTL-POSTRTG - [0:0]
+            -I POSTROUTING 1 -m comment --comment overlayctl -j OVERLAYCTL-POSTRTG
+            COMMIT
+
+            """.Replace("\r", "", StringComparison.Ordinal), host.Ran[0].StandardInput);
+        Assert.Equal("A=1\n", host.Files["/run/x/subnet.env"]);
+    }
+
+    [Fact]
+    public async Task AFailingBatchLineNamesTheOperationItBelongsTo()
+    {
+        var host = new RecordingHostRunner { Answer = _ => new CommandResult(2, "", "RTNETLINK answers: File exists\nCommand failed -:2") };
+        var plan = new HostPlan("h", [Ip("link", "add", "a", "type", "bridge"), Ip("link", "add", "b", "type", "bridge")]);
+        var e = await Assert.ThrowsAsync<CommandFailedException>(() => PlanExecutor.ExecuteAsync(host, plan, default));
+        Assert.Contains("(operation: link add b type bridge: ip link add b type bridge)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("two words")]
+    [InlineData("semi#colon")]
+    [InlineData("")]
+    public void ArgumentsThatABatchLineWouldSplitAreRefused(string arg) =>
+        Assert.Throws<ArgumentException>(() => PlanExecutor.BatchInput([CommandSpec.Of("ip", "link", "add", arg)]));
+}
