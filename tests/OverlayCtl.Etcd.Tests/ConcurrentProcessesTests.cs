@@ -1,3 +1,4 @@
+using OverlayCtl.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using OverlayCtl.Core.Net;

@@ -1,3 +1,4 @@
+using OverlayCtl.Testing;
 using System.Diagnostics;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Net;

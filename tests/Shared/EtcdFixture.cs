@@ -1,6 +1,4 @@
-using OverlayCtl.Testing;
-
-namespace OverlayCtl.Etcd.Tests;
+namespace OverlayCtl.Testing;
 
 /// <summary>One real single-member etcd shared by a test collection; tests isolate themselves by key prefix.</summary>
 public sealed class EtcdFixture : IAsyncLifetime

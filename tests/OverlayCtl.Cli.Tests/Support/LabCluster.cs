@@ -1,0 +1,101 @@
+using System.Globalization;
+
+namespace OverlayCtl.Cli.Tests.Support;
+
+/// <summary>
+/// A namespace lab for one test class: a spec file with unique names, hosts from <c>lab up</c>, and a
+/// "container" (a namespace with a veth in the host's docker0) per host. Everything it made is removed
+/// on dispose, whatever the test did.
+/// </summary>
+internal sealed class LabCluster : IAsyncDisposable
+{
+    private readonly List<string> _containers = [];
+
+    public LabCluster(string etcdUrl, int hosts, string backend = "vxlan", string extraNetwork = "")
+    {
+        Id = Convert.ToHexString(Guid.NewGuid().ToByteArray())[..6].ToLowerInvariant();
+        Dir = Directory.CreateTempSubdirectory("overlayctl-e2e-").FullName;
+        EtcdUrl = etcdUrl;
+        Backend = backend;
+        ExtraNetwork = extraNetwork;
+        HostNames = Enumerable.Range(1, hosts).Select(i => $"n{i}").ToList();
+        SpecPath = Path.Combine(Dir, "cluster.yaml");
+        WriteSpec();
+    }
+
+    public string Id { get; }
+    public string Dir { get; }
+    public string EtcdUrl { get; }
+    public string Backend { get; set; }
+    public string ExtraNetwork { get; set; }
+    public List<string> HostNames { get; }
+    public string SpecPath { get; }
+
+    public string Netns(string host) => $"e{Id}-{host}";
+
+    public static string Address(string host) => "192.0.2." + (10 + int.Parse(host[1..], CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
+
+    public void WriteSpec()
+    {
+        var hosts = string.Concat(HostNames.Select(h => $"""
+              - name: {h}
+                address: {Address(h)}
+                interface: eth0
+                connection: netns://{Netns(h)}
+
+            """));
+        File.WriteAllText(SpecPath, $"""
+            apiVersion: overlayctl/v1
+            kind: Cluster
+            name: e{Id}
+            etcd:
+              endpoints: [{EtcdUrl}]
+              prefix: /e2e/{Id}/network
+            network:
+              cidr: 10.244.0.0/16
+              backend: {Backend}
+            {ExtraNetwork}
+            docker:
+              daemonConfig: {Dir}/{"{host}"}/daemon.json
+              subnetEnv: {Dir}/{"{host}"}/subnet.env
+            hosts:
+            {hosts}
+            """);
+    }
+
+    public Task<CliResult> RunAsync(params string[] args) => CliRun.RunAsync([.. args, "-f", SpecPath]);
+
+    /// <summary>Attaches a container namespace to the host's docker0 at <c>.10</c> of its subnet; returns the container's address.</summary>
+    public string AddContainer(string host, string subnet)
+    {
+        var container = $"e{Id}-c{host}";
+        var veth = $"e{Id}{host}";
+        var network = subnet.Split('/')[0];
+        var prefix = subnet.Split('/')[1];
+        var stem = network[..network.LastIndexOf('.')];
+        var address = $"{stem}.10";
+        Sh.Must("ip", "netns", "add", container);
+        _containers.Add(container);
+        Sh.Must("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", container);
+        Sh.Must("ip", "link", "set", veth, "netns", Netns(host));
+        Sh.Must("ip", "-n", Netns(host), "link", "set", veth, "master", "docker0", "up");
+        Sh.Must("ip", "-n", container, "addr", "add", $"{address}/{prefix}", "dev", "eth0");
+        Sh.Must("ip", "-n", container, "link", "set", "eth0", "up");
+        Sh.Must("ip", "-n", container, "link", "set", "lo", "up");
+        Sh.Must("ip", "-n", container, "route", "add", "default", "via", $"{stem}.1");
+        return address;
+    }
+
+    public bool Ping(string fromHost, string address) =>
+        Sh.Run("ip", "netns", "exec", $"e{Id}-c{fromHost}", "ping", "-c", "1", "-W", "2", address).ExitCode == 0;
+
+    public string InHost(string host, params string[] args) => Sh.Must("ip", ["netns", "exec", Netns(host), .. args]);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var c in _containers) Sh.Run("ip", "netns", "del", c);
+        await RunAsync("lab", "down");
+        foreach (var h in HostNames) Sh.Run("ip", "netns", "del", Netns(h));
+        Directory.Delete(Dir, recursive: true);
+    }
+}
