@@ -122,15 +122,16 @@ public static class Planner
             if (route.Destination is not { } d || !spec.Network.Cidr.Contains(d) || wantedDestinations.Contains(d)) continue;
             if (route.Protocol == RouteProtocol || owned.Contains(route.Device ?? "")) yield return RouteDel(route);
         }
+        var byDestination = routes.Where(r => r.Destination is not null).ToLookup(r => r.Destination!.Value);
         foreach (var w in wanted)
         {
-            var present = routes.Any(r => r.Destination == w.Destination && r.Gateway == w.Via && r.Device == w.Device
+            var present = byDestination[w.Destination].Any(r => r.Gateway == w.Via && r.Device == w.Device
                 && r.Protocol == RouteProtocol && (r.Onlink || !w.Onlink));
             if (present) continue;
             var args = new List<string> { "route", "replace", w.Destination.ToString(), "via", w.Via.ToString(), "dev", w.Device };
             if (w.Onlink) args.Add("onlink");
             args.AddRange(["proto", RouteProtocol]);
-            var exists = routes.Any(r => r.Destination == w.Destination);
+            var exists = byDestination.Contains(w.Destination);
             yield return Ip(exists ? ChangeKind.Change : ChangeKind.Add, $"route {w.Destination}", [.. args]);
         }
     }

@@ -17,13 +17,17 @@ public sealed record Underlay(string Interface, int Mtu)
         return new Underlay(name, link.Mtu);
     }
 
+    /// <summary>The routes that can reach underlay addresses: everything but the overlay's own subnets.</summary>
+    public static IReadOnlyList<RouteInfo> UnderlayRoutes(ObservedHost observed, Ipv4Cidr overlay) =>
+        observed.Routes.Where(r => r.Destination is not { } d || !overlay.Contains(d)).ToList();
+
     /// <summary>
     /// Whether a peer is on-link from this host: the longest matching route to it has no gateway.
     /// Pure longest-prefix match over the observed main table, so no <c>ip route get</c> per peer.
     /// </summary>
-    public static bool IsOnLink(ObservedHost observed, Ipv4Address peer)
+    public static bool IsOnLink(IEnumerable<RouteInfo> routes, Ipv4Address peer)
     {
-        var best = observed.Routes
+        var best = routes
             .Where(r => r.Destination is null || r.Destination.Value.Contains(peer))
             .OrderByDescending(r => r.Destination?.PrefixLength ?? -1)
             .FirstOrDefault();

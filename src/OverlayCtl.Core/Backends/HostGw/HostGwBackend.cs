@@ -20,7 +20,8 @@ public sealed class HostGwBackend : IBackend
 
     public BackendState Converge(BackendContext c)
     {
-        var offLink = c.Peers.Where(p => !Underlay.IsOnLink(c.Observed, p.Lease.PublicIp)).ToList();
+        var underlayRoutes = Underlay.UnderlayRoutes(c.Observed, c.Spec.Network.Cidr);
+        var offLink = c.Peers.Where(p => !Underlay.IsOnLink(underlayRoutes, p.Lease.PublicIp)).ToList();
         if (offLink.Count > 0)
             throw new PlanningException(
                 $"{c.Host.Name}: host-gw needs every peer on the same link, but " +

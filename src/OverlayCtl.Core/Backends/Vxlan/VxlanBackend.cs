@@ -68,10 +68,14 @@ public sealed class VxlanBackend : IBackend
         var wantedMacs = new HashSet<MacAddress>();
         var observedNeighbors = fresh ? [] : c.Observed.Neighbors.Where(n => n.Device == device).ToList();
         var observedFdb = fresh ? [] : c.Observed.Fdb.Where(f => f.Device == device && f.Self).ToList();
+        // Lookups by key keep a converged host with thousands of peers linear, not quadratic.
+        var underlayRoutes = spec.Network.DirectRouting ? Underlay.UnderlayRoutes(c.Observed, spec.Network.Cidr) : [];
+        var neighborByAddress = observedNeighbors.GroupBy(n => n.Address).ToDictionary(g => g.Key, g => g.First());
+        var fdbByMac = observedFdb.GroupBy(f => f.Mac).ToDictionary(g => g.Key, g => g.First());
         foreach (var peer in c.Peers.OrderBy(p => p.Lease.Subnet))
         {
             var lease = peer.Lease;
-            if (spec.Network.DirectRouting && Underlay.IsOnLink(c.Observed, lease.PublicIp))
+            if (spec.Network.DirectRouting && Underlay.IsOnLink(underlayRoutes, lease.PublicIp))
             {
                 routes.Add(new DesiredRoute(lease.Subnet, lease.PublicIp, c.Underlay.Interface, Onlink: false));
                 continue;
@@ -80,9 +84,9 @@ public sealed class VxlanBackend : IBackend
             var vtep = lease.Subnet.Network;
             wantedNeighbors.Add(vtep);
             wantedMacs.Add(peerMac);
-            if (!observedNeighbors.Any(n => n.Address == vtep && n.LinkAddress == peerMac && n.Permanent))
+            if (!(neighborByAddress.TryGetValue(vtep, out var n) && n.LinkAddress == peerMac && n.Permanent))
                 neighbors.Add(Ip(ChangeKind.Add, $"neigh {vtep}", "neigh", "replace", vtep.ToString(), "dev", device, "lladdr", peerMac.Text, "nud", "permanent"));
-            if (!observedFdb.Any(f => f.Mac == peerMac && f.Destination == lease.PublicIp && f.Permanent))
+            if (!(fdbByMac.TryGetValue(peerMac, out var f) && f.Destination == lease.PublicIp && f.Permanent))
                 fdb.Add(Bridge(ChangeKind.Add, $"fdb {peerMac}", "fdb", "replace", peerMac.Text, "dev", device, "self", "dst", lease.PublicIp.ToString(), "permanent"));
             routes.Add(new DesiredRoute(lease.Subnet, vtep, device, Onlink: true));
         }
