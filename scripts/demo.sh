@@ -37,7 +37,7 @@ echo "## validate"; overlayctl validate -f "$spec"
 echo "## lab up";   overlayctl lab up -f "$spec"
 echo "## plan";     overlayctl plan -f "$spec"
 echo "## apply";    overlayctl apply -f "$spec"
-echo "## apply again (must change nothing)"; overlayctl plan -f "$spec" --detailed-exitcode && echo "no changes"
+echo "## plan again: a second apply must change nothing"; overlayctl plan -f "$spec" --detailed-exitcode && echo "no changes"
 echo "## leases";   overlayctl leases list -f "$spec"
 
 # A "container" per host: a namespace with a veth into the host's docker0, addressed from the lease.
