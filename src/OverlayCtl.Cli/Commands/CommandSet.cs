@@ -15,6 +15,9 @@ internal sealed class CommandSet(TextWriter stdout, TextWriter stderr)
         ConvergeCommands.Plan(this),
         ConvergeCommands.Apply(this),
         ConvergeCommands.Destroy(this),
+        StatusCommand.Create(this),
+        VerifyCommand.Create(this),
+        DoctorCommand.Create(this),
         LabCommands.Create(this),
     ];
 

@@ -14,9 +14,9 @@ namespace OverlayCtl.Cli.Commands;
 /// </summary>
 internal static class ConvergeCommands
 {
-    private static Option<string?> LimitOption() => new("--limit") { Description = "only these hosts (comma-separated spec host names)", HelpName = "HOST,..." };
+    public static Option<string?> LimitOption() => new("--limit") { Description = "only these hosts (comma-separated spec host names)", HelpName = "HOST,..." };
 
-    private static Option<int> ParallelOption() => new("--parallel") { Description = "hosts driven at once", DefaultValueFactory = _ => 10 };
+    public static Option<int> ParallelOption() => new("--parallel") { Description = "hosts driven at once", DefaultValueFactory = _ => 10 };
 
     public static Command Plan(CommandSet commands)
     {

@@ -16,6 +16,7 @@ internal static class LeasesCommands
         leases.Subcommands.Add(Allocate(commands));
         leases.Subcommands.Add(List(commands));
         leases.Subcommands.Add(Release(commands));
+        leases.Subcommands.Add(Gc(commands));
         return leases;
     }
 
@@ -71,6 +72,35 @@ internal static class LeasesCommands
             }
             await store.ReleaseAsync(lease.Subnet, ct).ConfigureAwait(false);
             context.Log.Information("{Host}: released {Subnet}", target.Name, lease.Subnet);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Gc(CommandSet commands)
+    {
+        var spec = CommandSet.SpecOption();
+        var yes = new Option<bool>("--yes") { Description = "release them (without it, only list them)" };
+        var command = new Command("gc", "list leases whose holders are not in the spec (dead hosts); with --yes, release them. Never touches a spec host's lease") { spec, yes };
+        command.SetAction(commands.Action(async (context, ct) =>
+        {
+            var cluster = context.LoadSpec(spec);
+            var store = context.OpenLeaseStore(cluster);
+            var addresses = cluster.Hosts.Select(h => h.Address).ToHashSet();
+            var stale = (await store.ListAsync(ct).ConfigureAwait(false)).Where(l => !addresses.Contains(l.PublicIp)).ToList();
+            if (context.Parse.GetValue(yes))
+            {
+                foreach (var lease in stale)
+                {
+                    await store.ReleaseAsync(lease.Subnet, ct).ConfigureAwait(false);
+                    context.Log.Information("released {Subnet} held by {Address}", lease.Subnet, lease.PublicIp);
+                }
+            }
+            else if (stale.Count > 0)
+            {
+                context.Log.Information("{Count} stale lease(s); run again with --yes to release them", stale.Count);
+            }
+            Print(context, cluster, stale);
             return ExitCodes.Ok;
         }));
         return command;

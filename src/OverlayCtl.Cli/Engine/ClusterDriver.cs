@@ -76,34 +76,48 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
     }
 
     /// <summary>Observes and plans each target (and executes the plan when <paramref name="execute"/>).</summary>
-    public Task<IReadOnlyList<HostOutcome>> ConvergeAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<HostOutcome>> ConvergeAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken)
+    {
+        var inspected = await InspectAsync(targets, all, async (input, runner, ct) =>
+        {
+            var plan = Planner.PlanApply(input);
+            return await FinishAsync(input.Host, input.Lease, plan, runner, execute, ct).ConfigureAwait(false) with { Observed = input.Observed };
+        }, cancellationToken).ConfigureAwait(false);
+        return inspected.Select(i => i.Value ?? HostOutcome.Failed(i.Host, i.Lease, i.Error ?? "failed")).ToList();
+    }
+
+    /// <summary>
+    /// Observes each target that holds a lease and hands its plan input (spec, lease, peers, live state)
+    /// to <paramref name="work"/>, in parallel. A host that fails ends with its error, never stopping the rest.
+    /// </summary>
+    public Task<IReadOnlyList<Inspection<T>>> InspectAsync<T>(
+        IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, Func<PlanInput, IHostRunner, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         var held = HeldBy(spec, all);
-        return ForEachHostAsync(targets, held, async (host, runner, ct) =>
+        return ForEachHostAsync(targets, async (host, runner, ct) =>
         {
             if (!held.TryGetValue(host.Name, out var lease))
-                return HostOutcome.Failed(host.Name, null, "holds no lease");
+                return new Inspection<T>(host.Name, null, default, "holds no lease (run overlayctl apply or leases allocate)");
             var observed = await ObserveAsync(host, runner, ct).ConfigureAwait(false);
             var peers = all
                 .Where(l => l.Subnet != lease.Subnet)
                 .Select(l => new Peer(l, spec.Hosts.FirstOrDefault(h => h.Address == l.PublicIp)?.Name))
                 .ToList();
-            var plan = Planner.PlanApply(new PlanInput(spec, host, lease, peers, observed));
-            return await FinishAsync(host, lease, plan, runner, execute, ct).ConfigureAwait(false);
-        }, cancellationToken);
+            return new Inspection<T>(host.Name, lease, await work(new PlanInput(spec, host, lease, peers, observed), runner, ct).ConfigureAwait(false), null);
+        }, (host, error) => new Inspection<T>(host.Name, held.GetValueOrDefault(host.Name), default, error), cancellationToken);
     }
 
     /// <summary>Plans (and executes) the removal of everything overlayctl made on each target.</summary>
     public Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken)
     {
         var held = HeldBy(spec, all);
-        return ForEachHostAsync(targets, held, async (host, runner, ct) =>
+        return ForEachHostAsync(targets, async (host, runner, ct) =>
         {
             held.TryGetValue(host.Name, out var lease);
             var observed = await ObserveAsync(host, runner, ct).ConfigureAwait(false);
             var plan = Planner.PlanDestroy(spec, host, lease, observed);
             return await FinishAsync(host, lease, plan, runner, execute, ct).ConfigureAwait(false);
-        }, cancellationToken);
+        }, (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken);
     }
 
     private Task<ObservedHost> ObserveAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken)
@@ -121,10 +135,10 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
         return new HostOutcome(host.Name, lease, plan, HostResult.Changed, null, result.ProcessesSpawned);
     }
 
-    private async Task<IReadOnlyList<HostOutcome>> ForEachHostAsync(
+    private async Task<IReadOnlyList<T>> ForEachHostAsync<T>(
         IReadOnlyList<HostSpec> targets,
-        IReadOnlyDictionary<string, Lease> held,
-        Func<HostSpec, IHostRunner, CancellationToken, Task<HostOutcome>> work,
+        Func<HostSpec, IHostRunner, CancellationToken, Task<T>> work,
+        Func<HostSpec, string, T> failed,
         CancellationToken cancellationToken)
     {
         using var gate = new SemaphoreSlim(Math.Max(1, parallel));
@@ -138,7 +152,7 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 log.Error("{Host}: {Message}", host.Name, e.Message);
-                return HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), e.Message);
+                return failed(host, e.Message);
             }
             finally
             {
@@ -148,3 +162,6 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
         return await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 }
+
+/// <summary>One host's result of <see cref="ClusterDriver.InspectAsync{T}"/>: a value, or the error that stopped it.</summary>
+internal sealed record Inspection<T>(string Host, Lease? Lease, T? Value, string? Error);

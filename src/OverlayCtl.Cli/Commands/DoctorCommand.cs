@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json.Serialization;
+using OverlayCtl.Cli.Output;
+using OverlayCtl.Core.Backends.Vxlan;
+using OverlayCtl.Core.Diagnostics;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Hosts.Observe;
+
+namespace OverlayCtl.Cli.Commands;
+
+/// <summary><c>overlayctl doctor -f SPEC [HOST]</c>: named checks for the failures overlay users fight, each with its fix.</summary>
+internal static class DoctorCommand
+{
+    public static Command Create(CommandSet commands)
+    {
+        var spec = CommandSet.SpecOption();
+        var host = new Argument<string?>("HOST") { Description = "check only this spec host", Arity = ArgumentArity.ZeroOrOne };
+        var parallel = ConvergeCommands.ParallelOption();
+        var command = new Command("doctor", "diagnose hosts and leases: FORWARD drops, ip_forward, MTU, filtered VXLAN port, VTEP MAC, fdb/neigh, bip, Docker masquerade, stale leases, rp_filter, checksum offload") { spec, host, parallel };
+        command.SetAction(commands.Action(async (context, ct) =>
+        {
+            var cluster = context.LoadSpec(spec);
+            var targets = ConvergeCommands.Targets(cluster, context.Parse.GetValue(host));
+            var store = context.OpenLeaseStore(cluster);
+            var driver = context.Driver(cluster, store, context.Parse.GetValue(parallel));
+            var leases = await store.ListAsync(ct).ConfigureAwait(false);
+            var findings = new List<Finding>(Doctor.CheckLeases(cluster, leases));
+            var results = await driver.InspectAsync(targets, leases, async (input, runner, token) =>
+            {
+                var underlay = input.Host.Interface ?? input.Observed.Addresses.FirstOrDefault(a => a.Address.Address == input.Host.Address)?.Device;
+                var device = cluster.Network.Backend == BackendKind.Vxlan && input.Observed.FindLink(VxlanBackend.DeviceName(cluster)) is not null ? VxlanBackend.DeviceName(cluster) : null;
+                var facts = await FactsObserver.ObserveAsync(runner, underlay, device, token).ConfigureAwait(false);
+                return Doctor.CheckHost(input, facts);
+            }, ct).ConfigureAwait(false);
+            foreach (var r in results)
+                findings.AddRange(r.Value ?? [new Finding("reachable", r.Host, Severity.Error, r.Error ?? "could not be checked", "check the host's connection: in the spec (ssh key, namespace name)")]);
+            var report = new DoctorReport(
+                targets.Select(t => t.Name).ToList(),
+                Doctor.Checks.Select(c => c.Name).ToList(),
+                findings.Select(f => new DoctorFinding(f.Check, f.Host, f.Severity.ToString().ToLowerInvariant(), f.Problem, f.Fix)).ToList());
+            context.Out.Write(report, DoctorJsonContext.Default.DoctorReport, Human);
+            return findings.Any(f => f.Severity == Severity.Error) ? ExitCodes.ChecksFailed : ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static string Human(DoctorReport report)
+    {
+        if (report.Findings.Count == 0)
+            return $"{report.Hosts.Count} host(s), {report.Checks.Count} checks: no problems found\n";
+        var text = new StringBuilder();
+        foreach (var f in report.Findings)
+            text.Append(f.Severity == "error" ? "✗ " : "! ").Append(f.Host).Append(" [").Append(f.Check).Append("] ").Append(f.Problem).Append('\n')
+                .Append("    fix: ").Append(f.Fix).Append('\n');
+        return text.ToString();
+    }
+}
+
+/// <summary>The shape of <c>doctor -o json</c> (docs/output.md).</summary>
+internal sealed record DoctorReport(IReadOnlyList<string> Hosts, IReadOnlyList<string> Checks, IReadOnlyList<DoctorFinding> Findings);
+
+/// <summary>One finding; severity is "error" or "warning".</summary>
+internal sealed record DoctorFinding(string Check, string Host, string Severity, string Problem, string Fix);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(DoctorReport))]
+internal sealed partial class DoctorJsonContext : JsonSerializerContext;

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Serialization;
+using OverlayCtl.Cli.Engine;
+using OverlayCtl.Cli.Output;
+using OverlayCtl.Core.Backends.Vxlan;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.Spec;
+
+namespace OverlayCtl.Cli.Commands;
+
+/// <summary><c>overlayctl status -f SPEC</c>: per host, the lease, the overlay device, peers, rules, files and drift.</summary>
+internal static class StatusCommand
+{
+    public static Command Create(CommandSet commands)
+    {
+        var spec = CommandSet.SpecOption();
+        var limit = ConvergeCommands.LimitOption();
+        var parallel = ConvergeCommands.ParallelOption();
+        var command = new Command("status", "show each host's lease, overlay device, peers, rules, files and drift; exit 0 converged, 2 drift, 4 unreachable") { spec, limit, parallel };
+        command.SetAction(commands.Action(async (context, ct) =>
+        {
+            var cluster = context.LoadSpec(spec);
+            var targets = ConvergeCommands.Targets(cluster, context.Parse.GetValue(limit));
+            var store = context.OpenLeaseStore(cluster);
+            var driver = context.Driver(cluster, store, context.Parse.GetValue(parallel));
+            var leases = await store.ListAsync(ct).ConfigureAwait(false);
+            var outcomes = await driver.ConvergeAsync(targets, leases, execute: false, ct).ConfigureAwait(false);
+            var report = new StatusReport(outcomes.Select(o => Row(cluster, o, Math.Max(0, leases.Count - 1))).ToList());
+            context.Out.Write(report, StatusJsonContext.Default.StatusReport, r => Human(r, context.Out.Format == OutputFormat.Wide));
+            if (report.Hosts.Any(h => !h.Reachable)) return ExitCodes.HostFailed;
+            return report.Hosts.Any(h => h.Drift > 0 || h.Subnet is null) ? ExitCodes.Changes : ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static HostStatus Row(ClusterSpec cluster, HostOutcome o, int peers)
+    {
+        var backend = ValidateCommand.BackendName(cluster.Network.Backend);
+        if (o.Observed is not { } observed || o.Plan is null || o.Lease is null)
+            return new HostStatus(o.Host, o.Lease?.Subnet.ToString(), backend, null, null, 0, 0, false, false, 0, [], o.Observed is not null || o.Lease is null, o.Error);
+        var device = cluster.Network.Backend == BackendKind.Vxlan ? VxlanBackend.DeviceName(cluster) : null;
+        var link = device is null ? null : observed.FindLink(device);
+        var deviceState = device is null ? null : link is null ? "missing" : !link.Up ? "down" : link.Mac != o.Lease.VtepMac ? "wrong-mac" : "up";
+        var missing = o.Plan.Operations.Count(op => op.Resource.StartsWith("route ", StringComparison.Ordinal) && op.Kind != ChangeKind.Remove);
+        var chains = IptablesRules.Chains.All(c => observed.Iptables.Table(c.Table).Chains.ContainsKey(c.Chain) || (c.Table == "nat" && !cluster.Network.IpMasq));
+        var filesInSync = !o.Plan.Operations.Any(op => op.Step is FileStep);
+        return new HostStatus(o.Host, o.Lease.Subnet.ToString(), backend, o.Lease.VtepMac?.Text, deviceState,
+            peers - missing, peers, chains, filesInSync, o.Plan.Operations.Count,
+            o.Plan.Operations.Select(op => $"{Sign(op.Kind)} {op.Resource}").ToList(), true, null);
+    }
+
+    private static string Sign(ChangeKind kind) => kind switch { ChangeKind.Add => "+", ChangeKind.Change => "~", _ => "-" };
+
+    private static string Human(StatusReport report, bool wide)
+    {
+        var headers = new List<string> { "HOST", "SUBNET", "BACKEND", "DEVICE", "PEERS", "IPTABLES", "FILES", "DRIFT", "REACHABLE" };
+        if (wide) headers.AddRange(["VTEP MAC", "DETAIL"]);
+        var table = new Table([.. headers]);
+        foreach (var h in report.Hosts)
+        {
+            var cells = new List<string?>
+            {
+                h.Host, h.Subnet, h.Backend, h.Device,
+                string.Create(CultureInfo.InvariantCulture, $"{h.PeersProgrammed}/{h.PeersExpected}"),
+                h.Chains ? "ok" : "missing", h.FilesInSync ? "in sync" : "differ",
+                h.Drift == 0 ? "none" : string.Create(CultureInfo.InvariantCulture, $"{h.Drift} op(s)"),
+                h.Reachable ? "yes" : "no",
+            };
+            if (wide) cells.AddRange([h.VtepMac, h.Error ?? string.Join(", ", h.Changes)]);
+            table.Add([.. cells]);
+        }
+        return table.Render();
+    }
+}
+
+/// <summary>The shape of <c>status -o json</c> (docs/output.md).</summary>
+internal sealed record StatusReport(IReadOnlyList<HostStatus> Hosts);
+
+/// <summary>One host's status. <see cref="Drift"/> counts the operations plan would run.</summary>
+internal sealed record HostStatus(
+    string Host, string? Subnet, string Backend, string? VtepMac, string? Device, int PeersProgrammed, int PeersExpected,
+    bool Chains, bool FilesInSync, int Drift, IReadOnlyList<string> Changes, bool Reachable, string? Error);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(StatusReport))]
+internal sealed partial class StatusJsonContext : JsonSerializerContext;
