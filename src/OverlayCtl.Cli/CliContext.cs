@@ -17,12 +17,14 @@ internal sealed class CliContext : IDisposable
 {
     private readonly Serilog.Core.Logger _logger;
     private readonly List<IDisposable> _disposables = [];
+    private readonly TextWriter _stdout;
     private ProcessRunner? _processes;
 
     public CliContext(ParseResult parse, TextWriter stdout, TextWriter stderr)
     {
         Parse = parse;
         Out = new OutputWriter(stdout, parse.GetValue(GlobalOptions.Output));
+        _stdout = stdout;
         Stderr = stderr;
         var level = parse.GetValue(GlobalOptions.LogLevelOption) switch
         {
@@ -83,7 +85,14 @@ internal sealed class CliContext : IDisposable
     public ProcessRunner Processes => _processes ??= new ProcessRunner(_logger, TimeSpan.FromSeconds(60));
 
     public ClusterDriver Driver(ClusterSpec spec, EtcdLeaseStore store, int parallel = 10) =>
-        new(spec, store, host => HostRunnerFactory.Create(host, Processes), _logger, parallel);
+        new(spec, store, host => HostRunnerFactory.Create(host, Processes), _logger, parallel,
+            new Progress(Stderr, ReferenceEquals(Stderr, Console.Error) && !Console.IsErrorRedirected && !NoColor));
+
+    /// <summary>Colours on stdout only for a terminal, never for a pipe or a file.</summary>
+    public bool Color => !NoColor && ReferenceEquals(_stdout, Console.Out) && !Console.IsOutputRedirected;
+
+    /// <summary>--no-color, or the NO_COLOR convention: no escape sequences at all.</summary>
+    public bool NoColor => Parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 };
 
     private static List<Uri> ParseEndpoints(string text, string source)
     {

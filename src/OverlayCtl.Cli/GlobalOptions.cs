@@ -20,6 +20,7 @@ internal static class GlobalOptions
     public static readonly Option<OutputFormat> Output = new("--output", "-o")
     {
         Description = "output format for data on stdout",
+        HelpName = "table|wide|json|yaml",
         DefaultValueFactory = _ => OutputFormat.Table,
         Recursive = true,
     };
@@ -28,7 +29,8 @@ internal static class GlobalOptions
 
     public static readonly Option<LogLevel?> LogLevelOption = new("--log-level")
     {
-        Description = "log level on stderr: debug, info, warning, error",
+        Description = "log level on stderr",
+        HelpName = "debug|info|warning|error",
         Recursive = true,
     };
 
@@ -38,7 +40,9 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
-    public static IEnumerable<Option> All => [Endpoints, CaCert, Cert, Key, Output, Verbose, LogLevelOption, LogFile];
+    public static readonly Option<bool> NoColor = new("--no-color") { Description = "no colours or live progress line (also: NO_COLOR=1)", Recursive = true };
+
+    public static IEnumerable<Option> All => [Endpoints, CaCert, Cert, Key, Output, Verbose, LogLevelOption, LogFile, NoColor];
 }
 
 /// <summary>How data is printed on stdout.</summary>

@@ -40,22 +40,24 @@ internal static class DoctorCommand
                 targets.Select(t => t.Name).ToList(),
                 Doctor.Checks.Select(c => c.Name).ToList(),
                 findings.Select(f => new DoctorFinding(f.Check, f.Host, f.Severity.ToString().ToLowerInvariant(), f.Problem, f.Fix)).ToList());
-            context.Out.Write(report, DoctorJsonContext.Default.DoctorReport, Human);
+            context.Out.Write(report, DoctorJsonContext.Default.DoctorReport, r => Human(r, context.Color));
             return findings.Any(f => f.Severity == Severity.Error) ? ExitCodes.ChecksFailed : ExitCodes.Ok;
         }));
         return command;
     }
 
-    private static string Human(DoctorReport report)
+    private static string Human(DoctorReport report, bool color)
     {
         if (report.Findings.Count == 0)
             return $"{report.Hosts.Count} host(s), {report.Checks.Count} checks: no problems found\n";
         var text = new StringBuilder();
         foreach (var f in report.Findings)
-            text.Append(f.Severity == "error" ? "✗ " : "! ").Append(f.Host).Append(" [").Append(f.Check).Append("] ").Append(f.Problem).Append('\n')
+            text.Append(f.Severity == "error" ? Paint("✗ ", "31", color) : Paint("! ", "33", color)).Append(f.Host).Append(" [").Append(f.Check).Append("] ").Append(f.Problem).Append('\n')
                 .Append("    fix: ").Append(f.Fix).Append('\n');
         return text.ToString();
     }
+
+    private static string Paint(string text, string sgr, bool color) => color ? $"\u001b[{sgr}m{text}\u001b[0m" : text;
 }
 
 /// <summary>The shape of <c>doctor -o json</c> (docs/output.md).</summary>

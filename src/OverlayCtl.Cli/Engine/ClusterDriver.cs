@@ -14,7 +14,7 @@ namespace OverlayCtl.Cli.Engine;
 /// Drives a cluster: leases from the store, then every host observed, planned and (optionally)
 /// converged in parallel. One host failing never stops the others; each ends as a <see cref="HostOutcome"/>.
 /// </summary>
-internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<HostSpec, IHostRunner> runners, ILogger log, int parallel)
+internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<HostSpec, IHostRunner> runners, ILogger log, int parallel, Output.Progress? progress = null)
 {
     public NetworkConfig Config { get; } = ConfigOf(spec);
 
@@ -142,12 +142,16 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
         CancellationToken cancellationToken)
     {
         using var gate = new SemaphoreSlim(Math.Max(1, parallel));
+        progress?.Start(targets.Count);
         var tasks = targets.Select(async host =>
         {
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var ok = false;
             try
             {
-                return await work(host, runners(host), cancellationToken).ConfigureAwait(false);
+                var result = await work(host, runners(host), cancellationToken).ConfigureAwait(false);
+                ok = true;
+                return result;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -157,6 +161,7 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
             finally
             {
                 gate.Release();
+                progress?.HostDone(host.Name, ok);
             }
         });
         return await Task.WhenAll(tasks).ConfigureAwait(false);

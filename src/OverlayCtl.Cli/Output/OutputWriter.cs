@@ -1,6 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
 namespace OverlayCtl.Cli.Output;
@@ -18,7 +16,8 @@ internal sealed class OutputWriter(TextWriter stdout, OutputFormat format)
         switch (Format)
         {
             case OutputFormat.Json:
-                stdout.Write(JsonSerializer.Serialize(value, typeInfo));
+                // Through a node so the readable encoder applies: "host's", not "host\u0027s".
+                stdout.Write(JsonSerializer.SerializeToNode(value, typeInfo)?.ToJsonString(Readable) ?? "null");
                 stdout.Write('\n');
                 break;
             case OutputFormat.Yaml:
@@ -30,15 +29,11 @@ internal sealed class OutputWriter(TextWriter stdout, OutputFormat format)
         }
     }
 
+    private static readonly JsonSerializerOptions Readable = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Writes a human line to stdout only in table formats, so JSON/YAML stay parseable.</summary>
     public void Note(string line)
     {
         if (Format is OutputFormat.Table or OutputFormat.Wide) stdout.WriteLine(line);
     }
 }
-
-/// <summary>Source-generated JSON for the shared output primitives.</summary>
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
-[JsonSerializable(typeof(string))]
-[JsonSerializable(typeof(JsonNode))]
-internal sealed partial class OutputJsonContext : JsonSerializerContext;

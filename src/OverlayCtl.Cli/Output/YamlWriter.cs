@@ -87,6 +87,28 @@ internal static class YamlWriter
             && s.All(c => !char.IsControl(c))
             && s is not ("null" or "true" or "false" or "~" or "yes" or "no" or "on" or "off")
             && !double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
-        return plain ? s : JsonSerializer.Serialize(s, OutputJsonContext.Default.String);
+        return plain ? s : Quote(s);
+    }
+
+    /// <summary>A YAML double-quoted scalar: backslash, quote and control characters escaped, the rest as is.</summary>
+    private static string Quote(string s)
+    {
+        var text = new StringBuilder("\"");
+        foreach (var c in s)
+        {
+            switch (c)
+            {
+                case '"': text.Append("\\\""); break;
+                case '\\': text.Append("\\\\"); break;
+                case '\n': text.Append("\\n"); break;
+                case '\t': text.Append("\\t"); break;
+                case '\r': text.Append("\\r"); break;
+                default:
+                    if (char.IsControl(c)) text.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+                    else text.Append(c);
+                    break;
+            }
+        }
+        return text.Append('"').ToString();
     }
 }
