@@ -81,16 +81,9 @@ public sealed class ApplyOnLabTests(EtcdFixture etcd)
         Assert.False(File.Exists(Path.Combine(lab.Dir, "n1", "subnet.env")));
     }
 
-    /// <summary>Links, addresses, routes and iptables rules of a host, in a comparable form.</summary>
-    private static string Snapshot(LabCluster lab, string host) =>
-        string.Join("\n",
-            lab.InHost(host, "ip", "-br", "link"),
-            lab.InHost(host, "ip", "-br", "addr"),
-            lab.InHost(host, "ip", "route"),
-            lab.InHost(host, "iptables", "-S"),
-            lab.InHost(host, "iptables", "-t", "nat", "-S"));
+    private static string Snapshot(LabCluster lab, string host) => BackendsOnLabTests.Snapshot(lab, host);
 
-    private static Dictionary<string, (string Subnet, string Address)> AttachContainers(LabCluster lab, CliResult apply)
+    internal static Dictionary<string, (string Subnet, string Address)> AttachContainers(LabCluster lab, CliResult apply)
     {
         var containers = new Dictionary<string, (string, string)>();
         foreach (var host in apply.Json().GetProperty("hosts").EnumerateArray())
@@ -102,7 +95,7 @@ public sealed class ApplyOnLabTests(EtcdFixture etcd)
         return containers;
     }
 
-    private static void AssertFullMesh(LabCluster lab, Dictionary<string, (string Subnet, string Address)> containers)
+    internal static void AssertFullMesh(LabCluster lab, Dictionary<string, (string Subnet, string Address)> containers)
     {
         var broken = new List<string>();
         foreach (var from in containers.Keys)

@@ -86,6 +86,13 @@ internal sealed class LabCluster : IAsyncDisposable
         return address;
     }
 
+    /// <summary>Removes the container namespaces (their veths leave the hosts' bridges with them).</summary>
+    public void RemoveContainers()
+    {
+        foreach (var c in _containers) Sh.Run("ip", "netns", "del", c);
+        _containers.Clear();
+    }
+
     public bool Ping(string fromHost, string address) =>
         Sh.Run("ip", "netns", "exec", $"e{Id}-c{fromHost}", "ping", "-c", "1", "-W", "2", address).ExitCode == 0;
 

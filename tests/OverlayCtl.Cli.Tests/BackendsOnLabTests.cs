@@ -1,0 +1,59 @@
+using OverlayCtl.Cli.Tests.Support;
+using OverlayCtl.Testing;
+
+namespace OverlayCtl.Cli.Tests;
+
+/// <summary>host-gw and directRouting on real namespaces, and switching backends on a live lab.</summary>
+[Trait("Category", "Namespaces")]
+[Collection(EtcdCollection.Name)]
+public sealed class BackendsOnLabTests(EtcdFixture etcd)
+{
+    [Fact]
+    public async Task HostGwCarriesTrafficAndSwitchingToVxlanAndBackLeavesNoTrace()
+    {
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3, backend: "host-gw");
+        await lab.RunAsync("lab", "up");
+        var pristine = lab.HostNames.ToDictionary(h => h, h => Snapshot(lab, h));
+
+        var apply = await lab.RunAsync("apply", "-o", "json");
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+        var containers = ApplyOnLabTests.AttachContainers(lab, apply);
+        ApplyOnLabTests.AssertFullMesh(lab, containers);
+        Assert.Equal(0, (await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode);
+        Assert.DoesNotContain("flannel.1", lab.InHost("n1", "ip", "link"), StringComparison.Ordinal);
+
+        lab.Backend = "vxlan";
+        lab.WriteSpec();
+        var toVxlan = await lab.RunAsync("apply");
+        Assert.True(toVxlan.ExitCode == 0, toVxlan.ToString());
+        ApplyOnLabTests.AssertFullMesh(lab, containers);
+        Assert.Equal(0, (await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode);
+        Assert.DoesNotContain(" via 192.0.2.", lab.InHost("n1", "ip", "route", "show", "proto", "211"), StringComparison.Ordinal);
+
+        lab.ExtraNetwork = "  directRouting: true";
+        lab.WriteSpec();
+        Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
+        ApplyOnLabTests.AssertFullMesh(lab, containers);
+        Assert.Contains(" via 192.0.2.", lab.InHost("n1", "ip", "route", "show", "proto", "211"), StringComparison.Ordinal);
+        Assert.Equal(0, (await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode);
+
+        lab.Backend = "host-gw";
+        lab.ExtraNetwork = "";
+        lab.WriteSpec();
+        Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
+        ApplyOnLabTests.AssertFullMesh(lab, containers);
+        Assert.DoesNotContain("flannel.1", lab.InHost("n1", "ip", "link"), StringComparison.Ordinal);
+
+        lab.RemoveContainers();
+        Assert.Equal(0, (await lab.RunAsync("destroy", "--release-leases")).ExitCode);
+        foreach (var h in lab.HostNames) Assert.Equal(pristine[h], Snapshot(lab, h));
+    }
+
+    internal static string Snapshot(LabCluster lab, string host) =>
+        string.Join("\n",
+            lab.InHost(host, "ip", "-br", "link"),
+            lab.InHost(host, "ip", "-br", "addr"),
+            lab.InHost(host, "ip", "route"),
+            lab.InHost(host, "iptables", "-S"),
+            lab.InHost(host, "iptables", "-t", "nat", "-S"));
+}
