@@ -35,7 +35,8 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
             await MustAsync(cancellationToken, "ip", "link", "add", bridge, "type", "bridge").ConfigureAwait(false);
             created.Add($"bridge {bridge}");
         }
-        await MustAsync(cancellationToken, "ip", "link", "set", bridge, "up").ConfigureAwait(false);
+        // ARP off: the root namespace must never answer for lab addresses that happen to be its own.
+        await MustAsync(cancellationToken, "ip", "link", "set", bridge, "arp", "off", "up").ConfigureAwait(false);
         foreach (var host in LabHosts(spec))
         {
             var ns = ((HostConnection.Netns)host.Connection).Name;

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Benchmarks, run on their own (never part of scripts/test.sh): overlayctl beside a peer, in the same
+# run, on this machine. Writes raw results to artifacts/bench/ and prints the tables that go into
+# docs/benchmarks.md. Needs root (namespaces). Usage: scripts/bench.sh [--quick]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
+quick=${1:-}
+scripts/deps.sh
+command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null; }
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ETCDCTL_API=3
+
+out=artifacts/bench; mkdir -p "$out"
+work=$(mktemp -d /tmp/overlayctl-bench.XXXXXX)
+etcd_pid=
+ovl=artifacts/overlayctl-r2r/overlayctl
+cleanup() {
+  set +e
+  for f in "$work"/*.yaml; do [ -f "$f" ] && "$ovl" lab down -f "$f" >/dev/null 2>&1; done
+  for ns in bndpc1 bndpc2; do ip netns del "$ns" 2>/dev/null; done
+  [ -n "$etcd_pid" ] && kill "$etcd_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The build the README installs: ReadyToRun, framework-dependent.
+dotnet publish src/OverlayCtl.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o artifacts/overlayctl-r2r -nologo -v q
+dotnet build bench/OverlayCtl.Bench -c Release -nologo -v q
+benchexe=bench/OverlayCtl.Bench/bin/Release/net10.0/OverlayCtl.Bench
+
+port=$((24000 + RANDOM % 1000))
+etcd --name bench --data-dir "$work/etcd" --quota-backend-bytes 8589934592 \
+  --listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
+  --listen-peer-urls "http://127.0.0.1:$((port + 1000))" --initial-advertise-peer-urls "http://127.0.0.1:$((port + 1000))" \
+  --initial-cluster "bench=http://127.0.0.1:$((port + 1000))" >"$work/etcd.log" 2>&1 &
+etcd_pid=$!
+endpoint="http://127.0.0.1:$port"
+for _ in $(seq 50); do etcdctl --endpoints "$endpoint" endpoint health >/dev/null 2>&1 && break; sleep 0.2; done
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+now() { date +%s.%N; }
+since() { awk -v s="$1" -v e="$(now)" 'BEGIN {printf "%.3f", e - s}'; }
+
+echo "## 1. Lease allocation (real etcd; a /12 cut into /24s)" | tee "$out/leases.txt"
+# flannel's algorithm as its users would script it: per lease, list the subnets, then a create-if-absent txn.
+flannel_loop() {
+  local prefix=$1 n=$2 i key value
+  for ((i = 0; i < n; i++)); do
+    etcdctl --endpoints "$endpoint" get --prefix "$prefix/subnets/" --keys-only >/dev/null
+    key="$prefix/subnets/10.$((i / 256)).$((i % 256)).0-24"
+    value="{\"PublicIP\":\"100.64.$((i / 256)).$((i % 256 + 1))\",\"PublicIPv6\":null,\"BackendType\":\"vxlan\",\"BackendData\":{\"VNI\":1,\"VtepMAC\":\"02:00:00:00:00:01\"}}"
+    printf 'version("%s") = "0"\n\nput %s "%s"\n\n\n' "$key" "$key" "${value//\"/\\\"}" | etcdctl --endpoints "$endpoint" txn >/dev/null
+  done
+}
+runs=3; [ "$quick" = --quick ] && runs=1
+for n in 1024 4096; do
+  secs=(); trips=
+  for r in $(seq "$runs"); do
+    line=$("$benchexe" leases "$endpoint" "/bench/ovl-$n-$r" "$n" | tee -a "$out/leases.txt" | grep '^leases')
+    secs+=("$(sed 's/.*seconds=\([0-9.]*\).*/\1/' <<<"$line")"); trips=$(sed 's/.*roundtrips_per_lease=\([0-9.]*\).*/\1/' <<<"$line")
+  done
+  ovl_s=$(printf '%s\n' "${secs[@]}" | median)
+  t0=$(now); flannel_loop "/bench/flannel-$n" "$n"; peer_s=$(since "$t0")
+  echo "| $n | $ovl_s s | $trips | $peer_s s | 2 (+2 process starts) | $(ratio "$peer_s" "$ovl_s")x |" | tee -a "$out/leases.txt"
+done
+grep '^exhaustion' "$out/leases.txt" | head -1
+
+echo "## 2. Planner scaling (BenchmarkDotNet, in-process)" | tee "$out/planner.txt"
+job=short
+dotnet run -c Release --project bench/OverlayCtl.Bench -- --filter '*Planner*' --job "$job" --memory --artifacts "$work/bdn" >"$work/bdn.log" 2>&1 || tail -20 "$work/bdn.log"
+cat "$work"/bdn/results/*Planner*-report-github.md 2>/dev/null | tee -a "$out/planner.txt" || echo "(BenchmarkDotNet produced no report)"
+
+lab_spec() { # name hosts backend -> spec path
+  local name=$1 n=$2 backend=$3 f="$work/$1.yaml" i
+  {
+    printf 'apiVersion: overlayctl/v1\nkind: Cluster\nname: %s\netcd:\n  endpoints: [%s]\n  prefix: /bench/%s\n' "$name" "$endpoint" "$name"
+    printf 'network:\n  cidr: 10.244.0.0/16\n  backend: %s\ndocker:\n  daemonConfig: %s/%s/{host}/daemon.json\n  subnetEnv: %s/%s/{host}/subnet.env\nhosts:\n' "$backend" "$work" "$name" "$work" "$name"
+    for ((i = 1; i <= n; i++)); do
+      printf '  - name: h%d\n    address: 192.0.2.%d\n    interface: eth0\n    connection: netns://%s-h%d\n' "$i" "$i" "$name" "$i"
+    done
+  } >"$f"
+  echo "$f"
+}
+
+echo "## 3. Apply fan-out on namespace hosts" | tee "$out/fanout.txt"
+sizes="10 25 50"; [ "$quick" = --quick ] && sizes=10
+for n in $sizes; do
+  name="bn$n"; spec=$(lab_spec "$name" "$n" vxlan)
+  "$ovl" lab up -f "$spec" >/dev/null
+  t0=$(now); "$ovl" apply -f "$spec" --log-file "$work/$name-fresh.log" >/dev/null 2>&1; fresh=$(since "$t0")
+  t0=$(now); "$ovl" apply -f "$spec" --log-file "$work/$name-noop.log" >/dev/null 2>&1; noop=$(since "$t0")
+  per_host_fresh=$(grep -c ': run ' "$work/$name-fresh.log" | awk -v n="$n" '{printf "%.1f", $1 / n}')
+  per_host_noop=$(grep -c ': run ' "$work/$name-noop.log" | awk -v n="$n" '{printf "%.1f", $1 / n}')
+  mutating=$(grep ': run ' "$work/$name-noop.log" | grep -vcE ': run ip netns exec [^ ]+ (ip -j|bridge -j fdb show|iptables-save|sysctl -n)' || true)
+  leases=$("$ovl" leases list -f "$spec" -o json)
+  "$ovl" destroy -f "$spec" >/dev/null 2>&1
+  # The naive peer: flannel's commands, one process per command, host after host.
+  t0=$(now); spawned=0
+  for ((i = 1; i <= n; i++)); do
+    ns="$name-h$i"; me=$(jq -r --arg h "h$i" '.leases[] | select(.host == $h)' <<<"$leases")
+    subnet=$(jq -r .subnet <<<"$me"); mac=$(jq -r .vtepMac <<<"$me")
+    ip netns exec "$ns" ip link add flannel.1 address "$mac" mtu 1450 type vxlan id 1 dev eth0 local "192.0.2.$i" dstport 8472 nolearning
+    ip netns exec "$ns" ip addr add "${subnet%/*}/32" dev flannel.1
+    ip netns exec "$ns" ip link set flannel.1 up
+    spawned=$((spawned + 3))
+    while read -r psub pip pmac; do
+      [ "$pip" = "192.0.2.$i" ] && continue
+      ip netns exec "$ns" ip neigh replace "${psub%/*}" dev flannel.1 lladdr "$pmac" nud permanent
+      ip netns exec "$ns" bridge fdb replace "$pmac" dev flannel.1 self dst "$pip" permanent
+      ip netns exec "$ns" ip route replace "$psub" via "${psub%/*}" dev flannel.1 onlink
+      spawned=$((spawned + 3))
+    done < <(jq -r '.leases[] | "\(.subnet) \(.publicIp) \(.vtepMac)"' <<<"$leases")
+  done
+  naive=$(since "$t0")
+  "$ovl" lab down -f "$spec" >/dev/null
+  echo "| $n | $fresh s | $noop s | $per_host_fresh | $per_host_noop | $mutating | $naive s | $((spawned / n)) | $(ratio "$naive" "$fresh")x |" | tee -a "$out/fanout.txt"
+done
+
+echo "## 4. Data plane (iperf3 TCP, 5 s, median of 3)" | tee "$out/dataplane.txt"
+spec=$(lab_spec bndp 2 vxlan)
+"$ovl" lab up -f "$spec" >/dev/null
+"$ovl" apply -f "$spec" >/dev/null 2>&1
+leases=$("$ovl" leases list -f "$spec" -o json)
+s1=$(jq -r '.leases[] | select(.host == "h1") | .subnet' <<<"$leases"); s2=$(jq -r '.leases[] | select(.host == "h2") | .subnet' <<<"$leases")
+container() { # host n subnet
+  local host=$1 c="bndpc$2" net=${3%/*}
+  ip netns add "$c"; ip link add "bndpv$2" type veth peer name eth0 netns "$c"
+  ip link set "bndpv$2" netns "bndp-$host"; ip -n "bndp-$host" link set "bndpv$2" master docker0 up
+  ip -n "$c" addr add "${net%.*}.10/${3#*/}" dev eth0; ip -n "$c" link set eth0 mtu 1450 up; ip -n "$c" link set lo up
+  ip -n "$c" route add default via "${net%.*}.1"
+}
+container h1 1 "$s1"; container h2 2 "$s2"
+iperf() { # client-ns server-ns server-ip
+  ip netns exec "$2" iperf3 -s -D -1 -I "$work/iperf.pid" >/dev/null; sleep 0.3
+  ip netns exec "$1" iperf3 -c "$3" -t 5 -J | jq '.end.sum_received.bits_per_second / 1e9'
+}
+gbps() { for _ in 1 2 3; do iperf "$@"; done | median; }
+c2="$(cut -d. -f1-3 <<<"${s2%/*}").10"
+overlay=$(gbps bndpc1 bndpc2 "$c2")
+underlay=$(gbps bndp-h1 bndp-h2 192.0.2.2)
+# The same path built by hand, flannel's commands, on the same namespaces and containers.
+"$ovl" destroy -f "$spec" >/dev/null 2>&1
+m1=$(jq -r '.leases[] | select(.host == "h1") | .vtepMac' <<<"$leases"); m2=$(jq -r '.leases[] | select(.host == "h2") | .vtepMac' <<<"$leases")
+handbuild() { # host addr mysubnet mymac peersubnet peeraddr peermac
+  local ns="bndp-$1"
+  ip -n "$ns" link add docker0 type bridge; ip -n "$ns" addr add "$(cut -d. -f1-3 <<<"${3%/*}").1/24" dev docker0; ip -n "$ns" link set docker0 up
+  ip -n "$ns" link add flannel.1 address "$4" mtu 1450 type vxlan id 1 dev eth0 local "$2" dstport 8472 nolearning
+  ip -n "$ns" addr add "${3%/*}/32" dev flannel.1; ip -n "$ns" link set flannel.1 up
+  ip -n "$ns" neigh replace "${5%/*}" dev flannel.1 lladdr "$7" nud permanent
+  ip netns exec "$ns" bridge fdb replace "$7" dev flannel.1 self dst "$6" permanent
+  ip -n "$ns" route replace "$5" via "${5%/*}" dev flannel.1 onlink
+  ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+}
+handbuild h1 192.0.2.1 "$s1" "$m1" "$s2" 192.0.2.2 "$m2"; handbuild h2 192.0.2.2 "$s2" "$m2" "$s1" 192.0.2.1 "$m1"
+ip -n bndp-h1 link set bndpv1 master docker0; ip -n bndp-h2 link set bndpv2 master docker0
+hand=$(gbps bndpc1 bndpc2 "$c2")
+echo "| $overlay Gbit/s | $hand Gbit/s | $underlay Gbit/s | $(ratio "$overlay" "$hand") | $(ratio "$overlay" "$underlay") |" | tee -a "$out/dataplane.txt"
+ip netns del bndpc1; ip netns del bndpc2
+"$ovl" lab down -f "$spec" >/dev/null
+
+echo "## 5. Start-up (hyperfine, 20 runs)" | tee "$out/startup.txt"
+hyperfine -N --runs 20 --warmup 2 --export-json "$work/startup.json" \
+  "$ovl leases list --endpoints $endpoint --prefix /bench/ovl-1024-1" \
+  "etcdctl --endpoints $endpoint get --prefix /bench/ovl-1024-1/subnets/" >/dev/null
+ovl_ms=$(jq '.results[0].median * 1000' "$work/startup.json"); etcdctl_ms=$(jq '.results[1].median * 1000' "$work/startup.json")
+printf '| %.0f ms | %.0f ms | %s |\n' "$ovl_ms" "$etcdctl_ms" "$(ratio "$ovl_ms" "$etcdctl_ms")" | tee -a "$out/startup.txt"
