@@ -22,7 +22,7 @@ public sealed class OutputContractTests
         var result = await CliRun.RunAsync([.. command, "--help"]);
         Assert.Equal(0, result.ExitCode);
         // Under the test host the executable is "testhost"; operators see "overlayctl".
-        Golden.Match($"help-{name}.txt", result.Stdout.Replace("testhost", "overlayctl", StringComparison.Ordinal));
+        Golden.Match("OverlayCtl.Cli.Tests", $"help-{name}.txt", result.Stdout.Replace("testhost", "overlayctl", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -35,25 +35,25 @@ public sealed class OutputContractTests
             ]),
             new HostReport("node2", null, false, "failed", "node2: `ip -j -d link show` exited 255: ssh: connect to host node2 port 22: Connection refused", 0, 0, 0, []),
         ]);
-        Golden.Match("converge.json", Render(OutputFormat.Json, report, ConvergeJsonContext.Default.ConvergeReport));
-        Golden.Match("converge.yaml", Render(OutputFormat.Yaml, report, ConvergeJsonContext.Default.ConvergeReport));
+        Golden.Match("OverlayCtl.Cli.Tests", "converge.json", Render(OutputFormat.Json, report, ConvergeJsonContext.Default.ConvergeReport));
+        Golden.Match("OverlayCtl.Cli.Tests", "converge.yaml", Render(OutputFormat.Yaml, report, ConvergeJsonContext.Default.ConvergeReport));
     }
 
     [Fact]
     public void StatusVerifyDoctorAndLeaseShapesArePinned()
     {
-        Golden.Match("status.json", Render(OutputFormat.Json, new StatusReport([
+        Golden.Match("OverlayCtl.Cli.Tests", "status.json", Render(OutputFormat.Json, new StatusReport([
             new HostStatus("node1", "10.244.1.0/24", "vxlan", "9a:0d:ac:e0:ff:33", "up", 2, 2, true, true, 0, [], true, null),
             new HostStatus("node2", "10.244.2.0/24", "vxlan", "6e:9a:db:69:95:4f", "wrong-mac", 0, 2, true, false, 3, ["~ link flannel.1", "+ route 10.244.1.0/24", "~ file /etc/docker/daemon.json"], true, null),
         ]), StatusJsonContext.Default.StatusReport));
-        Golden.Match("verify.json", Render(OutputFormat.Json, new VerifyReport(false, [
+        Golden.Match("OverlayCtl.Cli.Tests", "verify.json", Render(OutputFormat.Json, new VerifyReport(false, [
             new Probe("node1", "node2", "10.244.2.1", 1450, true, null),
             new Probe("node2", "node1", "10.244.1.1", 1450, false, "no reply within 2 s"),
         ]), VerifyJsonContext.Default.VerifyReport));
-        Golden.Match("doctor.json", Render(OutputFormat.Json, new DoctorReport(["node1"], ["ip-forward", "forward-policy"], [
+        Golden.Match("OverlayCtl.Cli.Tests", "doctor.json", Render(OutputFormat.Json, new DoctorReport(["node1"], ["ip-forward", "forward-policy"], [
             new DoctorFinding("ip-forward", "node1", "error", "net.ipv4.ip_forward is 0: the host does not route between the overlay and its containers", "sysctl -w net.ipv4.ip_forward=1 (overlayctl apply sets it)"),
         ]), DoctorJsonContext.Default.DoctorReport));
-        Golden.Match("leases.json", Render(OutputFormat.Json, new LeaseList([
+        Golden.Match("OverlayCtl.Cli.Tests", "leases.json", Render(OutputFormat.Json, new LeaseList([
             new LeaseRow("10.244.1.0/24", "192.0.2.11", "vxlan", "9a:0d:ac:e0:ff:33", 1, "node1", null),
             new LeaseRow("10.244.77.0/24", "192.0.2.99", "host-gw", null, null, null, 7587868296543414787),
         ]), LeasesJsonContext.Default.LeaseList));

@@ -14,23 +14,15 @@ namespace OverlayCtl.Cli.Commands;
 /// </summary>
 internal static class ConvergeCommands
 {
-    public static Option<string?> LimitOption() => new("--limit") { Description = "only these hosts (comma-separated spec host names)", HelpName = "HOST,..." };
-
-    public static Option<int> ParallelOption() => new("--parallel") { Description = "hosts driven at once", DefaultValueFactory = _ => 10 };
-
     public static Command Plan(CommandSet commands)
     {
-        var spec = CommandSet.SpecOption();
-        var limit = LimitOption();
-        var parallel = ParallelOption();
+        var options = new ClusterOptions();
         var detailed = new Option<bool>("--detailed-exitcode") { Description = "exit 0 when there is nothing to do, 2 when there are changes, 1 on error" };
-        var command = new Command("plan", "show, per host, the exact commands apply would run; changes nothing (not even etcd)") { spec, limit, parallel, detailed };
+        var command = new Command("plan", "show, per host, the exact commands apply would run; changes nothing (not even etcd)") { detailed };
+        foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var cluster = context.LoadSpec(spec);
-            var targets = Targets(cluster, context.Parse.GetValue(limit));
-            var store = context.OpenLeaseStore(cluster);
-            var driver = context.Driver(cluster, store, context.Parse.GetValue(parallel));
+            var (cluster, targets, store, driver) = options.Open(context);
             var existing = await store.ListAsync(ct).ConfigureAwait(false);
             var predicted = driver.Predict(existing);
             var outcomes = await driver.ConvergeAsync(targets, predicted, execute: false, ct).ConfigureAwait(false);
@@ -45,17 +37,13 @@ internal static class ConvergeCommands
 
     public static Command Apply(CommandSet commands)
     {
-        var spec = CommandSet.SpecOption();
-        var limit = LimitOption();
-        var parallel = ParallelOption();
+        var options = new ClusterOptions();
         var dryRun = new Option<bool>("--dry-run") { Description = "allocate nothing and change nothing: the same as plan" };
-        var command = new Command("apply", "allocate leases, then converge every host to the spec") { spec, limit, parallel, dryRun };
+        var command = new Command("apply", "allocate leases, then converge every host to the spec") { dryRun };
+        foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var cluster = context.LoadSpec(spec);
-            var targets = Targets(cluster, context.Parse.GetValue(limit));
-            var store = context.OpenLeaseStore(cluster);
-            var driver = context.Driver(cluster, store, context.Parse.GetValue(parallel));
+            var (cluster, targets, store, driver) = options.Open(context);
             var dry = context.Parse.GetValue(dryRun);
             IReadOnlyList<Core.Leases.Lease> leases;
             if (dry)
@@ -77,18 +65,14 @@ internal static class ConvergeCommands
 
     public static Command Destroy(CommandSet commands)
     {
-        var spec = CommandSet.SpecOption();
-        var limit = LimitOption();
-        var parallel = ParallelOption();
+        var options = new ClusterOptions();
         var release = new Option<bool>("--release-leases") { Description = "also delete the hosts' leases from etcd" };
         var dryRun = new Option<bool>("--dry-run") { Description = "show what would be removed; change nothing" };
-        var command = new Command("destroy", "remove exactly what overlayctl made on the hosts (and, with --release-leases, their leases)") { spec, limit, parallel, release, dryRun };
+        var command = new Command("destroy", "remove exactly what overlayctl made on the hosts (and, with --release-leases, their leases)") { release, dryRun };
+        foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var cluster = context.LoadSpec(spec);
-            var targets = Targets(cluster, context.Parse.GetValue(limit));
-            var store = context.OpenLeaseStore(cluster);
-            var driver = context.Driver(cluster, store, context.Parse.GetValue(parallel));
+            var (cluster, targets, store, driver) = options.Open(context);
             var dry = context.Parse.GetValue(dryRun);
             var leases = await store.ListAsync(ct).ConfigureAwait(false);
             var outcomes = await driver.DestroyAsync(targets, leases, execute: !dry, ct).ConfigureAwait(false);

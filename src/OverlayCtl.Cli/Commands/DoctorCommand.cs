@@ -15,16 +15,14 @@ internal static class DoctorCommand
 {
     public static Command Create(CommandSet commands)
     {
-        var spec = CommandSet.SpecOption();
+        var options = new ClusterOptions();
         var host = new Argument<string?>("HOST") { Description = "check only this spec host", Arity = ArgumentArity.ZeroOrOne };
-        var parallel = ConvergeCommands.ParallelOption();
-        var command = new Command("doctor", "diagnose hosts and leases: FORWARD drops, ip_forward, MTU, filtered VXLAN port, VTEP MAC, fdb/neigh, bip, Docker masquerade, stale leases, rp_filter, checksum offload") { spec, host, parallel };
+        var command = new Command("doctor", "diagnose hosts and leases: FORWARD drops, ip_forward, MTU, filtered VXLAN port, VTEP MAC, fdb/neigh, bip, Docker masquerade, stale leases, rp_filter, checksum offload") { host };
+        foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var cluster = context.LoadSpec(spec);
-            var targets = ConvergeCommands.Targets(cluster, context.Parse.GetValue(host));
-            var store = context.OpenLeaseStore(cluster);
-            var driver = context.Driver(cluster, store, context.Parse.GetValue(parallel));
+            var (cluster, targets, store, driver) = options.Open(context);
+            if (context.Parse.GetValue(host) is { } only) targets = ConvergeCommands.Targets(cluster, only);
             var leases = await store.ListAsync(ct).ConfigureAwait(false);
             var findings = new List<Finding>(Doctor.CheckLeases(cluster, leases));
             var results = await driver.InspectAsync(targets, leases, async (input, runner, token) =>

@@ -14,16 +14,12 @@ internal static class StatusCommand
 {
     public static Command Create(CommandSet commands)
     {
-        var spec = CommandSet.SpecOption();
-        var limit = ConvergeCommands.LimitOption();
-        var parallel = ConvergeCommands.ParallelOption();
-        var command = new Command("status", "show each host's lease, overlay device, peers, rules, files and drift; exit 0 converged, 2 drift, 4 unreachable") { spec, limit, parallel };
+        var options = new ClusterOptions();
+        var command = new Command("status", "show each host's lease, overlay device, peers, rules, files and drift; exit 0 converged, 2 drift, 4 unreachable");
+        foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var cluster = context.LoadSpec(spec);
-            var targets = ConvergeCommands.Targets(cluster, context.Parse.GetValue(limit));
-            var store = context.OpenLeaseStore(cluster);
-            var driver = context.Driver(cluster, store, context.Parse.GetValue(parallel));
+            var (cluster, targets, store, driver) = options.Open(context);
             var leases = await store.ListAsync(ct).ConfigureAwait(false);
             var outcomes = await driver.ConvergeAsync(targets, leases, execute: false, ct).ConfigureAwait(false);
             var report = new StatusReport(outcomes.Select(o => Row(cluster, o, Math.Max(0, leases.Count - 1))).ToList());

@@ -18,16 +18,12 @@ internal static class VerifyCommand
 {
     public static Command Create(CommandSet commands)
     {
-        var spec = CommandSet.SpecOption();
-        var limit = ConvergeCommands.LimitOption();
-        var parallel = ConvergeCommands.ParallelOption();
-        var command = new Command("verify", "ping every host's bridge gateway from every other host over the overlay (full-size, don't-fragment); exit 5 on any broken pair") { spec, limit, parallel };
+        var options = new ClusterOptions();
+        var command = new Command("verify", "ping every host's bridge gateway from every other host over the overlay (full-size, don't-fragment); exit 5 on any broken pair");
+        foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var cluster = context.LoadSpec(spec);
-            var sources = ConvergeCommands.Targets(cluster, context.Parse.GetValue(limit));
-            var store = context.OpenLeaseStore(cluster);
-            var driver = context.Driver(cluster, store, context.Parse.GetValue(parallel));
+            var (cluster, sources, store, driver) = options.Open(context);
             var leases = await store.ListAsync(ct).ConfigureAwait(false);
             var held = Engine.ClusterDriver.HeldBy(cluster, leases);
             var destinations = cluster.Hosts.Where(h => held.ContainsKey(h.Name)).ToList();

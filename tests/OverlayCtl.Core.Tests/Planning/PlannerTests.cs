@@ -15,7 +15,7 @@ public sealed class PlannerTests
     {
         var spec = Lab.Spec();
         var plan = Planner.PlanApply(Lab.Input(spec, Lab.Fresh(), 2, 3));
-        Golden.Match("fresh-host", Render(plan));
+        Golden.Match("OverlayCtl.Core.Tests", "fresh-host.txt", Render(plan));
         Assert.Equal(0, plan.Count(ChangeKind.Remove));
     }
 
@@ -31,7 +31,7 @@ public sealed class PlannerTests
     {
         var spec = Lab.Spec();
         var plan = Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2), 2, 3));
-        Golden.Match("peer-added", Render(plan));
+        Golden.Match("OverlayCtl.Core.Tests", "peer-added.txt", Render(plan));
         Assert.Equal(["neigh 10.244.3.0", "fdb " + Lab.LeaseOf(spec, 3).VtepMac, "route 10.244.3.0/24"], plan.Operations.Select(o => o.Resource));
     }
 
@@ -40,7 +40,7 @@ public sealed class PlannerTests
     {
         var spec = Lab.Spec();
         var plan = Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2, 3), 2));
-        Golden.Match("peer-removed", Render(plan));
+        Golden.Match("OverlayCtl.Core.Tests", "peer-removed.txt", Render(plan));
         Assert.All(plan.Operations, o => Assert.Equal(ChangeKind.Remove, o.Kind));
         Assert.Equal(3, plan.Operations.Count);
     }
@@ -55,7 +55,7 @@ public sealed class PlannerTests
             Links = converged.Links.Select(l => l.Name == "flannel.1" ? l with { Mac = MacAddress.Parse("02:00:00:00:00:01") } : l).ToList(),
         };
         var plan = Planner.PlanApply(Lab.Input(spec, drifted, 2));
-        Golden.Match("drifted-device", Render(plan));
+        Golden.Match("OverlayCtl.Core.Tests", "drifted-device.txt", Render(plan));
         Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
     }
 
@@ -93,7 +93,7 @@ public sealed class PlannerTests
         var on = Lab.Spec();
         var off = Lab.Spec(ipMasq: false);
         var plan = Planner.PlanApply(Lab.Input(off, Lab.Converged(on, 2), 2));
-        Golden.Match("ipmasq-off", Render(plan));
+        Golden.Match("OverlayCtl.Core.Tests", "ipmasq-off.txt", Render(plan));
         var daemon = Assert.IsType<FileStep>(plan.Operations.Single(o => o.Resource.EndsWith("daemon.json", StringComparison.Ordinal)).Step);
         Assert.Contains("\"ip-masq\": true", daemon.Content, StringComparison.Ordinal);
     }
@@ -105,7 +105,7 @@ public sealed class PlannerTests
         var fresh = Lab.Fresh() with { Files = new Dictionary<string, string?> { ["/run/lab/node1/daemon.json"] = """{ "log-driver": "journald", "mtu": 9000, "default-ulimits": { "nofile": { "Name": "nofile", "Hard": 64000, "Soft": 64000 } } }""" } };
         var plan = Planner.PlanApply(Lab.Input(spec, fresh, 2));
         var daemon = Assert.IsType<FileStep>(plan.Operations.Single(o => o.Resource.EndsWith("daemon.json", StringComparison.Ordinal)).Step);
-        Golden.Match("daemon-json-merged", daemon.Content!);
+        Golden.Match("OverlayCtl.Core.Tests", "daemon-json-merged.txt", daemon.Content!);
     }
 
     [Fact]
@@ -122,7 +122,7 @@ public sealed class PlannerTests
     {
         var spec = Lab.Spec();
         var plan = Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), Lab.Converged(spec, 2, 3));
-        Golden.Match("destroy", Render(plan));
+        Golden.Match("OverlayCtl.Core.Tests", "destroy.txt", Render(plan));
         Assert.Empty(Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), Lab.Fresh()).Operations);
     }
 
@@ -131,7 +131,7 @@ public sealed class PlannerTests
     {
         var spec = Lab.Spec(backend: "host-gw");
         var plan = Planner.PlanApply(Lab.Input(spec, Lab.Fresh(), 2, 3));
-        Golden.Match("host-gw-fresh", Render(plan));
+        Golden.Match("OverlayCtl.Core.Tests", "host-gw-fresh.txt", Render(plan));
         Assert.Empty(Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2, 3), 2, 3)).Operations);
     }
 
@@ -153,7 +153,7 @@ public sealed class PlannerTests
         var vxlan = Lab.Spec();
         var hostGw = Lab.Spec(backend: "host-gw");
         var plan = Planner.PlanApply(Lab.Input(hostGw, Lab.Converged(vxlan, 2), 2));
-        Golden.Match("switch-vxlan-to-host-gw", Render(plan));
+        Golden.Match("OverlayCtl.Core.Tests", "switch-vxlan-to-host-gw.txt", Render(plan));
         Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
     }
 

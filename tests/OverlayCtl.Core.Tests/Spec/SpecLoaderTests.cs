@@ -125,18 +125,12 @@ public sealed class SpecLoaderTests
     [Fact]
     public void TheSamplesAreValid()
     {
-        var samples = Path.Combine(RepoRoot(), "samples");
+        var samples = Path.Combine(Golden.RepoRoot(), "samples");
         var files = Directory.GetFiles(samples, "*.yaml");
         Assert.NotEmpty(files);
         foreach (var file in files) SpecLoader.Load(file);
     }
 
-    internal static string RepoRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(dir, "OverlayCtl.sln"))) dir = Path.GetDirectoryName(dir)!;
-        return dir;
-    }
 
     private static string Minimal(string? cidr, string? network = null, string? hosts = null) => $"""
         apiVersion: overlayctl/v1

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 
-namespace OverlayCtl.Cli.Tests.Support;
+namespace OverlayCtl.Testing;
 
-/// <summary>Runs a program with an argument list (never a shell string) for test set-up and assertions.</summary>
+/// <summary>Runs a program with an argument list for test set-up and assertions.</summary>
 internal static class Sh
 {
     public static (int ExitCode, string Stdout, string Stderr) Run(string program, params string[] args)
@@ -19,7 +19,8 @@ internal static class Sh
     public static string Must(string program, params string[] args)
     {
         var (code, stdout, stderr) = Run(program, args);
-        if (code != 0) throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {code}: {stderr}");
-        return stdout;
+        return code == 0 ? stdout : throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {code}: {stderr}");
     }
+
+    public static string Unique(string stem) => stem + Guid.NewGuid().ToString("N")[..6];
 }

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using OverlayCtl.Cli.Engine;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Etcd;
+
+namespace OverlayCtl.Cli.Commands;
+
+/// <summary>
+/// The options of every command that drives hosts (<c>-f</c>, <c>--limit</c>, <c>--parallel</c>) and
+/// the one way to turn them into a spec, its targets, the lease store and a driver.
+/// </summary>
+internal sealed class ClusterOptions
+{
+    public Option<string> Spec { get; } = CommandSet.SpecOption();
+
+    public Option<string?> Limit { get; } = new("--limit") { Description = "only these hosts (comma-separated spec host names)", HelpName = "HOST,..." };
+
+    public Option<int> Parallel { get; } = new("--parallel") { Description = "hosts driven at once", DefaultValueFactory = _ => 10 };
+
+    public IEnumerable<Option> All => [Spec, Limit, Parallel];
+
+    public Opened Open(CliContext context)
+    {
+        var cluster = context.LoadSpec(Spec);
+        var store = context.OpenLeaseStore(cluster);
+        return new Opened(cluster, ConvergeCommands.Targets(cluster, context.Parse.GetValue(Limit)), store, context.Driver(cluster, store, context.Parse.GetValue(Parallel)));
+    }
+
+    /// <summary>What a host-driving command works with.</summary>
+    public sealed record Opened(ClusterSpec Cluster, IReadOnlyList<HostSpec> Targets, EtcdLeaseStore Store, ClusterDriver Driver);
+}
