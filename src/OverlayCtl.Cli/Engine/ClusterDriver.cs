@@ -131,8 +131,8 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
         if (!execute || plan.IsEmpty)
             return new HostOutcome(host.Name, lease, plan, plan.IsEmpty ? HostResult.Ok : HostResult.Changed, null);
         log.Information("{Host}: applying {Count} operation(s)", host.Name, plan.Operations.Count);
-        var result = await PlanExecutor.ExecuteAsync(runner, plan, cancellationToken).ConfigureAwait(false);
-        return new HostOutcome(host.Name, lease, plan, HostResult.Changed, null, result.ProcessesSpawned);
+        await PlanExecutor.ExecuteAsync(runner, plan, cancellationToken).ConfigureAwait(false);
+        return new HostOutcome(host.Name, lease, plan, HostResult.Changed, null);
     }
 
     private async Task<IReadOnlyList<T>> ForEachHostAsync<T>(

@@ -5,7 +5,7 @@ using OverlayCtl.Core.State;
 namespace OverlayCtl.Cli.Engine;
 
 /// <summary>How one host ended: its plan, whether it was carried out, and why not.</summary>
-internal sealed record HostOutcome(string Host, Lease? Lease, HostPlan? Plan, HostResult Result, string? Error, int ProcessesSpawned = 0)
+internal sealed record HostOutcome(string Host, Lease? Lease, HostPlan? Plan, HostResult Result, string? Error)
 {
     /// <summary>The live state the plan was made from, when the host could be observed.</summary>
     public ObservedHost? Observed { get; init; }

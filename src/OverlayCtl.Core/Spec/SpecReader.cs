@@ -116,9 +116,12 @@ internal sealed class SpecReader(string file)
             switch (bt)
             {
                 case "vxlan": backend = BackendKind.Vxlan; break;
-                case "ovs": backend = BackendKind.Ovs; break;
+                case "ovs":
+                    // The key is reserved for the Open vSwitch backend, which this version does not ship.
+                    Error(b.Value, "backend 'ovs' is not available in this version of overlayctl", "use vxlan (flannel's data path) or host-gw");
+                    break;
                 case "host-gw": backend = BackendKind.HostGw; break;
-                default: Error(b.Value, $"backend '{bt}' is not known", "use vxlan, ovs or host-gw"); break;
+                default: Error(b.Value, $"backend '{bt}' is not known", "use vxlan or host-gw"); break;
             }
         }
         var vni = map.TryGetValue("vni", out var v) ? Int(v.Value, "vni", 0, 16_777_215) ?? 1 : 1;
