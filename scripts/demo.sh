@@ -14,7 +14,7 @@ down() {
   for n in 1 2 3; do ip netns del "ovl-c$n" 2>/dev/null || true; done
   overlayctl lab down -f "$spec" || true
   [ -f "$state/etcd.pid" ] && kill "$(cat "$state/etcd.pid")" 2>/dev/null || true
-  rm -rf "$state"
+  rm -rf "$state" /run/overlayctl/lab
 }
 
 scripts/deps.sh
