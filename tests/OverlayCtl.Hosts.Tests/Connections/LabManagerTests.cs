@@ -35,8 +35,8 @@ public sealed class LabManagerTests
         {
             var up = await lab.UpAsync(spec, default);
             Assert.Contains($"netns {id}-a", up.Created);
-            Assert.Equal(0, Sh.Run("ip", "netns", "exec", $"{id}-a", "ping", "-c1", "-W2", "192.0.2.23").ExitCode);
-            Assert.Equal(0, Sh.Run("ip", "netns", "exec", $"{id}-c", "ping", "-c1", "-W2", "192.0.2.22").ExitCode);
+            Assert.Equal(0, Sh.Run("ip", "netns", "exec", $"{id}-a", "ping", "-c1", "-w5", "192.0.2.23").ExitCode);
+            Assert.Equal(0, Sh.Run("ip", "netns", "exec", $"{id}-c", "ping", "-c1", "-w5", "192.0.2.22").ExitCode);
 
             var again = await lab.UpAsync(spec, default);
             Assert.Empty(again.Created);
