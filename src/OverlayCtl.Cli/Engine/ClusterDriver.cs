@@ -1,3 +1,4 @@
+using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Net;
@@ -123,7 +124,8 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
     private Task<ObservedHost> ObserveAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken)
     {
         var files = new[] { spec.Docker.DaemonConfigFor(host), spec.Docker.SubnetEnvFor(host) }.OfType<string>().ToList();
-        return HostObserver.ObserveAsync(runner, new ObserveRequest(files, spec.Network.Backend == BackendKind.Ovs, spec.Network.Ovs.Db), cancellationToken);
+        var markers = Backends.All.SelectMany(b => b.Markers(spec)).ToList();
+        return HostObserver.ObserveAsync(runner, new ObserveRequest(files, spec.Network.Ovs.DbFor(host), spec.Network.Backend == BackendKind.Ovs, markers), cancellationToken);
     }
 
     private async Task<HostOutcome> FinishAsync(HostSpec host, Lease? lease, HostPlan plan, IHostRunner runner, bool execute, CancellationToken cancellationToken)

@@ -22,10 +22,13 @@ public interface IBackend
     BackendState Converge(BackendContext context);
 
     /// <summary>Operations removing every device this backend makes (destroy, or a switch to another backend).</summary>
-    IEnumerable<Operation> Remove(ClusterSpec spec, ObservedHost observed);
+    IEnumerable<Operation> Remove(ClusterSpec spec, HostSpec host, ObservedHost observed);
 
     /// <summary>Devices whose routes this backend owns (a route via one of them is stale unless wanted).</summary>
     IEnumerable<string> OwnedDevices(ClusterSpec spec);
+
+    /// <summary>Devices whose presence means the backend's state must be read even when another backend is in use.</summary>
+    IEnumerable<string> Markers(ClusterSpec spec) => [];
 }
 
 /// <summary>Everything a backend may look at; plain values.</summary>
@@ -43,7 +46,7 @@ public sealed record DesiredRoute(Ipv4Cidr Destination, Ipv4Address Via, string 
 /// <summary>Every backend overlayctl knows.</summary>
 public static class Backends
 {
-    public static IReadOnlyList<IBackend> All { get; } = [new Vxlan.VxlanBackend(), new HostGw.HostGwBackend()];
+    public static IReadOnlyList<IBackend> All { get; } = [new Vxlan.VxlanBackend(), new Ovs.OvsBackend(), new HostGw.HostGwBackend()];
 
     public static IBackend For(BackendKind kind) => All.First(b => b.Kind == kind);
 }

@@ -15,5 +15,18 @@ public static class Ops
 
     public static Operation Bridge(ChangeKind kind, string resource, params string[] args) => new(kind, resource, new CommandStep(new CommandSpec("bridge", args)));
 
+    /// <summary>
+    /// One <c>ovs-vsctl</c> command (which may chain several with <c>--</c>). Consecutive ones for the same
+    /// database run as one invocation, which ovs-vsctl applies as a single transaction.
+    /// </summary>
+    public static Operation Vsctl(ChangeKind kind, string resource, string? db, params string[] args)
+    {
+        var all = new List<string>();
+        if (db is not null) all.Add("--db=" + db);
+        all.AddRange(["--timeout=10", "--"]);
+        all.AddRange(args);
+        return new(kind, resource, new CommandStep(new CommandSpec("ovs-vsctl", all)));
+    }
+
     public static Operation Run(ChangeKind kind, string resource, string program, params string[] args) => new(kind, resource, new CommandStep(new CommandSpec(program, args)));
 }

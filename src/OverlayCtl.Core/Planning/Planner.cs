@@ -23,13 +23,18 @@ public static class Planner
         var mtu = spec.Network.Mtu ?? backend.DefaultMtu(underlay.Mtu);
         var ops = new List<Operation>();
 
-        // A backend switch leaves the old backend's devices behind: remove them first.
+        // A backend switch leaves the old backend's devices behind: remove them first. Their routes go with them.
+        var removed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var other in Backends.Backends.All.Where(b => b.Kind != backend.Kind))
-            ops.AddRange(other.Remove(spec, observed));
+        {
+            var removal = other.Remove(spec, host, observed).ToList();
+            ops.AddRange(removal);
+            if (removal.Count > 0) removed.UnionWith(other.OwnedDevices(spec));
+        }
         ops.AddRange(DockerBridge(spec, lease, observed));
         var state = backend.Converge(new BackendContext(spec, host, lease, peers, observed, underlay, mtu));
         ops.AddRange(state.Operations);
-        ops.AddRange(Routes(spec, backend, observed, state));
+        ops.AddRange(Routes(spec, backend, observed, state, removed));
 
         if (observed.IpForward != true)
             ops.Add(Run(ChangeKind.Change, "sysctl net.ipv4.ip_forward", "sysctl", "-w", "net.ipv4.ip_forward=1"));
@@ -55,7 +60,7 @@ public static class Planner
     public static HostPlan PlanDestroy(ClusterSpec spec, HostSpec host, Lease? lease, ObservedHost observed)
     {
         var ops = new List<Operation>();
-        foreach (var backend in Backends.Backends.All) ops.AddRange(backend.Remove(spec, observed));
+        foreach (var backend in Backends.Backends.All) ops.AddRange(backend.Remove(spec, host, observed));
         var owned = Backends.Backends.All.SelectMany(b => b.OwnedDevices(spec)).ToHashSet(StringComparer.Ordinal);
         ops.AddRange(observed.Routes
             .Where(r => r.Destination is { } d && r.Protocol == RouteProtocol && !owned.Contains(r.Device ?? ""))
@@ -110,10 +115,11 @@ public static class Planner
     /// Routes: ours carry <see cref="Ops.RouteProtocol"/>. A wanted route that is missing or different is
     /// replaced; ours (or via a backend's device) inside the overlay that nobody wants any more are deleted.
     /// </summary>
-    private static IEnumerable<Operation> Routes(ClusterSpec spec, IBackend backend, ObservedHost observed, BackendState state)
+    private static IEnumerable<Operation> Routes(ClusterSpec spec, IBackend backend, ObservedHost observed, BackendState state, IReadOnlySet<string> removed)
     {
         var wanted = state.Routes;
-        var gone = state.Recreated ?? new HashSet<string>();
+        var gone = new HashSet<string>(removed, StringComparer.Ordinal);
+        if (state.Recreated is { } recreated) gone.UnionWith(recreated);
         var routes = observed.Routes.Where(r => !gone.Contains(r.Device ?? "")).ToList();
         var owned = backend.OwnedDevices(spec).ToHashSet(StringComparer.Ordinal);
         var wantedDestinations = wanted.Select(w => w.Destination).ToHashSet();

@@ -51,10 +51,15 @@ public sealed record NetworkSpec(
     bool DirectRouting,
     OvsSpec Ovs);
 
-/// <summary>Open vSwitch settings; <see cref="Db"/> lets one machine run an OVS per namespace host.</summary>
+/// <summary>
+/// Open vSwitch settings. <see cref="Db"/> may contain <c>{host}</c>, so one machine can run an OVS per
+/// namespace host; null means ovs-vsctl's default database.
+/// </summary>
 public sealed record OvsSpec(string Bridge, string? Db, string DatapathType)
 {
     public static OvsSpec Default { get; } = new("br-overlay", null, "system");
+
+    public string? DbFor(HostSpec host) => Db?.Replace("{host}", host.Name, StringComparison.Ordinal);
 }
 
 /// <summary>What Docker consumes. Paths may contain <c>{host}</c>; null means "do not write".</summary>

@@ -116,12 +116,9 @@ internal sealed class SpecReader(string file)
             switch (bt)
             {
                 case "vxlan": backend = BackendKind.Vxlan; break;
-                case "ovs":
-                    // The key is reserved for the Open vSwitch backend, which this version does not ship.
-                    Error(b.Value, "backend 'ovs' is not available in this version of overlayctl", "use vxlan (flannel's data path) or host-gw");
-                    break;
+                case "ovs": backend = BackendKind.Ovs; break;
                 case "host-gw": backend = BackendKind.HostGw; break;
-                default: Error(b.Value, $"backend '{bt}' is not known", "use vxlan or host-gw"); break;
+                default: Error(b.Value, $"backend '{bt}' is not known", "use vxlan, ovs or host-gw"); break;
             }
         }
         var vni = map.TryGetValue("vni", out var v) ? Int(v.Value, "vni", 0, 16_777_215) ?? 1 : 1;
@@ -139,7 +136,8 @@ internal sealed class SpecReader(string file)
             string? db = null;
             if (ovsMap.TryGetValue("db", out var od) && Scalar(od.Value, "an OVS database") is { } dbText)
             {
-                if (dbText.StartsWith("unix:/", StringComparison.Ordinal) || dbText.StartsWith("tcp:", StringComparison.Ordinal)) db = dbText;
+                if ((dbText.StartsWith("unix:/", StringComparison.Ordinal) || dbText.StartsWith("tcp:", StringComparison.Ordinal))
+                    && !dbText.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))) db = dbText;
                 else Error(od.Value, $"'{dbText}' is not an OVS database address", "write unix:/path/to/db.sock or tcp:HOST:PORT");
             }
             var datapath = ovs.DatapathType;

@@ -74,10 +74,17 @@ public sealed record IptablesTable(IReadOnlyDictionary<string, string?> Chains, 
 }
 
 /// <summary>Open vSwitch state from <c>ovs-vsctl --format=json list</c>; null on hosts without OVS.</summary>
-public sealed record OvsState(IReadOnlyList<OvsBridge> Bridges);
 
-/// <summary>One OVS bridge and its ports.</summary>
-public sealed record OvsBridge(string Name, string? DatapathType, IReadOnlyList<OvsPort> Ports);
+public sealed record OvsState(IReadOnlyList<OvsBridge> Bridges)
+{
+    public OvsBridge? FindBridge(string name) => Bridges.FirstOrDefault(b => b.Name == name);
+}
 
-/// <summary>One OVS port (single interface) with its type and options.</summary>
-public sealed record OvsPort(string Name, string? Type, IReadOnlyDictionary<string, string> Options, int? Mtu);
+/// <summary>One OVS bridge, its ports and its <c>external_ids</c> (where overlayctl marks a bridge it made).</summary>
+public sealed record OvsBridge(string Name, string? DatapathType, IReadOnlyList<OvsPort> Ports, IReadOnlyDictionary<string, string> ExternalIds)
+{
+    public OvsPort? FindPort(string name) => Ports.FirstOrDefault(p => p.Name == name);
+}
+
+/// <summary>One OVS port (single interface): type, options, requested MTU and the port's <c>protected</c> flag.</summary>
+public sealed record OvsPort(string Name, string? Type, IReadOnlyDictionary<string, string> Options, int? Mtu, bool Protected);

@@ -38,6 +38,12 @@ public static class PlanExecutor
                     }
                     i += run.Count;
                     break;
+                case CommandStep { Command.Program: "ovs-vsctl" } first:
+                    var prefix = OvsPrefix(first.Command);
+                    var chain = ops.Skip(i).TakeWhile(o => o.Step is CommandStep { Command.Program: "ovs-vsctl" } c && OvsPrefix(c.Command).SequenceEqual(prefix)).ToList();
+                    await MustAsync(runner, OvsTransaction(chain.Select(o => ((CommandStep)o.Step).Command)), chain, commands, cancellationToken).ConfigureAwait(false);
+                    i += chain.Count;
+                    break;
                 case CommandStep single:
                     await MustAsync(runner, single.Command, [ops[i]], commands, cancellationToken).ConfigureAwait(false);
                     i++;
@@ -77,6 +83,26 @@ public static class PlanExecutor
         }
         return text.ToString();
     }
+
+    /// <summary>
+    /// Chains ovs-vsctl commands that share their global options (database, timeout) into one
+    /// invocation: <c>ovs-vsctl OPTIONS -- CMD1 -- CMD2 ...</c>, which ovs-vsctl commits as one transaction.
+    /// </summary>
+    public static CommandSpec OvsTransaction(IEnumerable<CommandSpec> commands)
+    {
+        var list = commands.ToList();
+        var prefix = OvsPrefix(list[0]);
+        var args = new List<string>(prefix);
+        foreach (var command in list)
+        {
+            if (!OvsPrefix(command).SequenceEqual(prefix)) throw new ArgumentException("ovs-vsctl commands with different options cannot share a transaction", nameof(commands));
+            args.AddRange(command.Arguments.Skip(prefix.Count));
+        }
+        return new CommandSpec("ovs-vsctl", args);
+    }
+
+    /// <summary>The global options of an ovs-vsctl command: everything before its first <c>--</c>.</summary>
+    private static List<string> OvsPrefix(CommandSpec command) => command.Arguments.TakeWhile(a => a != "--").ToList();
 
     /// <summary>Groups lines by table, in order of first appearance, each table closed by COMMIT.</summary>
     public static string IptablesPayload(IEnumerable<IptablesStep> steps)

@@ -14,10 +14,31 @@ public sealed record LabResult(IReadOnlyList<string> Created, IReadOnlyList<stri
 /// Builds the spec's <c>netns://</c> hosts on this machine: one namespace per host with the spec's
 /// interface (a veth) on a shared underlay bridge in the root namespace. The bridge holds no address,
 /// so labs never touch the machine's own routing. Idempotent both ways.
+/// <para>
+/// When <c>network.ovs.db</c> is a per-host unix socket (it contains <c>{host}</c>), each host also gets
+/// its own Open vSwitch (ovsdb-server and ovs-vswitchd started inside its namespace, files beside the
+/// socket). With <c>datapathType: netdev</c> the host is laid out as OVS-DPDK hosts are: the underlay
+/// address moves from the interface to an OVS bridge <c>br-phy</c> holding it, since userspace tunnels
+/// only start from an address on an OVS bridge.
+/// </para>
 /// </summary>
 public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength = 24)
 {
     private const string Root = "lab";
+
+    /// <summary>The OVS bridge that holds a netdev lab host's underlay address.</summary>
+    public const string PhysicalBridge = "br-phy";
+
+    private const string Schema = "/usr/share/openvswitch/vswitch.ovsschema";
+    private static readonly string[] Daemons = ["ovs-vswitchd", "ovsdb-server"];
+
+    /// <summary>Whether lab up runs an Open vSwitch per host for this spec.</summary>
+    public static bool RunsOvs(ClusterSpec spec) =>
+        spec.Network.Ovs.Db is { } db && db.StartsWith("unix:/", StringComparison.Ordinal) && db.Contains("{host}", StringComparison.Ordinal);
+
+    /// <summary>The directory holding a host's OVS database, socket, pid files and logs.</summary>
+    public static string OvsDirectory(ClusterSpec spec, HostSpec host) =>
+        Path.GetDirectoryName(spec.Network.Ovs.DbFor(host)!["unix:".Length..])!;
 
     /// <summary>The root-namespace bridge for a spec: short, and distinct per spec name.</summary>
     public static string BridgeName(ClusterSpec spec) => "ovl" + Hash(spec.Name)[..8] + "br";
@@ -59,9 +80,19 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
                 fresh = true;
             }
             await MustAsync(cancellationToken, "ip", "link", "set", rootEnd, "master", bridge, "up").ConfigureAwait(false);
-            var address = string.Create(CultureInfo.InvariantCulture, $"{host.Address}/{underlayPrefixLength}");
-            await MustAsync(cancellationToken, "ip", "-n", ns, "addr", "replace", address, "dev", iface).ConfigureAwait(false);
             await MustAsync(cancellationToken, "ip", "-n", ns, "link", "set", iface, "up").ConfigureAwait(false);
+            var address = string.Create(CultureInfo.InvariantCulture, $"{host.Address}/{underlayPrefixLength}");
+            var addressOn = iface;
+            if (RunsOvs(spec))
+            {
+                if (await StartOvsAsync(spec, host, ns, cancellationToken).ConfigureAwait(false)) created.Add($"ovs {host.Name}");
+                if (spec.Network.Ovs.DatapathType == "netdev")
+                {
+                    await PhysicalBridgeAsync(spec, host, ns, iface, address, cancellationToken).ConfigureAwait(false);
+                    addressOn = PhysicalBridge;
+                }
+            }
+            await MustAsync(cancellationToken, "ip", "-n", ns, "addr", "replace", address, "dev", addressOn).ConfigureAwait(false);
             (fresh ? created : unchanged).Add($"host {host.Name}");
         }
         return new LabResult(created, [], unchanged);
@@ -73,6 +104,7 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
         foreach (var host in LabHosts(spec))
         {
             var ns = ((HostConnection.Netns)host.Connection).Name;
+            if (RunsOvs(spec) && StopOvs(spec, host)) removed.Add($"ovs {host.Name}");
             if (await NamespaceExistsAsync(ns, cancellationToken).ConfigureAwait(false))
             {
                 await MustAsync(cancellationToken, "ip", "netns", "del", ns).ConfigureAwait(false);
@@ -94,6 +126,91 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
         return new LabResult([], removed, []);
     }
 
+    /// <summary>Starts the host's ovsdb-server and ovs-vswitchd (inside its namespace) unless they run; true if it started any.</summary>
+    private async Task<bool> StartOvsAsync(ClusterSpec spec, HostSpec host, string ns, CancellationToken cancellationToken)
+    {
+        var dir = OvsDirectory(spec, host);
+        var socket = spec.Network.Ovs.DbFor(host)!;
+        Directory.CreateDirectory(dir);
+        var database = Path.Combine(dir, "conf.db");
+        if (!File.Exists(database)) await MustAsync(cancellationToken, "ovsdb-tool", "create", database, Schema).ConfigureAwait(false);
+        var started = false;
+        if (RunningPid(dir, "ovsdb-server") is null)
+        {
+            await MustAsync(cancellationToken, "ip", ["netns", "exec", ns, "ovsdb-server", database, "--remote=p" + socket, .. DaemonOptions(dir, "ovsdb-server")]).ConfigureAwait(false);
+            await MustAsync(cancellationToken, "ovs-vsctl", "--db=" + socket, "--no-wait", "init").ConfigureAwait(false);
+            started = true;
+        }
+        if (RunningPid(dir, "ovs-vswitchd") is null)
+        {
+            // vswitchd runs inside the namespace: it reads that namespace's routes and devices.
+            await MustAsync(cancellationToken, "ip", ["netns", "exec", ns, "ovs-vswitchd", socket, .. DaemonOptions(dir, "ovs-vswitchd")]).ConfigureAwait(false);
+            started = true;
+        }
+        return started;
+    }
+
+    private static string[] DaemonOptions(string dir, string daemon) =>
+        [$"--pidfile={Path.Combine(dir, daemon + ".pid")}", $"--unixctl={Path.Combine(dir, daemon + ".ctl")}",
+         $"--log-file={Path.Combine(dir, daemon + ".log")}", "--detach", "--no-chdir"];
+
+    /// <summary>
+    /// Moves the underlay address onto <c>br-phy</c>, an OVS netdev bridge holding the interface, so userspace
+    /// VXLAN ports can route and resolve the underlay. The kernel must then stop answering on the interface
+    /// itself: its IPv4 input is dropped in raw PREROUTING and it ignores ARP (arp_ignore=8); and br-phy's
+    /// checksum offload is off, which the userspace datapath does not complete.
+    /// </summary>
+    private async Task PhysicalBridgeAsync(ClusterSpec spec, HostSpec host, string ns, string iface, string address, CancellationToken cancellationToken)
+    {
+        var db = "--db=" + spec.Network.Ovs.DbFor(host);
+        var link = await processes.RunAsync(Root, CommandSpec.Of("ip", "-n", ns, "-br", "link", "show", "dev", iface), cancellationToken).ConfigureAwait(false);
+        var mac = link.StandardOutput.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(2)
+            ?? throw new InvalidOperationException($"{ns}: cannot read the MAC address of {iface}");
+        await MustAsync(cancellationToken, "ovs-vsctl", db, "--timeout=10", "--", "--may-exist", "add-br", PhysicalBridge,
+            "--", "set", "bridge", PhysicalBridge, "datapath_type=netdev", $"other_config:hwaddr=\"{mac}\"",
+            "--", "--may-exist", "add-port", PhysicalBridge, iface).ConfigureAwait(false);
+        await processes.RunAsync(Root, CommandSpec.Of("ip", "-n", ns, "addr", "del", address, "dev", iface), cancellationToken).ConfigureAwait(false);
+        await MustAsync(cancellationToken, "ip", "-n", ns, "link", "set", PhysicalBridge, "up").ConfigureAwait(false);
+        await MustAsync(cancellationToken, "ip", "netns", "exec", ns, "ethtool", "-K", PhysicalBridge, "tx", "off").ConfigureAwait(false);
+        await MustAsync(cancellationToken, "ip", "netns", "exec", ns, "sysctl", "-q", "-w", $"net.ipv4.conf.{iface}.arp_ignore=8").ConfigureAwait(false);
+        string[] drop = ["PREROUTING", "-i", iface, "-j", "DROP"];
+        var present = await processes.RunAsync(Root, new CommandSpec("ip", ["netns", "exec", ns, "iptables", "-w", "5", "-t", "raw", "-C", .. drop]), cancellationToken).ConfigureAwait(false);
+        if (!present.Succeeded) await MustAsync(cancellationToken, "ip", ["netns", "exec", ns, "iptables", "-w", "5", "-t", "raw", "-A", .. drop]).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops the host's OVS daemons by pid file and removes the files lab up made; true if anything was there.</summary>
+    private static bool StopOvs(ClusterSpec spec, HostSpec host)
+    {
+        var dir = OvsDirectory(spec, host);
+        if (!Directory.Exists(dir)) return false;
+        foreach (var daemon in Daemons)
+        {
+            if (RunningPid(dir, daemon) is not { } pid) continue;
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            process.Kill();
+            process.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+        var files = Daemons.SelectMany(d => new[] { d + ".pid", d + ".ctl", d + ".log" })
+            .Concat(["conf.db", ".conf.db.~lock~", Path.GetFileName(spec.Network.Ovs.DbFor(host)!)]);
+        foreach (var file in files) File.Delete(Path.Combine(dir, file));
+        if (!Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
+        return true;
+    }
+
+    /// <summary>The pid in a daemon's pid file if that process is alive and is the daemon.</summary>
+    private static int? RunningPid(string dir, string daemon)
+    {
+        var pidFile = Path.Combine(dir, daemon + ".pid");
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture, out var pid)) return null;
+        var stat = $"/proc/{pid}/stat";
+        if (!File.Exists(stat)) return null;
+        var fields = File.ReadAllText(stat);
+        // "pid (comm) state ...": a zombie (Z) has exited already.
+        var close = fields.LastIndexOf(')');
+        var comm = fields[(fields.IndexOf('(') + 1)..close];
+        return comm.StartsWith(daemon[..Math.Min(daemon.Length, 15)], StringComparison.Ordinal) && fields[close + 2] != 'Z' ? pid : null;
+    }
+
     private static IEnumerable<HostSpec> LabHosts(ClusterSpec spec) => spec.Hosts.Where(h => h.Connection is HostConnection.Netns);
 
     private async Task<bool> NamespaceExistsAsync(string ns, CancellationToken cancellationToken)
@@ -108,7 +225,7 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
         return (await processes.RunAsync(Root, command, cancellationToken).ConfigureAwait(false)).Succeeded;
     }
 
-    private async Task MustAsync(CancellationToken cancellationToken, string program, params string[] args)
+    private async Task MustAsync(CancellationToken cancellationToken, string program, params IReadOnlyList<string> args)
     {
         var command = new CommandSpec(program, args);
         var result = await processes.RunAsync(Root, command, cancellationToken).ConfigureAwait(false);

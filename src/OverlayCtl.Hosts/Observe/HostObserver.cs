@@ -3,8 +3,12 @@ using OverlayCtl.Core.State;
 
 namespace OverlayCtl.Hosts.Observe;
 
-/// <summary>What to read besides the network state every host has.</summary>
-public sealed record ObserveRequest(IReadOnlyList<string> Files, bool IncludeOvs, string? OvsDb);
+/// <summary>
+/// What to read besides the network state every host has. Open vSwitch is read when
+/// <paramref name="OvsRequired"/> (the ovs backend), or else only when one of <paramref name="OvsMarkers"/>
+/// is a device on the host (what an earlier ovs apply left), so hosts without OVS never need it.
+/// </summary>
+public sealed record ObserveRequest(IReadOnlyList<string> Files, string? OvsDb = null, bool OvsRequired = false, IReadOnlyList<string>? OvsMarkers = null);
 
 /// <summary>
 /// Reads a host's live state with a fixed handful of processes, run concurrently: the count does
@@ -21,7 +25,7 @@ public static class HostObserver
         var fdb = MustAsync(runner, CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
         var iptables = MustAsync(runner, CommandSpec.Of("iptables-save"), cancellationToken);
         var forward = MustAsync(runner, CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken);
-        var ovs = request.IncludeOvs ? OvsObserver.ObserveAsync(runner, request.OvsDb, cancellationToken) : Task.FromResult<OvsState?>(null);
+        var ovs = request.OvsRequired ? ObserveOvsAsync(runner, request.OvsDb, cancellationToken) : OvsIfMarkedAsync(runner, request, links, cancellationToken);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
@@ -37,6 +41,16 @@ public static class HostObserver
             (await forward.ConfigureAwait(false)).Trim() == "1",
             fileContents.ToDictionary(f => f.path, f => f.content, StringComparer.Ordinal),
             await ovs.ConfigureAwait(false));
+    }
+
+    private static async Task<OvsState?> ObserveOvsAsync(IHostRunner runner, string? db, CancellationToken cancellationToken) =>
+        await OvsObserver.ObserveAsync(runner, db, cancellationToken).ConfigureAwait(false);
+
+    private static async Task<OvsState?> OvsIfMarkedAsync(IHostRunner runner, ObserveRequest request, Task<string> links, CancellationToken cancellationToken)
+    {
+        if (request.OvsMarkers is not { Count: > 0 } markers) return null;
+        var names = StateParsers.ParseLinks(await links.ConfigureAwait(false)).Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
+        return markers.Any(names.Contains) ? await ObserveOvsAsync(runner, request.OvsDb, cancellationToken).ConfigureAwait(false) : null;
     }
 
     internal static async Task<string> MustAsync(IHostRunner runner, CommandSpec command, CancellationToken cancellationToken)

@@ -7,17 +7,25 @@ namespace OverlayCtl.Hosts.Observe;
 /// <summary>Reads Open vSwitch bridges, ports and interfaces with one <c>ovs-vsctl</c> call.</summary>
 public static class OvsObserver
 {
-    public static async Task<OvsState?> ObserveAsync(IHostRunner runner, string? db, CancellationToken cancellationToken)
+    /// <summary>The read-only command: three tables, one JSON document each.</summary>
+    public static CommandSpec Command(string? db)
     {
         var args = new List<string>();
         if (db is not null) args.Add("--db=" + db);
         args.AddRange(["--timeout=10", "-f", "json",
-            "--", "--columns=name,datapath_type,ports", "list", "Bridge",
-            "--", "--columns=_uuid,name,interfaces", "list", "Port",
+            "--", "--columns=name,datapath_type,ports,external_ids", "list", "Bridge",
+            "--", "--columns=_uuid,name,interfaces,protected", "list", "Port",
             "--", "--columns=_uuid,name,type,options,mtu_request", "list", "Interface"]);
-        var result = await runner.RunAsync(new CommandSpec("ovs-vsctl", args), cancellationToken).ConfigureAwait(false);
-        if (!result.Succeeded) throw new CommandFailedException(runner.HostName, new CommandSpec("ovs-vsctl", args), result);
-        return Parse(result.StandardOutput);
+        return new CommandSpec("ovs-vsctl", args);
+    }
+
+    public static async Task<OvsState> ObserveAsync(IHostRunner runner, string? db, CancellationToken cancellationToken)
+    {
+        var command = Command(db);
+        var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
+        if (result.Succeeded) return Parse(result.StandardOutput);
+        var hint = $" (is Open vSwitch running on this host{(db is null ? "" : $" with its database at {db}")}? start openvswitch-switch, or fix network.ovs.db)";
+        throw new CommandFailedException(runner.HostName, command, result with { StandardError = result.StandardError.Trim() + hint });
     }
 
     /// <summary>Parses the three tables ovs-vsctl prints, one JSON document per line.</summary>
@@ -27,21 +35,21 @@ public static class OvsObserver
             .Where(l => l.StartsWith('{'))
             .Select(l => { using var d = JsonDocument.Parse(l); return d.RootElement.Clone(); })
             .ToList();
-        if (tables.Count != 3) return new OvsState([]);
+        if (tables.Count != 3) throw new FormatException($"ovs-vsctl printed {tables.Count} tables, expected Bridge, Port and Interface");
         var interfaces = Rows(tables[2]).ToDictionary(
             r => Uuid(r[0]),
             r => (Name: r[1].GetString() ?? "", Type: r[2].GetString(), Options: Map(r[3]), Mtu: Set(r[4]).Select(x => x.GetInt32()).Cast<int?>().FirstOrDefault()));
-        var ports = Rows(tables[1]).ToDictionary(r => Uuid(r[0]), r => (Name: r[1].GetString() ?? "", Interfaces: Set(r[2]).Select(Uuid).ToList()));
+        var ports = Rows(tables[1]).ToDictionary(r => Uuid(r[0]), r => (Name: r[1].GetString() ?? "", Interfaces: Set(r[2]).Select(Uuid).ToList(), Protected: r[3].ValueKind == JsonValueKind.True));
         var bridges = Rows(tables[0]).Select(r =>
         {
             var portList = Set(r[2]).Select(Uuid).Where(ports.ContainsKey).Select(u =>
             {
                 var port = ports[u];
                 var iface = port.Interfaces.Where(interfaces.ContainsKey).Select(i => interfaces[i]).FirstOrDefault();
-                return new OvsPort(port.Name, string.IsNullOrEmpty(iface.Type) ? null : iface.Type, iface.Options ?? new Dictionary<string, string>(), iface.Mtu);
+                return new OvsPort(port.Name, string.IsNullOrEmpty(iface.Type) ? null : iface.Type, iface.Options ?? new Dictionary<string, string>(), iface.Mtu, port.Protected);
             }).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
             var datapath = r[1].ValueKind == JsonValueKind.String ? r[1].GetString() : null;
-            return new OvsBridge(r[0].GetString() ?? "", string.IsNullOrEmpty(datapath) ? null : datapath, portList);
+            return new OvsBridge(r[0].GetString() ?? "", string.IsNullOrEmpty(datapath) ? null : datapath, portList, Map(r[3]));
         }).ToList();
         return new OvsState(bridges);
     }

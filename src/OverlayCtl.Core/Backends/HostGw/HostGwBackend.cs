@@ -16,7 +16,7 @@ public sealed class HostGwBackend : IBackend
 
     public IEnumerable<string> OwnedDevices(ClusterSpec spec) => [];
 
-    public IEnumerable<Operation> Remove(ClusterSpec spec, ObservedHost observed) => [];
+    public IEnumerable<Operation> Remove(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
 
     public BackendState Converge(BackendContext c)
     {

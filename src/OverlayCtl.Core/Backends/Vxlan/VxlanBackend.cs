@@ -22,7 +22,7 @@ public sealed class VxlanBackend : IBackend
 
     public IEnumerable<string> OwnedDevices(ClusterSpec spec) => [DeviceName(spec)];
 
-    public IEnumerable<Operation> Remove(ClusterSpec spec, ObservedHost observed)
+    public IEnumerable<Operation> Remove(ClusterSpec spec, HostSpec host, ObservedHost observed)
     {
         var device = DeviceName(spec);
         if (observed.FindLink(device) is { Kind: "vxlan" }) yield return Ip(ChangeKind.Remove, $"link {device}", "link", "del", device);
