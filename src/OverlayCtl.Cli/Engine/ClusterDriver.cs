@@ -65,8 +65,12 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
     /// </summary>
     public IReadOnlyList<Lease> Predict(IReadOnlyList<Lease> existing)
     {
-        var all = existing.ToList();
-        var held = HeldBy(spec, existing);
+        // A held lease keeps its subnet but takes the spec's backend data, as apply's acquire rewrites it.
+        var hosts = spec.Hosts.GroupBy(h => h.Address).ToDictionary(g => g.Key, g => g.First());
+        var all = existing.Select(l => hosts.TryGetValue(l.PublicIp, out var h) && RequestFor(spec, h) is var r
+            ? l with { BackendType = r.BackendType, Vni = r.Vni, VtepMac = r.VtepMac }
+            : l).ToList();
+        var held = HeldBy(spec, all);
         foreach (var host in spec.Hosts.Where(h => !held.ContainsKey(h.Name)))
         {
             var request = RequestFor(spec, host);

@@ -50,13 +50,28 @@ public sealed class StateParsersTests
     [Fact]
     public void OvsTablesJoinIntoBridgesWithTheirPortsAndOptions()
     {
+        // Captured from a lab host after an ovs apply: br-phy holds the underlay, br-overlay is overlayctl's.
         var ovs = OvsObserver.Parse(Fixture.Read("ovs-list.json"));
-        var bridge = Assert.Single(ovs.Bridges);
-        Assert.Equal(("brx", "netdev"), (bridge.Name, bridge.DatapathType));
-        var port = bridge.Ports.Single(p => p.Name == "vxlan-a");
-        Assert.Equal("vxlan", port.Type);
-        Assert.Equal("192.0.2.2", port.Options["remote_ip"]);
+        Assert.Equal(["br-overlay", "br-phy"], ovs.Bridges.Select(b => b.Name).Order(StringComparer.Ordinal));
+        var bridge = ovs.FindBridge("br-overlay")!;
+        Assert.Equal("netdev", bridge.DatapathType);
+        Assert.Equal("ovst", bridge.ExternalIds["overlayctl-cluster"]);
+        Assert.Empty(ovs.FindBridge("br-phy")!.ExternalIds);
+        Assert.Equal(["br-overlay", "ovl0-ovs", "vx-c000022a", "vx-c000022b"], bridge.Ports.Select(p => p.Name));
+        Assert.Equal(1450, bridge.FindPort("br-overlay")!.Mtu);
+        var port = bridge.FindPort("vx-c000022a")!;
+        Assert.Equal(("vxlan", true), (port.Type, port.Protected));
+        Assert.Equal("192.0.2.42", port.Options["remote_ip"]);
         Assert.Equal("1", port.Options["key"]);
+        Assert.Equal("8472", port.Options["dst_port"]);
+        Assert.False(bridge.FindPort("ovl0-ovs")!.Protected);
+        Assert.Null(bridge.FindPort("ovl0-ovs")!.Type);
+    }
+
+    [Fact]
+    public void OvsOutputWithoutThreeTablesIsAnError()
+    {
+        Assert.Throws<FormatException>(() => OvsObserver.Parse("{\"data\":[],\"headings\":[]}"));
     }
 
     [Fact]
