@@ -34,7 +34,7 @@ internal static class Lab
     public static Lease LeaseOf(ClusterSpec spec, int n) => new(
         Ipv4Cidr.Parse($"10.244.{n}.0/24"),
         Ipv4Address.Parse($"192.0.2.1{n}"),
-        spec.Network.Backend == BackendKind.HostGw ? "host-gw" : "vxlan",
+        spec.Network.Backend switch { BackendKind.HostGw => "host-gw", BackendKind.Ovs => "ovs", _ => "vxlan" },
         spec.Network.Backend == BackendKind.HostGw ? null : 1,
         spec.Network.Backend == BackendKind.Vxlan ? MacAddress.ForVtep(spec.Network.Cidr, Ipv4Address.Parse($"192.0.2.1{n}")) : null);
 
@@ -67,10 +67,26 @@ internal static class Lab
             links.Add(new LinkInfo(4, "flannel.1", "vxlan", 1450, lease.VtepMac, true, null, null, new VxlanInfo(1, lease.PublicIp, "eth0", 8472, false)));
             addresses.Add(new AddressInfo("flannel.1", new InterfaceAddress(lease.Subnet.Network, 32)));
         }
+        OvsState? ovs = null;
+        if (spec.Network.Backend == BackendKind.Ovs)
+        {
+            links.Add(new LinkInfo(5, "ovl0-docker", "veth", 1450, MacAddress.Parse("6a:1f:00:00:00:01"), true, "docker0", null, null));
+            links.Add(new LinkInfo(6, "ovl0-ovs", "veth", 1450, MacAddress.Parse("6a:1f:00:00:00:02"), true, null, null, null));
+            var none = new Dictionary<string, string>();
+            var ports = new List<OvsPort> { new("br-overlay", "internal", none, 1450, false), new("ovl0-ovs", null, none, null, false) };
+            ports.AddRange(peers.Select(p => LeaseOf(spec, p)).Select(peer => new OvsPort(
+                "vx-" + peer.PublicIp.Value.ToString("x8", System.Globalization.CultureInfo.InvariantCulture), "vxlan",
+                new Dictionary<string, string> { ["remote_ip"] = peer.PublicIp.ToString(), ["key"] = "1", ["dst_port"] = "8472" }, null, true)));
+            ovs = new OvsState([new OvsBridge("br-overlay", spec.Network.Ovs.DatapathType, ports, new Dictionary<string, string> { ["overlayctl-cluster"] = "lab" })]);
+        }
         foreach (var p in peers)
         {
             var peer = LeaseOf(spec, p);
-            if (spec.Network.Backend == BackendKind.Vxlan)
+            if (spec.Network.Backend == BackendKind.Ovs)
+            {
+                routes.Add(new RouteInfo(peer.Subnet, peer.Subnet.Gateway, "docker0", true, Ops.RouteProtocol));
+            }
+            else if (spec.Network.Backend == BackendKind.Vxlan)
             {
                 neighbors.Add(new NeighborInfo(peer.Subnet.Network, "flannel.1", peer.VtepMac, true));
                 fdb.Add(new FdbInfo(peer.VtepMac!.Value, "flannel.1", peer.PublicIp, true, true));
@@ -81,7 +97,7 @@ internal static class Lab
                 routes.Add(new RouteInfo(peer.Subnet, peer.PublicIp, "eth0", false, Ops.RouteProtocol));
             }
         }
-        var mtu = spec.Network.Backend == BackendKind.Vxlan ? 1450 : 1500;
+        var mtu = spec.Network.Backend == BackendKind.HostGw ? 1500 : 1450;
         var filter = new IptablesTable(
             new Dictionary<string, string?> { ["INPUT"] = "ACCEPT", ["FORWARD"] = "ACCEPT", ["OUTPUT"] = "ACCEPT", [IptablesRules.ForwardChain] = null },
             [IptablesRules.Jump("FORWARD", IptablesRules.ForwardChain), .. IptablesRules.ForwardRules(spec.Network.Cidr)]);
@@ -94,6 +110,6 @@ internal static class Lab
             ["/run/lab/node1/subnet.env"] = DockerFiles.SubnetEnv(spec.Network.Cidr, lease.Subnet, mtu, spec.Network.IpMasq),
         };
         return new ObservedHost(links, addresses, routes, neighbors, fdb,
-            new IptablesState(new Dictionary<string, IptablesTable> { ["filter"] = filter, ["nat"] = nat }), true, files, null);
+            new IptablesState(new Dictionary<string, IptablesTable> { ["filter"] = filter, ["nat"] = nat }), true, files, ovs);
     }
 }

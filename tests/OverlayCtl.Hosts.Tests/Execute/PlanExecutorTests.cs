@@ -55,6 +55,28 @@ public sealed class PlanExecutorTests
     }
 
     [Fact]
+    public async Task ConsecutiveOvsCommandsForOneDatabaseRunAsOneTransaction()
+    {
+        var host = new RecordingHostRunner();
+        const string db = "unix:/run/ovs/h/db.sock";
+        var plan = new HostPlan("h", [
+            Ops.Vsctl(ChangeKind.Add, "ovs bridge br-overlay", db, "--may-exist", "add-br", "br-overlay", "--", "set", "bridge", "br-overlay", "datapath_type=netdev"),
+            Ops.Vsctl(ChangeKind.Add, "ovs port vx-c000020c", db, "--may-exist", "add-port", "br-overlay", "vx-c000020c", "--", "set", "port", "vx-c000020c", "protected=true"),
+            Ops.Vsctl(ChangeKind.Remove, "ovs port vx-c000020d", db, "--if-exists", "del-port", "br-overlay", "vx-c000020d"),
+            Ops.Vsctl(ChangeKind.Add, "ovs bridge other", null, "--may-exist", "add-br", "other"),
+            Ip("route", "replace", "10.244.2.0/24", "via", "10.244.2.1", "dev", "docker0", "onlink", "proto", "211"),
+        ]);
+        var result = await PlanExecutor.ExecuteAsync(host, plan, default);
+        Assert.Equal(3, result.ProcessesSpawned);
+        Assert.Equal(
+            "ovs-vsctl --db=unix:/run/ovs/h/db.sock --timeout=10 -- --may-exist add-br br-overlay -- set bridge br-overlay datapath_type=netdev"
+            + " -- --may-exist add-port br-overlay vx-c000020c -- set port vx-c000020c protected=true -- --if-exists del-port br-overlay vx-c000020d",
+            host.Ran[0].ToString());
+        // Another database (here: the default one) is another transaction.
+        Assert.Equal("ovs-vsctl --timeout=10 -- --may-exist add-br other", host.Ran[1].ToString());
+    }
+
+    [Fact]
     public async Task AFailingBatchLineNamesTheOperationItBelongsTo()
     {
         var host = new RecordingHostRunner { Answer = _ => new CommandResult(2, "", "RTNETLINK answers: File exists\nCommand failed -:2") };

@@ -1,0 +1,121 @@
+using OverlayCtl.Core.Backends.Ovs;
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.State;
+using OverlayCtl.Core.Tests.Support;
+
+namespace OverlayCtl.Core.Tests.Planning;
+
+/// <summary>The Open vSwitch backend's plans, pinned, and what each must and must not touch.</summary>
+public sealed class OvsPlannerTests
+{
+    private const string PerHostDb = "  ovs: { db: \"unix:/run/ovs/{host}/db.sock\", datapathType: netdev }";
+
+    private static string Render(HostPlan plan) => PlanRenderer.Render(new Plan([plan]));
+
+    private static IEnumerable<string> Commands(HostPlan plan) => plan.Operations.Select(o => o.Step.Render());
+
+    [Fact]
+    public void AFreshHostGetsTheVethBridgeAndOneProtectedTunnelPortPerPeer()
+    {
+        var spec = Lab.Spec(backend: "ovs", extra: PerHostDb);
+        var plan = Planner.PlanApply(Lab.Input(spec, Lab.Fresh(), 2, 3));
+        Golden.Match("OverlayCtl.Core.Tests", "ovs-fresh.txt", Render(plan));
+        var vsctl = plan.Operations.Where(o => o.Step is CommandStep { Command.Program: "ovs-vsctl" }).ToList();
+        Assert.All(vsctl, o => Assert.StartsWith("ovs-vsctl --db=unix:/run/ovs/node1/db.sock --timeout=10 -- ", o.Step.Render(), StringComparison.Ordinal));
+        Assert.Equal(["ovs port vx-c000020c", "ovs port vx-c000020d"], vsctl.Select(o => o.Resource).Where(r => r.Contains("vx-", StringComparison.Ordinal)));
+        Assert.Contains("ip route replace 10.244.3.0/24 via 10.244.3.1 dev docker0 onlink proto 211", Commands(plan));
+    }
+
+    [Fact]
+    public void AConvergedHostPlansNothing()
+    {
+        var spec = Lab.Spec(backend: "ovs", extra: PerHostDb);
+        Assert.Empty(Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2, 3), 2, 3)).Operations);
+    }
+
+    [Fact]
+    public void APeerThatLeftLosesItsTunnelPortAndRouteOnly()
+    {
+        var spec = Lab.Spec(backend: "ovs");
+        var plan = Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2, 3), 2));
+        Assert.Equal([
+            "ovs-vsctl --timeout=10 -- --if-exists del-port br-overlay vx-c000020d",
+            "ip route del 10.244.3.0/24 dev docker0",
+        ], Commands(plan));
+    }
+
+    [Fact]
+    public void ATunnelPortThatDriftedIsResetWhole()
+    {
+        var spec = Lab.Spec(backend: "ovs");
+        var converged = Lab.Converged(spec, 2);
+        var bridge = converged.Ovs!.Bridges[0];
+        var drifted = converged with
+        {
+            Ovs = new OvsState([bridge with
+            {
+                Ports = bridge.Ports.Select(p => p.Name == "vx-c000020c" ? p with { Protected = false, Options = new Dictionary<string, string> { ["remote_ip"] = "192.0.2.99", ["key"] = "1", ["dst_port"] = "8472" } } : p).ToList(),
+            }]),
+        };
+        var op = Assert.Single(Planner.PlanApply(Lab.Input(spec, drifted, 2)).Operations);
+        Assert.Equal(ChangeKind.Change, op.Kind);
+        Assert.Equal("ovs-vsctl --timeout=10 -- --may-exist add-port br-overlay vx-c000020c -- set interface vx-c000020c type=vxlan"
+            + " options:remote_ip=192.0.2.12 options:key=1 options:dst_port=8472 -- set port vx-c000020c protected=true", op.Step.Render());
+    }
+
+    [Fact]
+    public void SwitchingFromVxlanToOvsRemovesTheVxlanDeviceAndReroutesViaTheMesh()
+    {
+        var vxlan = Lab.Spec();
+        var ovs = Lab.Spec(backend: "ovs");
+        var plan = Planner.PlanApply(Lab.Input(ovs, Lab.Converged(vxlan, 2, 3), 2, 3));
+        Golden.Match("OverlayCtl.Core.Tests", "switch-vxlan-to-ovs.txt", Render(plan));
+        Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
+        // flannel.1's routes vanish with it: replaced, never deleted one by one.
+        Assert.DoesNotContain(plan.Operations, o => o.Step.Render().StartsWith("ip route del", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SwitchingFromOvsToHostGwRemovesTheBridgeAndVeth()
+    {
+        var ovs = Lab.Spec(backend: "ovs");
+        var hostGw = Lab.Spec(backend: "host-gw");
+        var plan = Planner.PlanApply(Lab.Input(hostGw, Lab.Converged(ovs, 2), 2));
+        Golden.Match("OverlayCtl.Core.Tests", "switch-ovs-to-host-gw.txt", Render(plan));
+        Assert.Equal(["ovs-vsctl --timeout=10 -- --if-exists del-br br-overlay", "ip link del ovl0-docker"], Commands(plan).Take(2));
+    }
+
+    [Fact]
+    public void DestroyRemovesOurBridgeButOnlyOurPortsFromAnOperatorsBridge()
+    {
+        var spec = Lab.Spec(backend: "ovs");
+        var converged = Lab.Converged(spec, 2, 3);
+        var ours = Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), converged);
+        Golden.Match("OverlayCtl.Core.Tests", "ovs-destroy.txt", Render(ours));
+
+        var bridge = converged.Ovs!.Bridges[0];
+        var foreign = converged with
+        {
+            Ovs = new OvsState([bridge with
+            {
+                ExternalIds = new Dictionary<string, string>(),
+                Ports = [.. bridge.Ports, new OvsPort("uplink0", null, new Dictionary<string, string>(), null, false)],
+            }]),
+        };
+        var theirs = Commands(Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), foreign)).ToList();
+        Assert.DoesNotContain(theirs, c => c.Contains("del-br", StringComparison.Ordinal) || c.Contains("uplink0", StringComparison.Ordinal));
+        Assert.Contains("ovs-vsctl --timeout=10 -- --if-exists del-port br-overlay vx-c000020c", theirs);
+        Assert.Contains("ovs-vsctl --timeout=10 -- --if-exists del-port br-overlay ovl0-ovs", theirs);
+    }
+
+    [Fact]
+    public void TunnelPortNamesAreStableAndFitAnInterfaceName()
+    {
+        var name = OvsBackend.TunnelName(Ipv4Address.Parse("203.0.113.254"));
+        Assert.Equal("vx-cb0071fe", name);
+        Assert.True(name.Length <= 15);
+        Assert.True(OvsBackend.IsTunnelName(name));
+        Assert.False(OvsBackend.IsTunnelName("vx-operator"));
+    }
+}
