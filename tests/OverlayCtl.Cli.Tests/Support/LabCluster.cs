@@ -11,8 +11,14 @@ internal sealed class LabCluster : IAsyncDisposable
 {
     private readonly List<string> _containers = [];
 
-    public LabCluster(string etcdUrl, int hosts, string backend = "vxlan", string extraNetwork = "")
+    /// <param name="ovs">
+    /// Give every host its own Open vSwitch (userspace datapath, database under <see cref="Dir"/>), which
+    /// <c>lab up</c> starts; the underlay address then lives on the host's OVS bridge br-phy, so the spec
+    /// names no interface and every backend finds it by address.
+    /// </param>
+    public LabCluster(string etcdUrl, int hosts, string backend = "vxlan", string extraNetwork = "", bool ovs = false)
     {
+        Ovs = ovs;
         Id = Convert.ToHexString(Guid.NewGuid().ToByteArray())[..6].ToLowerInvariant();
         Dir = Directory.CreateTempSubdirectory("overlayctl-e2e-").FullName;
         EtcdUrl = etcdUrl;
@@ -23,6 +29,7 @@ internal sealed class LabCluster : IAsyncDisposable
         WriteSpec();
     }
 
+    public bool Ovs { get; }
     public string Id { get; }
     public string Dir { get; }
     public string EtcdUrl { get; }
@@ -40,8 +47,7 @@ internal sealed class LabCluster : IAsyncDisposable
         var hosts = string.Concat(HostNames.Select(h => $"""
               - name: {h}
                 address: {Address(h)}
-                interface: eth0
-                connection: netns://{Netns(h)}
+            {(Ovs ? "" : "    interface: eth0\n")}    connection: netns://{Netns(h)}
 
             """));
         File.WriteAllText(SpecPath, $"""
@@ -54,6 +60,7 @@ internal sealed class LabCluster : IAsyncDisposable
             network:
               cidr: 10.244.0.0/16
               backend: {Backend}
+            {(Ovs ? $"  ovs: {{ db: \"unix:{OvsDb}\", datapathType: netdev }}" : "")}
             {ExtraNetwork}
             docker:
               daemonConfig: {Dir}/{"{host}"}/daemon.json
@@ -62,6 +69,12 @@ internal sealed class LabCluster : IAsyncDisposable
             {hosts}
             """);
     }
+
+    /// <summary>A host's OVS database socket, with the spec's <c>{host}</c> placeholder.</summary>
+    public string OvsDb => Path.Combine(Dir, "ovs", "{host}", "db.sock");
+
+    /// <summary><c>ovs-vsctl</c> against a host's own OVS.</summary>
+    public string Vsctl(string host, params string[] args) => Sh.Must("ovs-vsctl", ["--db=unix:" + OvsDb.Replace("{host}", host, StringComparison.Ordinal), .. args]);
 
     public Task<CliResult> RunAsync(params string[] args) => CliRun.RunAsync([.. args, "-f", SpecPath]);
 
@@ -105,6 +118,11 @@ internal sealed class LabCluster : IAsyncDisposable
         // Hosts a test removed from the spec are not in lab down's view any more.
         foreach (var h in Enumerable.Range(1, 16).Select(i => $"n{i}"))
             if (Sh.Run("ip", "netns", "del", Netns(h)).ExitCode == 0) Sh.Run("ip", "link", "del", $"e{Id}{h}");
+        // OVS daemons of hosts lab down did not see (or if it failed): stop them by pid file.
+        var ovsDir = Path.Combine(Dir, "ovs");
+        if (Directory.Exists(ovsDir))
+            foreach (var pidFile in Directory.EnumerateFiles(ovsDir, "*.pid", SearchOption.AllDirectories))
+                Sh.Run("kill", File.ReadAllText(pidFile).Trim());
         Directory.Delete(Dir, recursive: true);
     }
 }

@@ -16,7 +16,7 @@ public sealed class OvsPlannerTests
     private static IEnumerable<string> Commands(HostPlan plan) => plan.Operations.Select(o => o.Step.Render());
 
     [Fact]
-    public void AFreshHostGetsTheVethBridgeAndOneProtectedTunnelPortPerPeer()
+    public void AFreshHostGetsTheBridgeItsVtepAddressAndOneProtectedTunnelPortPerPeer()
     {
         var spec = Lab.Spec(backend: "ovs", extra: PerHostDb);
         var plan = Planner.PlanApply(Lab.Input(spec, Lab.Fresh(), 2, 3));
@@ -24,7 +24,10 @@ public sealed class OvsPlannerTests
         var vsctl = plan.Operations.Where(o => o.Step is CommandStep { Command.Program: "ovs-vsctl" }).ToList();
         Assert.All(vsctl, o => Assert.StartsWith("ovs-vsctl --db=unix:/run/ovs/node1/db.sock --timeout=10 -- ", o.Step.Render(), StringComparison.Ordinal));
         Assert.Equal(["ovs port vx-c000020c", "ovs port vx-c000020d"], vsctl.Select(o => o.Resource).Where(r => r.Contains("vx-", StringComparison.Ordinal)));
-        Assert.Contains("ip route replace 10.244.3.0/24 via 10.244.3.1 dev docker0 onlink proto 211", Commands(plan));
+        Assert.Contains("ip route replace 10.244.3.0/24 via 10.244.3.0 dev br-overlay onlink proto 211", Commands(plan));
+        // The VTEP address goes on the bridge's interface only after the transaction has created it.
+        var lastVsctl = plan.Operations.ToList().FindLastIndex(o => o.Step is CommandStep { Command.Program: "ovs-vsctl" });
+        Assert.True(lastVsctl < plan.Operations.ToList().FindIndex(o => o.Resource == "address 10.244.1.0/32 on br-overlay"));
     }
 
     [Fact]
@@ -41,7 +44,7 @@ public sealed class OvsPlannerTests
         var plan = Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2, 3), 2));
         Assert.Equal([
             "ovs-vsctl --timeout=10 -- --if-exists del-port br-overlay vx-c000020d",
-            "ip route del 10.244.3.0/24 dev docker0",
+            "ip route del 10.244.3.0/24 dev br-overlay",
         ], Commands(plan));
     }
 
@@ -77,37 +80,39 @@ public sealed class OvsPlannerTests
     }
 
     [Fact]
-    public void SwitchingFromOvsToHostGwRemovesTheBridgeAndVeth()
+    public void SwitchingFromOvsToHostGwRemovesTheBridgeWithItsRoutes()
     {
         var ovs = Lab.Spec(backend: "ovs");
         var hostGw = Lab.Spec(backend: "host-gw");
         var plan = Planner.PlanApply(Lab.Input(hostGw, Lab.Converged(ovs, 2), 2));
         Golden.Match("OverlayCtl.Core.Tests", "switch-ovs-to-host-gw.txt", Render(plan));
-        Assert.Equal(["ovs-vsctl --timeout=10 -- --if-exists del-br br-overlay", "ip link del ovl0-docker"], Commands(plan).Take(2));
+        Assert.Equal("ovs-vsctl --timeout=10 -- --if-exists del-br br-overlay", Commands(plan).First());
+        Assert.DoesNotContain(plan.Operations, o => o.Step.Render().StartsWith("ip route del", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void DestroyRemovesOurBridgeButOnlyOurPortsFromAnOperatorsBridge()
+    public void DestroyRemovesOurBridgeAndLeavesAnOperatorsBridgeAlone()
     {
         var spec = Lab.Spec(backend: "ovs");
         var converged = Lab.Converged(spec, 2, 3);
         var ours = Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), converged);
         Golden.Match("OverlayCtl.Core.Tests", "ovs-destroy.txt", Render(ours));
 
-        var bridge = converged.Ovs!.Bridges[0];
-        var foreign = converged with
-        {
-            Ovs = new OvsState([bridge with
-            {
-                ExternalIds = new Dictionary<string, string>(),
-                Ports = [.. bridge.Ports, new OvsPort("uplink0", null, new Dictionary<string, string>(), null, false)],
-            }]),
-        };
-        var theirs = Commands(Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), foreign)).ToList();
-        Assert.DoesNotContain(theirs, c => c.Contains("del-br", StringComparison.Ordinal) || c.Contains("uplink0", StringComparison.Ordinal));
-        Assert.Contains("ovs-vsctl --timeout=10 -- --if-exists del-port br-overlay vx-c000020c", theirs);
-        Assert.Contains("ovs-vsctl --timeout=10 -- --if-exists del-port br-overlay ovl0-ovs", theirs);
+        var theirs = Unmarked(converged);
+        Assert.DoesNotContain(Commands(Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), theirs)), c => c.StartsWith("ovs-vsctl", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void AnOperatorsBridgeOfTheSameNameIsRefusedNotTakenOver()
+    {
+        var spec = Lab.Spec(backend: "ovs");
+        var e = Assert.Throws<PlanningException>(() => Planner.PlanApply(Lab.Input(spec, Unmarked(Lab.Converged(spec, 2)), 2)));
+        Assert.Contains("node1: the OVS bridge br-overlay exists but overlayctl did not create it", e.Message, StringComparison.Ordinal);
+        Assert.Contains("network.ovs.bridge", e.Message, StringComparison.Ordinal);
+    }
+
+    private static ObservedHost Unmarked(ObservedHost host) =>
+        host with { Ovs = new OvsState([host.Ovs!.Bridges[0] with { ExternalIds = new Dictionary<string, string>() }]) };
 
     [Fact]
     public void TunnelPortNamesAreStableAndFitAnInterfaceName()

@@ -70,10 +70,10 @@ internal static class Lab
         OvsState? ovs = null;
         if (spec.Network.Backend == BackendKind.Ovs)
         {
-            links.Add(new LinkInfo(5, "ovl0-docker", "veth", 1450, MacAddress.Parse("6a:1f:00:00:00:01"), true, "docker0", null, null));
-            links.Add(new LinkInfo(6, "ovl0-ovs", "veth", 1450, MacAddress.Parse("6a:1f:00:00:00:02"), true, null, null, null));
+            links.Add(new LinkInfo(5, "br-overlay", "openvswitch", 1450, MacAddress.Parse("6a:1f:00:00:00:01"), true, null, null, null));
+            addresses.Add(new AddressInfo("br-overlay", new InterfaceAddress(lease.Subnet.Network, 32)));
             var none = new Dictionary<string, string>();
-            var ports = new List<OvsPort> { new("br-overlay", "internal", none, 1450, false), new("ovl0-ovs", null, none, null, false) };
+            var ports = new List<OvsPort> { new("br-overlay", "internal", none, 1450, false) };
             ports.AddRange(peers.Select(p => LeaseOf(spec, p)).Select(peer => new OvsPort(
                 "vx-" + peer.PublicIp.Value.ToString("x8", System.Globalization.CultureInfo.InvariantCulture), "vxlan",
                 new Dictionary<string, string> { ["remote_ip"] = peer.PublicIp.ToString(), ["key"] = "1", ["dst_port"] = "8472" }, null, true)));
@@ -84,7 +84,7 @@ internal static class Lab
             var peer = LeaseOf(spec, p);
             if (spec.Network.Backend == BackendKind.Ovs)
             {
-                routes.Add(new RouteInfo(peer.Subnet, peer.Subnet.Gateway, "docker0", true, Ops.RouteProtocol));
+                routes.Add(new RouteInfo(peer.Subnet, peer.Subnet.Network, "br-overlay", true, Ops.RouteProtocol));
             }
             else if (spec.Network.Backend == BackendKind.Vxlan)
             {

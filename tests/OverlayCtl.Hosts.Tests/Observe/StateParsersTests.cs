@@ -57,15 +57,14 @@ public sealed class StateParsersTests
         Assert.Equal("netdev", bridge.DatapathType);
         Assert.Equal("ovst", bridge.ExternalIds["overlayctl-cluster"]);
         Assert.Empty(ovs.FindBridge("br-phy")!.ExternalIds);
-        Assert.Equal(["br-overlay", "ovl0-ovs", "vx-c000022a", "vx-c000022b"], bridge.Ports.Select(p => p.Name));
+        Assert.Equal(["br-overlay", "vx-c000022a", "vx-c000022b"], bridge.Ports.Select(p => p.Name));
         Assert.Equal(1450, bridge.FindPort("br-overlay")!.Mtu);
         var port = bridge.FindPort("vx-c000022a")!;
         Assert.Equal(("vxlan", true), (port.Type, port.Protected));
         Assert.Equal("192.0.2.42", port.Options["remote_ip"]);
         Assert.Equal("1", port.Options["key"]);
         Assert.Equal("8472", port.Options["dst_port"]);
-        Assert.False(bridge.FindPort("ovl0-ovs")!.Protected);
-        Assert.Null(bridge.FindPort("ovl0-ovs")!.Type);
+        Assert.Equal(("internal", false), (bridge.FindPort("br-overlay")!.Type, bridge.FindPort("br-overlay")!.Protected));
     }
 
     [Fact]

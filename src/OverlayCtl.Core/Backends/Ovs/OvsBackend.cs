@@ -8,21 +8,18 @@ using static OverlayCtl.Core.Planning.Ops;
 namespace OverlayCtl.Core.Backends.Ovs;
 
 /// <summary>
-/// An Open vSwitch VXLAN mesh: an OVS bridge joined to the docker bridge by a veth pair, and one
-/// <c>type=vxlan</c> port per peer. Tunnel ports are <c>protected</c> (OVS's split horizon: nothing
-/// arriving on one tunnel leaves by another), so a full mesh floods without loops. Each peer's subnet
-/// is routed via the peer's docker gateway, which the mesh makes a neighbour on the docker bridge.
-/// Every OVS change for a host is one <c>ovs-vsctl</c> transaction; <c>--may-exist</c>/<c>--if-exists</c>
-/// make a re-run harmless.
+/// An Open vSwitch VXLAN mesh: an OVS bridge with one <c>type=vxlan</c> port per peer, whose internal
+/// interface holds the host's VTEP address (the subnet's network address, as flannel's VXLAN device
+/// does). Each peer's subnet is routed via the peer's VTEP address on that interface, so traffic
+/// between docker0 and the mesh is routed, never bridged: containers see only their own gateway, and
+/// no ICMP redirect can point them at another host's docker0. Tunnel ports are <c>protected</c>
+/// (OVS's split horizon: nothing arriving on one tunnel leaves by another), so the full mesh floods
+/// ARP without loops. Every OVS change for a host is one <c>ovs-vsctl</c> transaction;
+/// <c>--may-exist</c>/<c>--if-exists</c> make a re-run harmless. overlayctl marks the bridge it
+/// creates and never touches one it did not.
 /// </summary>
 public sealed class OvsBackend : IBackend
 {
-    /// <summary>The veth end enslaved to the docker bridge.</summary>
-    public const string DockerEnd = "ovl0-docker";
-
-    /// <summary>The veth end that is a port of the OVS bridge.</summary>
-    public const string OvsEnd = "ovl0-ovs";
-
     /// <summary>The <c>external_ids</c> key marking a bridge overlayctl created (value: the cluster name).</summary>
     public const string OwnerKey = "overlayctl-cluster";
 
@@ -36,70 +33,38 @@ public sealed class OvsBackend : IBackend
 
     public int DefaultMtu(int underlayMtu) => underlayMtu - 50;
 
-    /// <summary>Routes via the docker bridge carry overlayctl's proto; the bridge itself is not the backend's.</summary>
-    public IEnumerable<string> OwnedDevices(ClusterSpec spec) => [];
+    /// <summary>The bridge's internal interface carries the peer routes; they vanish with it.</summary>
+    public IEnumerable<string> OwnedDevices(ClusterSpec spec) => [spec.Network.Ovs.Bridge];
 
-    public IEnumerable<string> Markers(ClusterSpec spec) => [DockerEnd, OvsEnd, spec.Network.Ovs.Bridge];
+    /// <summary>The bridge's internal interface shows in <c>ip link</c> while Open vSwitch runs.</summary>
+    public IEnumerable<string> Markers(ClusterSpec spec) => [spec.Network.Ovs.Bridge];
 
     public IEnumerable<Operation> Remove(ClusterSpec spec, HostSpec host, ObservedHost observed)
     {
         var ovs = spec.Network.Ovs;
-        var db = ovs.DbFor(host);
-        if (observed.Ovs?.FindBridge(ovs.Bridge) is { } bridge)
-        {
-            if (bridge.ExternalIds.ContainsKey(OwnerKey))
-                yield return Vsctl(ChangeKind.Remove, $"ovs bridge {ovs.Bridge}", db, "--if-exists", "del-br", ovs.Bridge);
-            else
-                // An operator's bridge: take out only the ports overlayctl added.
-                foreach (var port in bridge.Ports.Where(p => p.Name == OvsEnd || IsTunnelName(p.Name)))
-                    yield return Vsctl(ChangeKind.Remove, $"ovs port {port.Name}", db, "--if-exists", "del-port", ovs.Bridge, port.Name);
-        }
-        if (observed.FindLink(DockerEnd) is { Kind: "veth" })
-            yield return Ip(ChangeKind.Remove, $"link {DockerEnd}", "link", "del", DockerEnd);
+        if (observed.Ovs?.FindBridge(ovs.Bridge) is { } bridge && bridge.ExternalIds.ContainsKey(OwnerKey))
+            yield return Vsctl(ChangeKind.Remove, $"ovs bridge {ovs.Bridge}", ovs.DbFor(host), "--if-exists", "del-br", ovs.Bridge);
     }
 
     public BackendState Converge(BackendContext c)
     {
         var spec = c.Spec;
         var ovs = spec.Network.Ovs;
+        var name = ovs.Bridge;
         var db = ovs.DbFor(c.Host);
-        var docker = spec.Docker.Bridge;
         var mtu = c.Mtu.ToString(CultureInfo.InvariantCulture);
         var ops = new List<Operation>();
 
-        // The veth pair joining the docker bridge to the OVS bridge.
-        var dockerEnd = c.Observed.FindLink(DockerEnd);
-        var ovsEnd = c.Observed.FindLink(OvsEnd);
-        var pairIntact = dockerEnd is { Kind: "veth" } && ovsEnd is { Kind: "veth" };
-        if (!pairIntact)
-        {
-            if (dockerEnd is not null) ops.Add(Ip(ChangeKind.Change, $"link {DockerEnd}", "link", "del", DockerEnd));
-            if (ovsEnd is not null && ovsEnd.Kind != "veth")
-                throw new PlanningException($"{c.Host.Name}: {OvsEnd} exists but is a {ovsEnd.Kind ?? "plain"} device; overlayctl needs that name for its veth to {ovs.Bridge}");
-            ops.Add(Ip(dockerEnd is null ? ChangeKind.Add : ChangeKind.Change, $"link {DockerEnd}",
-                "link", "add", DockerEnd, "mtu", mtu, "type", "veth", "peer", "name", OvsEnd, "mtu", mtu));
-        }
-        else
-        {
-            if (dockerEnd!.Mtu != c.Mtu) ops.Add(Ip(ChangeKind.Change, $"link {DockerEnd} mtu", "link", "set", "dev", DockerEnd, "mtu", mtu));
-            if (ovsEnd!.Mtu != c.Mtu) ops.Add(Ip(ChangeKind.Change, $"link {OvsEnd} mtu", "link", "set", "dev", OvsEnd, "mtu", mtu));
-        }
-        if (!pairIntact || dockerEnd!.Master != docker || !dockerEnd.Up)
-            ops.Add(Ip(pairIntact ? ChangeKind.Change : ChangeKind.Add, $"link {DockerEnd} in {docker}", "link", "set", DockerEnd, "master", docker, "up"));
-        if (!pairIntact || !ovsEnd!.Up)
-            ops.Add(Ip(pairIntact ? ChangeKind.Change : ChangeKind.Add, $"link {OvsEnd} up", "link", "set", OvsEnd, "up"));
-
-        // The OVS bridge, its MTU, and its end of the veth.
-        var bridge = c.Observed.Ovs?.FindBridge(ovs.Bridge);
+        var bridge = c.Observed.Ovs?.FindBridge(name);
+        if (bridge is not null && !bridge.ExternalIds.ContainsKey(OwnerKey))
+            throw new PlanningException($"{c.Host.Name}: the OVS bridge {name} exists but overlayctl did not create it; set network.ovs.bridge to a name of overlayctl's own");
         if (bridge is null)
-            ops.Add(Vsctl(ChangeKind.Add, $"ovs bridge {ovs.Bridge}", db, "--may-exist", "add-br", ovs.Bridge,
-                "--", "set", "bridge", ovs.Bridge, $"datapath_type={ovs.DatapathType}", $"external_ids:{OwnerKey}={spec.Name}"));
+            ops.Add(Vsctl(ChangeKind.Add, $"ovs bridge {name}", db, "--may-exist", "add-br", name,
+                "--", "set", "bridge", name, $"datapath_type={ovs.DatapathType}", $"external_ids:{OwnerKey}={spec.Name}"));
         else if ((bridge.DatapathType ?? "system") != ovs.DatapathType)
-            ops.Add(Vsctl(ChangeKind.Change, $"ovs bridge {ovs.Bridge} datapath", db, "set", "bridge", ovs.Bridge, $"datapath_type={ovs.DatapathType}"));
-        if (bridge?.FindPort(ovs.Bridge)?.Mtu != c.Mtu)
-            ops.Add(Vsctl(bridge is null ? ChangeKind.Add : ChangeKind.Change, $"ovs bridge {ovs.Bridge} mtu", db, "set", "interface", ovs.Bridge, $"mtu_request={mtu}"));
-        if (bridge?.FindPort(OvsEnd) is null)
-            ops.Add(Vsctl(ChangeKind.Add, $"ovs port {OvsEnd}", db, "--may-exist", "add-port", ovs.Bridge, OvsEnd));
+            ops.Add(Vsctl(ChangeKind.Change, $"ovs bridge {name} datapath", db, "set", "bridge", name, $"datapath_type={ovs.DatapathType}"));
+        if (bridge?.FindPort(name)?.Mtu != c.Mtu)
+            ops.Add(Vsctl(bridge is null ? ChangeKind.Add : ChangeKind.Change, $"ovs bridge {name} mtu", db, "set", "interface", name, $"mtu_request={mtu}"));
 
         // One protected VXLAN port per peer; tunnel ports for peers that left go.
         var routes = new List<DesiredRoute>();
@@ -109,23 +74,34 @@ public sealed class OvsBackend : IBackend
         foreach (var peer in c.Peers.OrderBy(p => p.Lease.Subnet))
         {
             var lease = peer.Lease;
-            var name = TunnelName(lease.PublicIp);
-            wanted.Add(name);
+            var tunnel = TunnelName(lease.PublicIp);
+            wanted.Add(tunnel);
             var remote = lease.PublicIp.ToString();
-            var current = bridge?.FindPort(name);
+            var current = bridge?.FindPort(tunnel);
             var good = current is { Type: "vxlan", Protected: true }
                 && current.Options.GetValueOrDefault("remote_ip") == remote
                 && current.Options.GetValueOrDefault("key") == vni
                 && current.Options.GetValueOrDefault("dst_port") == port;
             if (!good)
-                ops.Add(Vsctl(current is null ? ChangeKind.Add : ChangeKind.Change, $"ovs port {name}", db,
-                    "--may-exist", "add-port", ovs.Bridge, name,
-                    "--", "set", "interface", name, "type=vxlan", $"options:remote_ip={remote}", $"options:key={vni}", $"options:dst_port={port}",
-                    "--", "set", "port", name, "protected=true"));
-            routes.Add(new DesiredRoute(lease.Subnet, lease.Subnet.Gateway, docker, Onlink: true));
+                ops.Add(Vsctl(current is null ? ChangeKind.Add : ChangeKind.Change, $"ovs port {tunnel}", db,
+                    "--may-exist", "add-port", name, tunnel,
+                    "--", "set", "interface", tunnel, "type=vxlan", $"options:remote_ip={remote}", $"options:key={vni}", $"options:dst_port={port}",
+                    "--", "set", "port", tunnel, "protected=true"));
+            routes.Add(new DesiredRoute(lease.Subnet, lease.Subnet.Network, name, Onlink: true));
         }
         foreach (var stale in bridge?.Ports.Where(p => IsTunnelName(p.Name) && !wanted.Contains(p.Name)) ?? [])
-            ops.Add(Vsctl(ChangeKind.Remove, $"ovs port {stale.Name}", db, "--if-exists", "del-port", ovs.Bridge, stale.Name));
-        return new BackendState(ops, routes);
+            ops.Add(Vsctl(ChangeKind.Remove, $"ovs port {stale.Name}", db, "--if-exists", "del-port", name, stale.Name));
+
+        // The VTEP address on the bridge's internal interface, which ovs-vsctl has created by now.
+        var vtep = new InterfaceAddress(c.Lease.Subnet.Network, 32);
+        var link = bridge is null ? null : c.Observed.FindLink(name);
+        var addresses = link is null ? [] : c.Observed.AddressesOf(name).ToList();
+        foreach (var stale in addresses.Where(a => a != vtep))
+            ops.Add(Ip(ChangeKind.Remove, $"address {stale} on {name}", "addr", "del", stale.ToString(), "dev", name));
+        if (!addresses.Contains(vtep))
+            ops.Add(Ip(ChangeKind.Add, $"address {vtep} on {name}", "addr", "add", vtep.ToString(), "dev", name));
+        if (link is not { Up: true })
+            ops.Add(Ip(link is null ? ChangeKind.Add : ChangeKind.Change, $"link {name} up", "link", "set", name, "up"));
+        return new BackendState(ops, routes, bridge is null ? new HashSet<string>(StringComparer.Ordinal) { name } : null);
     }
 }
