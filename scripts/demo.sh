@@ -2,10 +2,15 @@
 # The demo: a throwaway etcd on 127.0.0.1:23790, three namespace hosts from samples/lab.yaml,
 # a real `overlayctl apply`, then containers on every host pinging each other over VXLAN.
 # Cleans up on exit; pass --keep to leave the lab running (then: scripts/demo.sh --down).
+# Another lab spec with the same host names may follow, e.g. scripts/demo.sh samples/ovs-lab.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (it creates network namespaces)" >&2; exit 1; }
 spec=samples/lab.yaml
+mode=
+for arg in "$@"; do
+  case "$arg" in --keep|--down) mode=$arg ;; *) spec=$arg ;; esac
+done
 state=/run/overlayctl/demo
 overlayctl() { dotnet artifacts/overlayctl/overlayctl.dll "$@"; }
 
@@ -14,14 +19,14 @@ down() {
   for n in 1 2 3; do ip netns del "ovl-c$n" 2>/dev/null || true; done
   overlayctl lab down -f "$spec" || true
   [ -f "$state/etcd.pid" ] && kill "$(cat "$state/etcd.pid")" 2>/dev/null || true
-  rm -rf "$state" /run/overlayctl/lab
+  rm -rf "$state" /run/overlayctl/lab /run/overlayctl/ovs-lab
 }
 
 scripts/deps.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet publish src/OverlayCtl.Cli -c Release -o artifacts/overlayctl -nologo -v q
-if [ "${1:-}" = "--down" ]; then down; exit 0; fi
-[ "${1:-}" = "--keep" ] || trap down EXIT
+if [ "$mode" = "--down" ]; then down; exit 0; fi
+[ "$mode" = "--keep" ] || trap down EXIT
 
 mkdir -p "$state"
 if ! curl -fsS -X POST -d '{}' http://127.0.0.1:23790/v3/maintenance/status >/dev/null 2>&1; then
