@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using OverlayCtl.Core.Backends.Ovs;
 using OverlayCtl.Core.Backends.Vxlan;
 using OverlayCtl.Core.Docker;
 using OverlayCtl.Core.Leases;
@@ -23,8 +24,9 @@ public static partial class Doctor
         ("forward-policy", "FORWARD does not drop overlay traffic (policy DROP without our jump, or a DROP/REJECT rule ahead of it)"),
         ("vxlan-port", "INPUT does not drop the VXLAN UDP port"),
         ("mtu", "overlay device MTU fits the underlay (underlay - 50 for VXLAN) and Docker uses the same MTU"),
+        ("ovs-underlay", "with the userspace (netdev) OVS datapath, the underlay address is on an OVS bridge (userspace tunnels start nowhere else)"),
         ("vtep-mac", "the VXLAN device's MAC is the one in the lease (peers' fdb entries point at it)"),
-        ("peers", "every peer has its neighbour, fdb entry and route, pointing at the right addresses"),
+        ("peers", "every peer has its neighbour, fdb entry and route (vxlan) or protected tunnel port and route (ovs), pointing at the right addresses"),
         ("docker-bip", "daemon.json's bip is this host's lease gateway"),
         ("docker-masquerade", "no foreign MASQUERADE rule rewrites traffic inside the overlay"),
         ("rp-filter", "strict reverse-path filtering is off on the underlay and overlay devices"),
@@ -56,19 +58,28 @@ public static partial class Doctor
         CheckForward(observed, Add);
         CheckVxlanPort(spec, observed, Add);
 
-        var device = VxlanBackend.DeviceName(spec);
-        var vxlan = spec.Network.Backend == BackendKind.Vxlan ? observed.FindLink(device) : null;
-        if (underlay is not null && vxlan is not null && vxlan.Mtu > underlay.Mtu - 50)
-            Add("mtu", Severity.Error, $"{device} MTU {vxlan.Mtu} exceeds {underlay.Interface} MTU {underlay.Mtu} - 50 of VXLAN overhead: large packets are dropped", $"set network.mtu to {underlay.Mtu - 50} or less and re-apply");
+        // The device that carries overlay traffic: the VXLAN device, or the OVS bridge's interface.
+        var device = spec.Network.Backend == BackendKind.Ovs ? spec.Network.Ovs.Bridge : VxlanBackend.DeviceName(spec);
+        var tunnel = spec.Network.Backend is BackendKind.Vxlan or BackendKind.Ovs ? observed.FindLink(device) : null;
+        var vxlan = spec.Network.Backend == BackendKind.Vxlan ? tunnel : null;
+        if (underlay is not null && tunnel is not null && tunnel.Mtu > underlay.Mtu - 50)
+            Add("mtu", Severity.Error, $"{device} MTU {tunnel.Mtu} exceeds {underlay.Interface} MTU {underlay.Mtu} - 50 of VXLAN overhead: large packets are dropped", $"set network.mtu to {underlay.Mtu - 50} or less and re-apply");
         var daemonPath = spec.Docker.DaemonConfigFor(host);
         var daemon = daemonPath is null ? null : ParseJson(observed.Files.GetValueOrDefault(daemonPath));
-        if (vxlan is not null && daemon?.TryGetProperty("mtu", out var dmtu) == true && dmtu.TryGetInt32(out var dockerMtu) && dockerMtu != vxlan.Mtu)
-            Add("mtu", Severity.Error, $"{daemonPath} sets mtu {dockerMtu} but {device} has {vxlan.Mtu}: containers send packets the overlay cannot carry", "overlayctl apply (it writes the overlay MTU), then restart dockerd");
+        if (tunnel is not null && daemon?.TryGetProperty("mtu", out var dmtu) == true && dmtu.TryGetInt32(out var dockerMtu) && dockerMtu != tunnel.Mtu)
+            Add("mtu", Severity.Error, $"{daemonPath} sets mtu {dockerMtu} but {device} has {tunnel.Mtu}: containers send packets the overlay cannot carry", "overlayctl apply (it writes the overlay MTU), then restart dockerd");
+
+        if (spec.Network.Backend == BackendKind.Ovs && spec.Network.Ovs.DatapathType == "netdev" && underlay is not null
+            && observed.Ovs is { } ovs && ovs.FindBridge(underlay.Interface) is null)
+            Add("ovs-underlay", Severity.Error,
+                $"{host.Address} is on {underlay.Interface}, which is not an OVS bridge: userspace (netdev) VXLAN ports only send from an address on an OVS bridge, so no tunnel carries traffic",
+                $"put {underlay.Interface} into an OVS netdev bridge and move {host.Address} onto that bridge (as OVS-DPDK hosts do; lab up builds br-phy), or use datapathType: system");
 
         if (vxlan is not null && lease.VtepMac is { } leaseMac && vxlan.Mac != leaseMac)
             Add("vtep-mac", Severity.Error, $"{device} has MAC {vxlan.Mac} but the lease says {leaseMac}: every peer's fdb entry points at the old MAC (udev or NetworkManager changed it?)", $"overlayctl apply (recreates {device} with the lease's MAC); mark it unmanaged for NetworkManager/systemd-networkd");
 
         if (vxlan is not null) CheckPeers(spec, device, peers, observed, Add);
+        if (spec.Network.Backend == BackendKind.Ovs) CheckOvsPeers(spec, peers, observed, Add);
 
         if (daemonPath is not null && daemon is { } d && d.TryGetProperty("bip", out var bip) && bip.GetString() != DockerFiles.Bip(lease.Subnet))
             Add("docker-bip", Severity.Error, $"{daemonPath} has bip {bip.GetString()} but this host's lease is {lease.Subnet}: Docker puts containers on the wrong subnet", $"overlayctl apply, then restart dockerd (bip must be {DockerFiles.Bip(lease.Subnet)})");
@@ -158,6 +169,33 @@ public static partial class Doctor
             if (!routes[l.Subnet].Any(r => r.Device == device)) problems.Add($"no route to {l.Subnet} via {device}");
             if (problems.Count > 0)
                 add("peers", Severity.Error, $"peer {name} ({l.Subnet}): {string.Join("; ", problems)}", "overlayctl apply (re-adds them; a network restart or a stopped daemon loses them)");
+        }
+    }
+
+    private static void CheckOvsPeers(ClusterSpec spec, IReadOnlyList<Peer> peers, ObservedHost observed, Action<string, Severity, string, string> add)
+    {
+        var name = spec.Network.Ovs.Bridge;
+        if (observed.Ovs?.FindBridge(name) is not { } bridge)
+        {
+            if (peers.Count > 0) add("peers", Severity.Error, $"the OVS bridge {name} is missing: no tunnel to any peer", "overlayctl apply");
+            return;
+        }
+        var routes = observed.Routes.Where(r => r.Destination is not null).ToLookup(r => r.Destination!.Value);
+        foreach (var peer in peers)
+        {
+            var l = peer.Lease;
+            var port = OvsBackend.TunnelName(l.PublicIp);
+            var problems = new List<string>();
+            if (bridge.FindPort(port) is not { } p) problems.Add($"no tunnel port {port} on {name}");
+            else
+            {
+                if (p.Type != "vxlan" || p.Options.GetValueOrDefault("remote_ip") != l.PublicIp.ToString())
+                    problems.Add($"{port} is {p.Type ?? "not a tunnel"} to {p.Options.GetValueOrDefault("remote_ip") ?? "nowhere"}, not vxlan to {l.PublicIp}");
+                if (!p.Protected) problems.Add($"{port} is not protected: broadcasts can loop through the mesh");
+            }
+            if (!routes[l.Subnet].Any(r => r.Device == name)) problems.Add($"no route to {l.Subnet} via {name}");
+            if (problems.Count > 0)
+                add("peers", Severity.Error, $"peer {peer.HostName ?? l.PublicIp.ToString()} ({l.Subnet}): {string.Join("; ", problems)}", "overlayctl apply (re-adds them)");
         }
     }
 
