@@ -13,11 +13,12 @@ trap 'rm -f "$log"' EXIT
 status=0
 for project in tests/*/*.csproj; do
   echo "== $(basename "$project" .csproj)"
-  dotnet test "$project" -c Release --no-build -nologo -v q "$@" 2>&1 | tee -a "$log" || status=1
+  # Normal console verbosity: a failing test prints its message and stack, not just its name.
+  dotnet test "$project" -c Release --no-build -nologo -v q --logger "console;verbosity=normal" "$@" 2>&1 | tee -a "$log" || status=1
 done
-passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-skipped=$(grep -oE 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+# The VSTest summary per project: "Passed: N", and "Failed: N" / "Skipped: N" only when non-zero.
+count() { awk -v key="$1" '$1 == key":" && $2 ~ /^[0-9]+$/ && NF == 2 {s += $2} END {print s + 0}' "$log"; }
+passed=$(count Passed); failed=$(count Failed); skipped=$(count Skipped)
 [ "$failed" = 0 ] || status=1
 [ "$passed" -gt 0 ] || { echo "test.sh: no test ran" >&2; status=1; }
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"

@@ -7,6 +7,8 @@ using Serilog.Core;
 namespace OverlayCtl.Hosts.Tests.Connections;
 
 [Trait("Category", "Namespaces")]
+// Classes that create namespaces run one after another: run in parallel, the lab test failed once in CI.
+[Collection("Namespaces")]
 public sealed class LabManagerTests
 {
     [Fact]

@@ -8,6 +8,8 @@ namespace OverlayCtl.Hosts.Tests.Connections;
 
 /// <summary>Runners against real namespaces and a real sshd inside one.</summary>
 [Trait("Category", "Namespaces")]
+// Classes that create namespaces run one after another: run in parallel, the lab test failed once in CI.
+[Collection("Namespaces")]
 public sealed class RunnerTests : IDisposable
 {
     private readonly string _ns = Sh.Unique("ovt");
