@@ -35,10 +35,18 @@ internal static class StatusCommand
         var backend = ValidateCommand.BackendName(cluster.Network.Backend);
         if (o.Observed is not { } observed || o.Plan is null || o.Lease is null)
             return new HostStatus(o.Host, o.Lease?.Subnet.ToString(), backend, null, null, 0, 0, false, false, 0, [], o.Observed is not null || o.Lease is null, o.Error);
-        var device = cluster.Network.Backend == BackendKind.Vxlan ? VxlanBackend.DeviceName(cluster) : null;
+        var device = cluster.Network.Backend switch
+        {
+            BackendKind.Vxlan => VxlanBackend.DeviceName(cluster),
+            BackendKind.Ovs => cluster.Network.Ovs.Bridge,
+            _ => null,
+        };
         var link = device is null ? null : observed.FindLink(device);
-        var deviceState = device is null ? null : link is null ? "missing" : !link.Up ? "down" : link.Mac != o.Lease.VtepMac ? "wrong-mac" : "up";
-        var missing = o.Plan.Operations.Count(op => op.Resource.StartsWith("route ", StringComparison.Ordinal) && op.Kind != ChangeKind.Remove);
+        var deviceState = device is null ? null : link is null ? "missing" : !link.Up ? "down"
+            : cluster.Network.Backend == BackendKind.Vxlan && link.Mac != o.Lease.VtepMac ? "wrong-mac" : "up";
+        int Wanting(string prefix) => o.Plan.Operations.Count(op => op.Resource.StartsWith(prefix, StringComparison.Ordinal) && op.Kind != ChangeKind.Remove);
+        // A peer lacks its route, or (ovs) its tunnel port, or both.
+        var missing = Math.Max(Wanting("route "), Wanting("ovs port vx-"));
         var chains = IptablesRules.Chains.All(c => observed.Iptables.Table(c.Table).Chains.ContainsKey(c.Chain) || (c.Table == "nat" && !cluster.Network.IpMasq));
         var filesInSync = !o.Plan.Operations.Any(op => op.Step is FileStep);
         return new HostStatus(o.Host, o.Lease.Subnet.ToString(), backend, o.Lease.VtepMac?.Text, deviceState,
