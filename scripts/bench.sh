@@ -2,6 +2,7 @@
 # Benchmarks, run on their own (never part of scripts/test.sh): overlayctl beside a peer, in the same
 # run, on this machine. Writes raw results to artifacts/bench/ and prints the tables that go into
 # docs/benchmarks.md. Needs root (namespaces). Usage: scripts/bench.sh [--quick]
+# BENCH_SECTIONS="3 6" runs only those sections (5 reads the leases section 1 writes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
@@ -37,11 +38,26 @@ etcd_pid=$!
 endpoint="http://127.0.0.1:$port"
 for _ in $(seq 50); do etcdctl --endpoints "$endpoint" endpoint health >/dev/null 2>&1 && break; sleep 0.2; done
 
+lab_spec() { # name hosts backend [ovs] -> spec path; ovs: an OVS per host (userspace), underlay on br-phy
+  local name=$1 n=$2 backend=$3 ovs=${4:-} f="$work/$1.yaml" i iface='    interface: eth0\n'
+  {
+    printf 'apiVersion: overlayctl/v1\nkind: Cluster\nname: %s\netcd:\n  endpoints: [%s]\n  prefix: /bench/%s\n' "$name" "$endpoint" "$name"
+    printf 'network:\n  cidr: 10.244.0.0/16\n  backend: %s\n' "$backend"
+    if [ -n "$ovs" ]; then printf '  ovs: { db: "unix:%s/ovs-%s/{host}/db.sock", datapathType: netdev }\n' "$work" "$name"; iface=; fi
+    printf 'docker:\n  daemonConfig: %s/%s/{host}/daemon.json\n  subnetEnv: %s/%s/{host}/subnet.env\nhosts:\n' "$work" "$name" "$work" "$name"
+    for ((i = 1; i <= n; i++)); do
+      printf "  - name: h%d\n    address: 192.0.2.%d\n$iface    connection: netns://%s-h%d\n" "$i" "$i" "$name" "$i"
+    done
+  } >"$f"
+  echo "$f"
+}
+want() { [[ " ${BENCH_SECTIONS:-1 2 3 4 5 6} " == *" $1 "* ]]; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 now() { date +%s.%N; }
 since() { awk -v s="$1" -v e="$(now)" 'BEGIN {printf "%.3f", e - s}'; }
 
+if want 1; then
 echo "## 1. Lease allocation (real etcd; a /12 cut into /24s)" | tee "$out/leases.txt"
 # flannel's algorithm as its users would script it: per lease, list the subnets, then a create-if-absent txn.
 flannel_loop() {
@@ -65,24 +81,17 @@ for n in 1024 4096; do
   echo "| $n | $ovl_s s | $trips | $peer_s s | 2 (+2 process starts) | $(ratio "$peer_s" "$ovl_s")x |" | tee -a "$out/leases.txt"
 done
 grep '^exhaustion' "$out/leases.txt" | head -1
+fi
 
+if want 2; then
 echo "## 2. Planner scaling (BenchmarkDotNet, in-process)" | tee "$out/planner.txt"
 job=short
 dotnet run -c Release --project bench/OverlayCtl.Bench -- --filter '*Planner*' --job "$job" --memory --artifacts "$work/bdn" >"$work/bdn.log" 2>&1 || tail -20 "$work/bdn.log"
 cat "$work"/bdn/results/*Planner*-report-github.md 2>/dev/null | tee -a "$out/planner.txt" || echo "(BenchmarkDotNet produced no report)"
 
-lab_spec() { # name hosts backend -> spec path
-  local name=$1 n=$2 backend=$3 f="$work/$1.yaml" i
-  {
-    printf 'apiVersion: overlayctl/v1\nkind: Cluster\nname: %s\netcd:\n  endpoints: [%s]\n  prefix: /bench/%s\n' "$name" "$endpoint" "$name"
-    printf 'network:\n  cidr: 10.244.0.0/16\n  backend: %s\ndocker:\n  daemonConfig: %s/%s/{host}/daemon.json\n  subnetEnv: %s/%s/{host}/subnet.env\nhosts:\n' "$backend" "$work" "$name" "$work" "$name"
-    for ((i = 1; i <= n; i++)); do
-      printf '  - name: h%d\n    address: 192.0.2.%d\n    interface: eth0\n    connection: netns://%s-h%d\n' "$i" "$i" "$name" "$i"
-    done
-  } >"$f"
-  echo "$f"
-}
+fi
 
+if want 3; then
 echo "## 3. Apply fan-out on namespace hosts" | tee "$out/fanout.txt"
 sizes="10 25 50"; [ "$quick" = --quick ] && sizes=10
 for n in $sizes; do
@@ -116,7 +125,9 @@ for n in $sizes; do
   "$ovl" lab down -f "$spec" >/dev/null
   echo "| $n | $fresh s | $noop s | $per_host_fresh | $per_host_noop | $mutating | $naive s | $((spawned / n)) | $(ratio "$naive" "$fresh")x |" | tee -a "$out/fanout.txt"
 done
+fi
 
+if want 4; then
 echo "## 4. Data plane (iperf3 TCP, 5 s, median of 3)" | tee "$out/dataplane.txt"
 spec=$(lab_spec bndp 2 vxlan)
 "$ovl" lab up -f "$spec" >/dev/null
@@ -158,10 +169,45 @@ hand=$(gbps bndpc1 bndpc2 "$c2")
 echo "| $overlay Gbit/s | $hand Gbit/s | $underlay Gbit/s | $(ratio "$overlay" "$hand") | $(ratio "$overlay" "$underlay") |" | tee -a "$out/dataplane.txt"
 ip netns del bndpc1; ip netns del bndpc2
 "$ovl" lab down -f "$spec" >/dev/null
+fi
 
+if want 5; then
 echo "## 5. Start-up (hyperfine, 20 runs)" | tee "$out/startup.txt"
 hyperfine -N --runs 20 --warmup 2 --export-json "$work/startup.json" \
   "$ovl leases list --endpoints $endpoint --prefix /bench/ovl-1024-1" \
   "etcdctl --endpoints $endpoint get --prefix /bench/ovl-1024-1/subnets/" >/dev/null
 ovl_ms=$(jq '.results[0].median * 1000' "$work/startup.json"); etcdctl_ms=$(jq '.results[1].median * 1000' "$work/startup.json")
 printf '| %.0f ms | %.0f ms | %s |\n' "$ovl_ms" "$etcdctl_ms" "$(ratio "$ovl_ms" "$etcdctl_ms")" | tee -a "$out/startup.txt"
+fi
+
+if want 6; then
+echo "## 6. Open vSwitch mesh: apply vs the seed recipe (one ovs-vsctl per port)" | tee "$out/ovs.txt"
+sizes="10 20"; [ "$quick" = --quick ] && sizes=10
+for n in $sizes; do
+  name="bo$n"; spec=$(lab_spec "$name" "$n" ovs ovs)
+  "$ovl" lab up -f "$spec" >/dev/null
+  t0=$(now); "$ovl" apply -f "$spec" --log-file "$work/$name-fresh.log" >/dev/null 2>&1; fresh=$(since "$t0")
+  t0=$(now); "$ovl" apply -f "$spec" --log-file "$work/$name-noop.log" >/dev/null 2>&1; noop=$(since "$t0")
+  # ovs-vsctl processes that change something (not the one read per host).
+  vsctl_fresh=$(grep ': run .*ovs-vsctl' "$work/$name-fresh.log" | grep -vc -- ' -f json ' | awk -v n="$n" '{printf "%.1f", $1 / n}')
+  leases=$("$ovl" leases list -f "$spec" -o json)
+  "$ovl" destroy -f "$spec" >/dev/null 2>&1
+  # The seed recipe, scripted: a bridge, then per peer one ovs-vsctl add-port and one ip route, host after host.
+  t0=$(now); spawned=0
+  for ((i = 1; i <= n; i++)); do
+    ns="$name-h$i"; db="--db=unix:$work/ovs-$name/h$i/db.sock"; subnet=$(jq -r --arg h "h$i" '.leases[] | select(.host == $h) | .subnet' <<<"$leases")
+    ovs-vsctl "$db" add-br br-overlay -- set bridge br-overlay datapath_type=netdev
+    ip -n "$ns" addr add "${subnet%/*}/32" dev br-overlay; ip -n "$ns" link set br-overlay up
+    spawned=$((spawned + 3))
+    while read -r psub pip; do
+      [ "$pip" = "192.0.2.$i" ] && continue
+      ovs-vsctl "$db" add-port br-overlay "vxlan-$pip" -- set interface "vxlan-$pip" type=vxlan options:remote_ip="$pip" options:key=1
+      ip -n "$ns" route replace "$psub" via "${psub%/*}" dev br-overlay onlink
+      spawned=$((spawned + 2))
+    done < <(jq -r '.leases[] | "\(.subnet) \(.publicIp)"' <<<"$leases")
+  done
+  naive=$(since "$t0")
+  "$ovl" lab down -f "$spec" >/dev/null
+  echo "| $n | $fresh s | $noop s | $vsctl_fresh | $naive s | $((spawned / n)) | $(ratio "$naive" "$fresh")x |" | tee -a "$out/ovs.txt"
+done
+fi

@@ -110,10 +110,14 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
                 await MustAsync(cancellationToken, "ip", "netns", "del", ns).ConfigureAwait(false);
                 removed.Add($"netns {ns}");
             }
+            // The root end usually goes with the namespace, but namespace teardown is asynchronous.
             var rootEnd = RootVethName(spec, host);
             if (await LinkExistsAsync(null, rootEnd, cancellationToken).ConfigureAwait(false))
             {
-                await MustAsync(cancellationToken, "ip", "link", "del", rootEnd).ConfigureAwait(false);
+                var del = CommandSpec.Of("ip", "link", "del", rootEnd);
+                var result = await processes.RunAsync(Root, del, cancellationToken).ConfigureAwait(false);
+                if (!result.Succeeded && await LinkExistsAsync(null, rootEnd, cancellationToken).ConfigureAwait(false))
+                    throw new CommandFailedException(Root, del, result);
                 removed.Add($"veth {rootEnd}");
             }
         }
