@@ -38,6 +38,12 @@ internal sealed class SpecReader(string file)
         var network = ReadNetwork(map.GetValueOrDefault("network"), root);
         var docker = ReadDocker(map.GetValueOrDefault("docker"));
         var hosts = ReadHosts(map.GetValueOrDefault("hosts"), root, network);
+        if (network is not null && network.Ovs.Bridge == docker.Bridge)
+        {
+            // Point at whichever of the two the spec spelled out.
+            var node = Find(map.GetValueOrDefault("network")?.Value, "ovs", "bridge") ?? Find(map.GetValueOrDefault("docker")?.Value, "bridge") ?? root;
+            Error(node, $"{docker.Bridge} cannot be both docker.bridge and network.ovs.bridge", "give the OVS bridge a name of its own (default br-overlay)");
+        }
 
         if (Errors.Count > 0 || name is null || network is null || hosts is null) return null;
         return new ClusterSpec(name.Value, etcd, network, docker, hosts, file);
@@ -340,6 +346,14 @@ internal sealed class SpecReader(string file)
     // ---- typed readers: each records a located error and returns null on a bad value
 
     private sealed record Entry(YamlScalarNode Key, YamlNode Value);
+
+    /// <summary>The node at a path of mapping keys, if the spec has it.</summary>
+    private static YamlNode? Find(YamlNode? node, params string[] path)
+    {
+        foreach (var key in path)
+            node = node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
+        return node;
+    }
 
     private sealed record Located(string Value, YamlNode Node);
 
