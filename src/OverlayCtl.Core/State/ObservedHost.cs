@@ -74,7 +74,6 @@ public sealed record IptablesTable(IReadOnlyDictionary<string, string?> Chains, 
 }
 
 /// <summary>Open vSwitch state from <c>ovs-vsctl --format=json list</c>; null on hosts without OVS.</summary>
-
 public sealed record OvsState(IReadOnlyList<OvsBridge> Bridges)
 {
     public OvsBridge? FindBridge(string name) => Bridges.FirstOrDefault(b => b.Name == name);

@@ -18,7 +18,7 @@ public static class HostObserver
 {
     public static async Task<ObservedHost> ObserveAsync(IHostRunner runner, ObserveRequest request, CancellationToken cancellationToken)
     {
-        var links = MustAsync(runner, CommandSpec.Of("ip", "-j", "-d", "link", "show"), cancellationToken);
+        var links = ParseLinksAsync(MustAsync(runner, CommandSpec.Of("ip", "-j", "-d", "link", "show"), cancellationToken));
         var addresses = MustAsync(runner, CommandSpec.Of("ip", "-j", "-4", "addr", "show"), cancellationToken);
         var routes = MustAsync(runner, CommandSpec.Of("ip", "-j", "-4", "route", "show", "table", "main"), cancellationToken);
         var neighbors = MustAsync(runner, CommandSpec.Of("ip", "-j", "-4", "neigh", "show"), cancellationToken);
@@ -32,7 +32,7 @@ public static class HostObserver
         await Task.WhenAll(links, addresses, routes, neighbors, fdb, iptables, forward, ovs).ConfigureAwait(false);
         var fileContents = await Task.WhenAll(files).ConfigureAwait(false);
         return new ObservedHost(
-            StateParsers.ParseLinks(await links.ConfigureAwait(false)),
+            await links.ConfigureAwait(false),
             StateParsers.ParseAddresses(await addresses.ConfigureAwait(false)),
             StateParsers.ParseRoutes(await routes.ConfigureAwait(false)),
             StateParsers.ParseNeighbors(await neighbors.ConfigureAwait(false)),
@@ -46,11 +46,13 @@ public static class HostObserver
     private static async Task<OvsState?> ObserveOvsAsync(IHostRunner runner, string? db, CancellationToken cancellationToken) =>
         await OvsObserver.ObserveAsync(runner, db, cancellationToken).ConfigureAwait(false);
 
-    private static async Task<OvsState?> OvsIfMarkedAsync(IHostRunner runner, ObserveRequest request, Task<string> links, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<LinkInfo>> ParseLinksAsync(Task<string> json) => StateParsers.ParseLinks(await json.ConfigureAwait(false));
+
+    private static async Task<OvsState?> OvsIfMarkedAsync(IHostRunner runner, ObserveRequest request, Task<IReadOnlyList<LinkInfo>> links, CancellationToken cancellationToken)
     {
         if (request.OvsMarkers is not { Count: > 0 } markers) return null;
-        var names = StateParsers.ParseLinks(await links.ConfigureAwait(false)).Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
-        return markers.Any(names.Contains) ? await ObserveOvsAsync(runner, request.OvsDb, cancellationToken).ConfigureAwait(false) : null;
+        var present = await links.ConfigureAwait(false);
+        return markers.Any(m => present.Any(l => l.Name == m)) ? await ObserveOvsAsync(runner, request.OvsDb, cancellationToken).ConfigureAwait(false) : null;
     }
 
     internal static async Task<string> MustAsync(IHostRunner runner, CommandSpec command, CancellationToken cancellationToken)
