@@ -28,5 +28,11 @@ public interface ILeaseStore
 /// <summary>A lease operation that cannot succeed as asked (exhausted range, pin held by another host, config change refused).</summary>
 public sealed class LeaseException(string message) : Exception(message);
 
-/// <summary>The lease store could not be reached at all (every endpoint down, auth failed).</summary>
+/// <summary>The lease store could not be reached at all: every endpoint down, timed out, or not an etcd.</summary>
 public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// etcd answered but refused: authentication, permission, TLS, or an alarm such as NOSPACE. The
+/// message names the cause and the fix; retrying another endpoint would be refused the same way.
+/// </summary>
+public sealed class StoreRefusedException(string message, Exception? inner = null) : Exception(message, inner);
