@@ -25,7 +25,7 @@ public sealed class EtcdHttpClient : IEtcdClient, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (options.Endpoints.Count == 0) throw new ArgumentException("at least one etcd endpoint is needed", nameof(options));
         _options = options;
-        _http = new HttpClient(CreateHandler(options)) { Timeout = options.RequestTimeout };
+        _http = new HttpClient(CreateHandler(options)) { Timeout = options.CommandTimeout };
     }
 
     public long RoundTrips => Interlocked.Read(ref _roundTrips);
@@ -122,7 +122,7 @@ public sealed class EtcdHttpClient : IEtcdClient, IDisposable
             }
             catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                failures.Add($"{endpoint}: no answer within {_options.RequestTimeout.TotalSeconds:0.#} s");
+                failures.Add($"{endpoint}: no answer within {_options.CommandTimeout.TotalSeconds:0.#} s");
                 NextEndpoint(ref tried);
             }
         }

@@ -17,7 +17,7 @@ public sealed class FailoverTests
     {
         using var cluster = await EtcdCluster.StartAsync(members: 3);
         cluster.Kill(0);
-        using var client = new EtcdHttpClient(new EtcdClientOptions(cluster.ClientUrls) { RequestTimeout = TimeSpan.FromSeconds(3) });
+        using var client = new EtcdHttpClient(new EtcdClientOptions(cluster.ClientUrls) { CommandTimeout = TimeSpan.FromSeconds(3) });
         var store = new EtcdLeaseStore(client, EtcdFixture.UniquePrefix());
         await store.EnsureConfigAsync(Config, default);
         var leases = await store.AcquireAsync(Config, [Request("192.0.2.1"), Request("192.0.2.2")], default);
