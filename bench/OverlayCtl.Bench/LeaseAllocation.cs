@@ -21,7 +21,7 @@ internal static class LeaseAllocation
             var address = new Ipv4Address(Ipv4Address.Parse("100.64.0.1").Value + (uint)i);
             return new LeaseRequest(address, null, "vxlan", 1, MacAddress.ForVtep(config.Network, address), "h" + i.ToString(CultureInfo.InvariantCulture));
         }).ToList();
-        using var client = new EtcdHttpClient(new EtcdClientOptions([new Uri(endpoint)]));
+        using var client = new EtcdGrpcClient(new EtcdClientOptions([new Uri(endpoint)]));
         var store = new EtcdLeaseStore(client, prefix);
         await store.EnsureConfigAsync(config, default);
         var before = client.RoundTrips;

@@ -76,7 +76,7 @@ internal sealed class CliContext : IDisposable
     /// <summary>The lease store for a spec, or for a bare --endpoints/--prefix when there is none.</summary>
     public EtcdLeaseStore OpenLeaseStore(ClusterSpec? spec, string? prefix = null)
     {
-        var client = new EtcdHttpClient(EtcdOptions(spec));
+        var client = new EtcdGrpcClient(EtcdOptions(spec));
         _disposables.Add(client);
         return new EtcdLeaseStore(client, prefix ?? spec?.Etcd.Prefix ?? EtcdSpec.DefaultPrefix);
     }

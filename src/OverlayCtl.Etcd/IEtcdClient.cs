@@ -1,12 +1,12 @@
 namespace OverlayCtl.Etcd;
 
 /// <summary>
-/// The slice of etcd v3 overlayctl needs, typed. Behind an interface so the transport (today the
-/// HTTP/JSON gateway) can be swapped without touching the lease logic.
+/// The slice of etcd v3 overlayctl needs, typed. Behind an interface so the lease logic is tested
+/// without caring how requests travel (gRPC through dotnet-etcd in production).
 /// </summary>
 public interface IEtcdClient
 {
-    /// <summary>HTTP round trips made so far: the benchmark's "round trips per lease".</summary>
+    /// <summary>Requests sent so far (unary calls and stream openings): the benchmark's "round trips per lease".</summary>
     long RoundTrips { get; }
 
     Task<RangeResult> RangeAsync(string key, bool prefix, CancellationToken cancellationToken);
@@ -18,9 +18,22 @@ public interface IEtcdClient
 
     Task<long> DeleteAsync(string key, bool prefix, CancellationToken cancellationToken);
 
+    /// <summary>Grants an etcd lease; keys put with its id die when it expires or is revoked.</summary>
     Task<long> LeaseGrantAsync(TimeSpan ttl, CancellationToken cancellationToken);
 
+    /// <summary>Refreshes a lease once; returns its TTL from now, or <see cref="TimeSpan.Zero"/> when it no longer exists.</summary>
+    Task<TimeSpan> LeaseKeepAliveAsync(long id, CancellationToken cancellationToken);
+
     Task LeaseRevokeAsync(long id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every change under <paramref name="prefix"/> after <paramref name="fromRevision"/> (inclusive), in
+    /// revision order, until cancelled. A lost connection resumes on the next endpoint from the last
+    /// revision seen, so no event is lost or repeated. Throws <see cref="WatchCompactedException"/> when
+    /// etcd has compacted past the revision asked for: the caller must read a fresh snapshot and watch
+    /// from its revision + 1.
+    /// </summary>
+    IAsyncEnumerable<WatchBatch> WatchAsync(string prefix, long fromRevision, CancellationToken cancellationToken);
 }
 
 /// <summary>One key as etcd stores it.</summary>
@@ -45,4 +58,26 @@ public abstract record TxnOp(string Key)
     public sealed record Put(string Key, string Value, long Lease = 0) : TxnOp(Key);
 
     public sealed record Delete(string Key) : TxnOp(Key);
+}
+
+/// <summary>What happened to one key.</summary>
+public enum WatchEventKind
+{
+    Put,
+    Delete,
+}
+
+/// <summary>One change; for a delete, <see cref="KeyValue.Value"/> is empty.</summary>
+public sealed record WatchEvent(WatchEventKind Kind, KeyValue Kv);
+
+/// <summary>The events etcd delivered together; <see cref="Revision"/> is the store revision they bring the watcher to.</summary>
+public sealed record WatchBatch(long Revision, IReadOnlyList<WatchEvent> Events);
+
+/// <summary>The revision a watch asked for is gone: etcd compacted up to <see cref="CompactRevision"/>.</summary>
+public sealed class WatchCompactedException(long requested, long compactRevision)
+    : Exception($"etcd compacted its history up to revision {compactRevision}; a watch from revision {requested} cannot resume, read a fresh snapshot")
+{
+    public long RequestedRevision { get; } = requested;
+
+    public long CompactRevision { get; } = compactRevision;
 }

@@ -39,7 +39,7 @@ public sealed class ConcurrentProcessesTests(EtcdFixture etcd) : IDisposable
         foreach (var p in processes) p.Dispose();
 
         Assert.All(outcomes, o => Assert.True(o.ExitCode == 0, $"exit {o.ExitCode}: {o.Stderr}"));
-        using var client = new EtcdHttpClient(new EtcdClientOptions(etcd.Cluster.ClientUrls));
+        using var client = new EtcdGrpcClient(new EtcdClientOptions(etcd.Cluster.ClientUrls));
         var leases = await new EtcdLeaseStore(client, prefix).ListAsync(default);
         Assert.Equal(15, leases.Count);
         Assert.Equal(15, leases.Select(l => l.Subnet).Distinct().Count());

@@ -17,7 +17,7 @@ public sealed class FailoverTests
     {
         using var cluster = await EtcdCluster.StartAsync(members: 3);
         cluster.Kill(0);
-        using var client = new EtcdHttpClient(new EtcdClientOptions(cluster.ClientUrls) { CommandTimeout = TimeSpan.FromSeconds(3) });
+        using var client = new EtcdGrpcClient(new EtcdClientOptions(cluster.ClientUrls) { CommandTimeout = TimeSpan.FromSeconds(3) });
         var store = new EtcdLeaseStore(client, EtcdFixture.UniquePrefix());
         await store.EnsureConfigAsync(Config, default);
         var leases = await store.AcquireAsync(Config, [Request("192.0.2.1"), Request("192.0.2.2")], default);
@@ -31,7 +31,7 @@ public sealed class FailoverTests
         using var cluster = await EtcdCluster.StartAsync();
         var url = cluster.ClientUrl;
         cluster.Kill(0);
-        using var client = new EtcdHttpClient(new EtcdClientOptions([url, new Uri("http://127.0.0.1:1")]));
+        using var client = new EtcdGrpcClient(new EtcdClientOptions([url, new Uri("http://127.0.0.1:1")]));
         var store = new EtcdLeaseStore(client, "/down/network");
         var e = await Assert.ThrowsAsync<StoreUnavailableException>(() => store.AcquireAsync(Config, [Request("192.0.2.1")], default));
         Assert.Contains(url.ToString(), e.Message, StringComparison.Ordinal);
@@ -39,32 +39,87 @@ public sealed class FailoverTests
     }
 
     [Fact]
-    public async Task UserAndPasswordAuthenticateAndAWrongPasswordIsACleanError()
+    public async Task AServerThatIsNotEtcdIsSkippedAndTheEtcdAfterItServes()
     {
         using var cluster = await EtcdCluster.StartAsync();
-        foreach (var args in new[] { new[] { "user", "add", "root:s3cret" }, ["auth", "enable"] })
-            Etcdctl(cluster, null, args);
-
-        using var good = new EtcdHttpClient(new EtcdClientOptions(cluster.ClientUrls, null, "root", "s3cret"));
-        var store = new EtcdLeaseStore(good, "/auth/network");
+        using var notEtcd = new NotEtcd();
+        using var client = new EtcdGrpcClient(new EtcdClientOptions([notEtcd.Url, cluster.ClientUrl]));
+        var store = new EtcdLeaseStore(client, EtcdFixture.UniquePrefix());
+        await store.EnsureConfigAsync(Config, default);
         Assert.Single(await store.AcquireAsync(Config, [Request("192.0.2.1")], default));
-
-        using var bad = new EtcdHttpClient(new EtcdClientOptions(cluster.ClientUrls, null, "root", "wrong"));
-        var e = await Assert.ThrowsAsync<StoreUnavailableException>(() => new EtcdLeaseStore(bad, "/auth/network").ListAsync(default));
-        Assert.Contains("authentication as 'root' failed", e.Message, StringComparison.Ordinal);
-
-        using var anonymous = new EtcdHttpClient(new EtcdClientOptions(cluster.ClientUrls));
-        await Assert.ThrowsAsync<EtcdException>(() => new EtcdLeaseStore(anonymous, "/auth/network").ListAsync(default));
     }
 
-    private static void Etcdctl(EtcdCluster cluster, string? user, params string[] args)
+    [Fact]
+    public async Task AServerThatIsNotEtcdAloneIsUnavailableAndNamed()
     {
-        var start = new System.Diagnostics.ProcessStartInfo("etcdctl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--endpoints", cluster.Endpoints }.Concat(user is null ? [] : ["--user", user]).Concat(args)) start.ArgumentList.Add(a);
-        start.Environment["ETCDCTL_API"] = "3";
-        using var p = System.Diagnostics.Process.Start(start)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"etcdctl {string.Join(' ', args)}: {err}");
+        using var notEtcd = new NotEtcd();
+        using var client = new EtcdGrpcClient(new EtcdClientOptions([notEtcd.Url]));
+        var e = await Assert.ThrowsAsync<StoreUnavailableException>(() => new EtcdLeaseStore(client, "/not/network").ListAsync(default));
+        Assert.Contains(notEtcd.Url.ToString(), e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HttpsAgainstAPlainEtcdNamesTheTlsCause()
+    {
+        using var cluster = await EtcdCluster.StartAsync();
+        var https = new UriBuilder(cluster.ClientUrl) { Scheme = "https" }.Uri;
+        using var client = new EtcdGrpcClient(new EtcdClientOptions([https]));
+        var e = await Assert.ThrowsAsync<StoreRefusedException>(() => new EtcdLeaseStore(client, "/tls/network").ListAsync(default));
+        Assert.Contains("TLS handshake failed", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AWatchSurvivesTheDeathOfTheMemberItStreamsFromWithoutLosingAnEvent()
+    {
+        using var cluster = await EtcdCluster.StartAsync(members: 3);
+        using var client = new EtcdGrpcClient(new EtcdClientOptions(cluster.ClientUrls) { CommandTimeout = TimeSpan.FromSeconds(3), DialTimeout = TimeSpan.FromSeconds(1) });
+        var prefix = EtcdFixture.UniquePrefix();
+        var start = (await client.RangeAsync(prefix, prefix: true, default)).Revision + 1;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var seen = new List<string>();
+        var watch = Task.Run(async () =>
+        {
+            await foreach (var batch in client.WatchAsync(prefix + "/", start, cts.Token))
+            {
+                seen.AddRange(batch.Events.Select(e => e.Kv.Key));
+                if (seen.Count == 20) return;
+            }
+        });
+        using var writer = new EtcdGrpcClient(new EtcdClientOptions(cluster.ClientUrls.Skip(1).ToList()));
+        for (var i = 0; i < 10; i++) await writer.PutAsync($"{prefix}/k{i:00}", "v", 0, default);
+        cluster.Kill(0); // the watch streams from the first endpoint listed
+        for (var i = 10; i < 20; i++) await writer.PutAsync($"{prefix}/k{i:00}", "v", 0, default);
+        await watch.WaitAsync(cts.Token);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"{prefix}/k{i:00}"), seen);
+    }
+
+    /// <summary>An HTTP/1.1 server that answers everything with "404 page not found", as a wrong port would.</summary>
+    private sealed class NotEtcd : IDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener = new(System.Net.IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+
+        public NotEtcd()
+        {
+            _listener.Start();
+            _ = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    using var socket = await _listener.AcceptSocketAsync(_stop.Token);
+                    await socket.SendAsync("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n\r\n404 page not found\n"u8.ToArray());
+                    socket.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+                }
+            });
+        }
+
+        public Uri Url => new($"http://127.0.0.1:{((System.Net.IPEndPoint)_listener.LocalEndpoint).Port}");
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            _stop.Dispose();
+        }
     }
 }

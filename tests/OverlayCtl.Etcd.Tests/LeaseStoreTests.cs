@@ -12,7 +12,7 @@ public sealed class LeaseStoreTests(EtcdFixture etcd) : IDisposable
     private static readonly NetworkConfig Config = new(
         Ipv4Cidr.Parse("10.244.0.0/16"), 24, Ipv4Address.Parse("10.244.1.0"), Ipv4Address.Parse("10.244.255.0"), "vxlan", 1, 8472);
 
-    private readonly EtcdHttpClient _client = new(new EtcdClientOptions(etcd.Cluster.ClientUrls));
+    private readonly EtcdGrpcClient _client = new(new EtcdClientOptions(etcd.Cluster.ClientUrls));
     private readonly string _prefix = EtcdFixture.UniquePrefix();
 
     private EtcdLeaseStore Store() => new(_client, _prefix);

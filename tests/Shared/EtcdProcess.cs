@@ -13,12 +13,17 @@ public sealed class EtcdCluster : IDisposable
     private readonly List<Member> _members = [];
     private readonly string _dir = Directory.CreateTempSubdirectory("overlayctl-etcd-").FullName;
 
-    private sealed record Member(string Name, int ClientPort, int PeerPort, Process Process)
+    private sealed record Member(string Name, int ClientPort, int PeerPort, Process Process, string Scheme)
     {
-        public Uri ClientUrl => new($"http://127.0.0.1:{ClientPort}");
+        public Uri ClientUrl => new($"{Scheme}://127.0.0.1:{ClientPort}");
+
+        public Uri PeerUrl => new($"http://127.0.0.1:{PeerPort}");
     }
 
     private EtcdCluster() { }
+
+    /// <summary>Each member's peer URL: not a client endpoint, what an operator may paste by mistake.</summary>
+    public IReadOnlyList<Uri> PeerUrls => _members.Select(m => m.PeerUrl).ToList();
 
     public IReadOnlyList<Uri> ClientUrls => _members.Select(m => m.ClientUrl).ToList();
 
@@ -26,7 +31,10 @@ public sealed class EtcdCluster : IDisposable
 
     public string Endpoints => string.Join(',', ClientUrls);
 
-    public static async Task<EtcdCluster> StartAsync(int members = 1)
+    /// <param name="members">how many members (they form one cluster)</param>
+    /// <param name="tls">serve clients over TLS with these certificates, and demand a client certificate signed by their CA</param>
+    /// <param name="extraArgs">more etcd flags, e.g. <c>--auth-token-ttl</c> or <c>--quota-backend-bytes</c></param>
+    public static async Task<EtcdCluster> StartAsync(int members = 1, TestCertificates? tls = null, params string[] extraArgs)
     {
         var cluster = new EtcdCluster();
         try
@@ -36,24 +44,26 @@ public sealed class EtcdCluster : IDisposable
             for (var i = 0; i < members; i++)
             {
                 var (client, peer) = ports[i];
+                var scheme = tls is null ? "http" : "https";
                 var start = new ProcessStartInfo("etcd") { RedirectStandardOutput = true, RedirectStandardError = true };
                 foreach (var a in new[]
                 {
                     "--name", $"m{i}", "--data-dir", Path.Combine(cluster._dir, $"m{i}"),
-                    "--listen-client-urls", $"http://127.0.0.1:{client}", "--advertise-client-urls", $"http://127.0.0.1:{client}",
+                    "--listen-client-urls", $"{scheme}://127.0.0.1:{client}", "--advertise-client-urls", $"{scheme}://127.0.0.1:{client}",
                     "--listen-peer-urls", $"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{peer}",
                     "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", Path.GetFileName(cluster._dir),
                     "--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "error",
-                })
+                }.Concat(tls is null ? [] : ["--cert-file", tls.ServerCert, "--key-file", tls.ServerKey, "--trusted-ca-file", tls.Ca, "--client-cert-auth"])
+                 .Concat(extraArgs))
                     start.ArgumentList.Add(a);
                 var process = Process.Start(start)!;
                 process.OutputDataReceived += (_, _) => { };
                 process.ErrorDataReceived += (_, _) => { };
                 process.BeginOutputReadLine();
                 process.BeginErrorReadLine();
-                cluster._members.Add(new Member($"m{i}", client, peer, process));
+                cluster._members.Add(new Member($"m{i}", client, peer, process, scheme));
             }
-            foreach (var m in cluster._members) await WaitHealthyAsync(m.ClientUrl);
+            foreach (var m in cluster._members) await WaitHealthyAsync(m.ClientUrl, tls);
             return cluster;
         }
         catch
@@ -61,6 +71,19 @@ public sealed class EtcdCluster : IDisposable
             cluster.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Runs etcdctl (v3) against this cluster, as <paramref name="user"/> when given; throws when it fails.</summary>
+    public string Etcdctl(string? user, params string[] args)
+    {
+        var start = new ProcessStartInfo("etcdctl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--endpoints", Endpoints }.Concat(user is null ? [] : ["--user", user]).Concat(args)) start.ArgumentList.Add(a);
+        start.Environment["ETCDCTL_API"] = "3";
+        using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return p.ExitCode == 0 ? stdout.Result : throw new InvalidOperationException($"etcdctl {string.Join(' ', args)}: {err}");
     }
 
     /// <summary>Kills one member (SIGKILL), as a crashed node.</summary>
@@ -95,9 +118,16 @@ public sealed class EtcdCluster : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task WaitHealthyAsync(Uri url)
+    private static async Task WaitHealthyAsync(Uri url, TestCertificates? tls)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+        using var handler = new HttpClientHandler();
+        if (tls is not null)
+        {
+            // Only to poll /health: the server is ours, its certificate is what the tests examine.
+            handler.ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator;
+            handler.ClientCertificates.Add(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(tls.ClientCert, tls.ClientKey));
+        }
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(1) };
         for (var i = 0; i < 100; i++)
         {
             try
