@@ -19,11 +19,14 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
 
     public string ClaimKey(Ipv4Address address) => $"{Prefix}/overlayctl/hosts/{address}";
 
-    public async Task<NetworkConfig?> GetConfigAsync(CancellationToken cancellationToken)
+    public async Task<LeaseSnapshot> SnapshotAsync(CancellationToken cancellationToken)
     {
-        var range = await etcd.RangeAsync(FlannelFormat.ConfigKey(Prefix), prefix: false, cancellationToken).ConfigureAwait(false);
-        return range.Kvs.Count == 0 ? null : FlannelFormat.ParseConfig(range.Kvs[0].Value)
-            ?? throw new LeaseException($"{FlannelFormat.ConfigKey(Prefix)} holds something that is not a flannel network config");
+        var snapshot = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        var config = snapshot.Config is null ? null : FlannelFormat.ParseConfig(snapshot.Config.Value);
+        var problem = snapshot.Config is not null && config is null
+            ? $"{FlannelFormat.ConfigKey(Prefix)} holds something that is not a flannel network config: {Truncate(snapshot.Config.Value)}"
+            : null;
+        return new LeaseSnapshot(config, problem, snapshot.Leases.Select(l => l.Lease).OrderBy(l => l.Subnet).ToList(), snapshot.Unreadable, snapshot.Revision);
     }
 
     public async Task EnsureConfigAsync(NetworkConfig config, CancellationToken cancellationToken)
@@ -55,7 +58,7 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
     }
 
     public async Task<IReadOnlyList<Lease>> ListAsync(CancellationToken cancellationToken) =>
-        (await ReadAsync(cancellationToken).ConfigureAwait(false)).Leases.Select(l => l.Lease).OrderBy(l => l.Subnet).ToList();
+        (await SnapshotAsync(cancellationToken).ConfigureAwait(false)).Leases;
 
     public async Task<IReadOnlyList<Lease>> AcquireAsync(NetworkConfig config, IReadOnlyList<LeaseRequest> requests, CancellationToken cancellationToken)
     {
@@ -84,17 +87,29 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
 
     public async Task<bool> ReleaseAsync(Ipv4Cidr subnet, CancellationToken cancellationToken)
     {
-        var key = FlannelFormat.LeaseKey(Prefix, subnet);
-        var range = await etcd.RangeAsync(key, prefix: false, cancellationToken).ConfigureAwait(false);
-        if (range.Kvs.Count == 0) return false;
-        var ops = new List<TxnOp> { new TxnOp.Delete(key) };
-        if (FlannelFormat.ParseLease(subnet, range.Kvs[0].Value) is { } lease)
-        {
-            var claim = await etcd.RangeAsync(ClaimKey(lease.PublicIp), prefix: false, cancellationToken).ConfigureAwait(false);
-            if (claim.Kvs.Count > 0 && claim.Kvs[0].Value == key) ops.Add(new TxnOp.Delete(ClaimKey(lease.PublicIp)));
-        }
-        return await etcd.TxnAsync([new TxnCompare.ModRevisionIs(key, range.Kvs[0].ModRevision)], ops, cancellationToken).ConfigureAwait(false);
+        var snapshot = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        var key = snapshot.Leases.FirstOrDefault(l => l.Lease.Subnet == subnet)?.Key ?? snapshot.Unreadable.FirstOrDefault(u => u.Subnet == subnet)?.Key;
+        return key is not null && await DeleteLeaseKeyAsync(snapshot, key, cancellationToken).ConfigureAwait(false);
     }
+
+    public async Task<bool> ReleaseKeyAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!key.StartsWith(FlannelFormat.SubnetsPrefix(Prefix), StringComparison.Ordinal))
+            throw new LeaseException($"{key} is not under {FlannelFormat.SubnetsPrefix(Prefix)}: overlayctl only deletes lease keys");
+        return await DeleteLeaseKeyAsync(await ReadAsync(cancellationToken).ConfigureAwait(false), key, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes a lease key unless it changed since the snapshot, with the holder's claim when it points there.</summary>
+    private async Task<bool> DeleteLeaseKeyAsync(Snapshot snapshot, string key, CancellationToken cancellationToken)
+    {
+        if (!snapshot.Revisions.TryGetValue(key, out var revision)) return false;
+        var ops = new List<TxnOp> { new TxnOp.Delete(key) };
+        foreach (var (address, claim) in snapshot.Claims)
+            if (claim.Value == key) ops.Add(new TxnOp.Delete(ClaimKey(address)));
+        return await etcd.TxnAsync([new TxnCompare.ModRevisionIs(key, revision)], ops, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Truncate(string value) => value.Length <= 60 ? value : value[..60] + "...";
 
     /// <summary>
     /// One attempt from one snapshot: returns the lease and the snapshot as it is after our write, or
@@ -114,7 +129,7 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
 
         if (held is not null && (request.PinnedSubnet is null || request.PinnedSubnet == held.Lease.Subnet))
         {
-            var key = FlannelFormat.LeaseKey(Prefix, held.Lease.Subnet);
+            var key = held.Key;
             var updated = held.Lease with { BackendType = request.BackendType, Vni = request.Vni, VtepMac = request.VtepMac };
             var value = FlannelFormat.SerializeLease(updated);
             var ops = new List<TxnOp>();
@@ -131,12 +146,14 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
             if (Ipam.CheckPin(config, pin) is { } problem) throw new LeaseException($"{request.HostName}: pinned subnet {problem}");
             var holder = snapshot.Leases.FirstOrDefault(l => l.Lease.Subnet.Overlaps(pin) && l.Lease.PublicIp != request.PublicIp);
             if (holder is not null)
-                throw new LeaseException($"{request.HostName}: pinned subnet {pin} is held by {holder.Lease.PublicIp} ({FlannelFormat.LeaseKey(Prefix, holder.Lease.Subnet)}); release it (overlayctl leases release) or pin another subnet");
+                throw new LeaseException($"{request.HostName}: pinned subnet {pin} is held by {holder.Lease.PublicIp} ({holder.Key}); release it (overlayctl leases release) or pin another subnet");
+            if (snapshot.Unreadable.FirstOrDefault(u => u.Subnet is { } s && s.Overlaps(pin)) is { } unreadable)
+                throw new LeaseException($"{request.HostName}: pinned subnet {pin} is under {unreadable.Key}, which overlayctl cannot read ({unreadable.Problem}); inspect it with etcdctl get, delete it with overlayctl leases release --key, or pin another subnet");
             subnet = pin;
         }
         else
         {
-            var taken = snapshot.Leases.Select(l => l.Lease.Subnet).ToList();
+            var taken = snapshot.Leases.Select(l => l.Lease.Subnet).Concat(snapshot.Unreadable.Where(u => u.Subnet is not null).Select(u => u.Subnet!.Value)).ToList();
             subnet = spread ? Ipam.PickFree(config, taken, _random) : Ipam.FirstFree(config, taken);
         }
 
@@ -149,19 +166,18 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         if (held is not null)
         {
             // The pin moved: the old lease goes in the same transaction as the new one comes.
-            var oldKey = FlannelFormat.LeaseKey(Prefix, held.Lease.Subnet);
-            compares.Add(new TxnCompare.ModRevisionIs(oldKey, held.ModRevision));
-            writes.Add(new TxnOp.Delete(oldKey));
+            compares.Add(new TxnCompare.ModRevisionIs(held.Key, held.ModRevision));
+            writes.Add(new TxnOp.Delete(held.Key));
         }
         if (!await etcd.TxnAsync(compares, writes, cancellationToken).ConfigureAwait(false))
         {
             if (etcdLease != 0) await etcd.LeaseRevokeAsync(etcdLease, cancellationToken).ConfigureAwait(false);
             return (null, null);
         }
-        var leases = snapshot.Leases.Where(l => l != held).Append(new StoredLease(lease, FlannelFormat.SerializeLease(lease), 0, 0)).ToList();
+        var leases = snapshot.Leases.Where(l => l != held).Append(new StoredLease(leaseKey, lease, FlannelFormat.SerializeLease(lease), 0, 0)).ToList();
         var claims = new Dictionary<Ipv4Address, KeyValue>(snapshot.Claims) { [request.PublicIp] = new KeyValue(claimKey, leaseKey, 0, 0, 1, 0) };
         // Revisions of our own writes are unknown without another read; a later guard on them fails and re-reads.
-        return (lease, new Snapshot(snapshot.Config, leases, claims));
+        return (lease, snapshot with { Leases = leases, Claims = claims });
     }
 
     private async Task<Snapshot> ReadAsync(CancellationToken cancellationToken)
@@ -169,23 +185,44 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         var range = await etcd.RangeAsync(Prefix + "/", prefix: true, cancellationToken).ConfigureAwait(false);
         KeyValue? config = null;
         var leases = new List<StoredLease>();
+        var unreadable = new List<UnreadableLease>();
         var claims = new Dictionary<Ipv4Address, KeyValue>();
+        var revisions = new Dictionary<string, long>();
+        var subnets = FlannelFormat.SubnetsPrefix(Prefix);
         var claimPrefix = Prefix + "/overlayctl/hosts/";
         foreach (var kv in range.Kvs)
         {
-            if (kv.Key == FlannelFormat.ConfigKey(Prefix)) config = kv;
-            else if (FlannelFormat.TryParseLeaseKey(Prefix, kv.Key, out var subnet))
+            if (kv.Key == FlannelFormat.ConfigKey(Prefix))
             {
-                if (FlannelFormat.ParseLease(subnet, kv.Value, kv.Lease, kv.ModRevision) is { } lease)
-                    leases.Add(new StoredLease(lease, kv.Value, kv.ModRevision, kv.CreateRevision));
+                config = kv;
+            }
+            else if (kv.Key.StartsWith(subnets, StringComparison.Ordinal))
+            {
+                revisions[kv.Key] = kv.ModRevision;
+                if (!FlannelFormat.TryParseSubnetKey(kv.Key[subnets.Length..], out var subnet, out var subnet6))
+                    unreadable.Add(new UnreadableLease(kv.Key, null, "the key is not a flannel subnet key (a.b.c.d-n, optionally &IPv6-n)"));
+                else if (subnet is not { } four)
+                    unreadable.Add(new UnreadableLease(kv.Key, null, "an IPv6-only lease: overlayctl leases IPv4 subnets"));
+                else if (FlannelFormat.ParseLease(four, kv.Value, out var problem, kv.Lease, kv.ModRevision, subnet6) is { } lease)
+                    leases.Add(new StoredLease(kv.Key, lease, kv.Value, kv.ModRevision, kv.CreateRevision));
+                else
+                    unreadable.Add(new UnreadableLease(kv.Key, four, problem!));
             }
             else if (kv.Key.StartsWith(claimPrefix, StringComparison.Ordinal) && Ipv4Address.TryParse(kv.Key[claimPrefix.Length..], out var address))
+            {
                 claims[address] = kv;
+            }
         }
-        return new Snapshot(config, leases, claims);
+        return new Snapshot(config, leases, unreadable, claims, revisions, range.Revision);
     }
 
-    private sealed record StoredLease(Lease Lease, string Value, long ModRevision, long CreateRevision);
+    private sealed record StoredLease(string Key, Lease Lease, string Value, long ModRevision, long CreateRevision);
 
-    private sealed record Snapshot(KeyValue? Config, IReadOnlyList<StoredLease> Leases, IReadOnlyDictionary<Ipv4Address, KeyValue> Claims);
+    private sealed record Snapshot(
+        KeyValue? Config,
+        IReadOnlyList<StoredLease> Leases,
+        IReadOnlyList<UnreadableLease> Unreadable,
+        IReadOnlyDictionary<Ipv4Address, KeyValue> Claims,
+        IReadOnlyDictionary<string, long> Revisions,
+        long Revision);
 }

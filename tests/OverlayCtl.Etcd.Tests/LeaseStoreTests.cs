@@ -91,7 +91,7 @@ public sealed class LeaseStoreTests(EtcdFixture etcd) : IDisposable
         var other = Config with { Network = Ipv4Cidr.Parse("10.99.0.0/16"), SubnetMin = Ipv4Address.Parse("10.99.1.0"), SubnetMax = Ipv4Address.Parse("10.99.255.0") };
         var e = await Assert.ThrowsAsync<LeaseException>(() => store.EnsureConfigAsync(other, default));
         Assert.Contains("1 lease(s) exist", e.Message, StringComparison.Ordinal);
-        Assert.Equal(Config.Network, (await store.GetConfigAsync(default))!.Network);
+        Assert.Equal(Config.Network, (await store.SnapshotAsync(default)).Config!.Network);
     }
 
     [Fact]
@@ -126,6 +126,60 @@ public sealed class LeaseStoreTests(EtcdFixture etcd) : IDisposable
         Assert.Equal(24, leases.Select(l => l.Subnet).Distinct().Count());
         Assert.Equal(24, leases.Select(l => l.PublicIp).Distinct().Count());
         Assert.Equal(results.Select(r => r[0].Subnet).Order(), leases.Select(l => l.Subnet).Order());
+    }
+
+    [Fact]
+    public async Task AFlannelDualStackLeaseIsListedAndItsSubnetNeverHandedOut()
+    {
+        var store = Store();
+        await store.EnsureConfigAsync(Config, default);
+        etcd.Cluster.Etcdctl(null, "put", $"{_prefix}/subnets/10.244.1.0-24&fd00:10:244:1::-64",
+            """{"PublicIP":"192.0.2.50","PublicIPv6":"fd00::50","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"},"BackendV6Data":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:45"}}""");
+        var flannel = Assert.Single(await store.ListAsync(default));
+        Assert.Equal("10.244.1.0/24", flannel.Subnet.ToString());
+        Assert.Equal("fd00:10:244:1::/64", flannel.Subnet6?.ToString());
+
+        var ours = (await store.AcquireAsync(Config, [Request("192.0.2.1")], default))[0];
+        Assert.Equal("10.244.2.0/24", ours.Subnet.ToString());
+        Assert.True(await store.ReleaseAsync(flannel.Subnet, default));
+        Assert.Equal([ours.Subnet], (await store.ListAsync(default)).Select(l => l.Subnet));
+    }
+
+    [Fact]
+    public async Task MalformedKeysAreReportedTheirRangesTakenAndTheyCanBeDeleted()
+    {
+        var store = Store();
+        await store.EnsureConfigAsync(Config, default);
+        etcd.Cluster.Etcdctl(null, "put", $"{_prefix}/subnets/10.244.1.0-24", "[]");
+        etcd.Cluster.Etcdctl(null, "put", $"{_prefix}/subnets/10.244.2.0-24", "not json");
+        etcd.Cluster.Etcdctl(null, "put", $"{_prefix}/subnets/rubbish", "{}");
+
+        var snapshot = await store.SnapshotAsync(default);
+        Assert.Empty(snapshot.Leases);
+        Assert.Collection(snapshot.Unreadable,
+            u => Assert.Equal(("10.244.1.0/24", true), (u.Subnet?.ToString(), u.Problem.Contains("JSON array", StringComparison.Ordinal))),
+            u => Assert.Equal(("10.244.2.0/24", true), (u.Subnet?.ToString(), u.Problem.Contains("not JSON", StringComparison.Ordinal))),
+            u => Assert.Equal((null, true), (u.Subnet?.ToString(), u.Problem.Contains("not a flannel subnet key", StringComparison.Ordinal))));
+
+        Assert.Equal("10.244.3.0/24", (await store.AcquireAsync(Config, [Request("192.0.2.1")], default))[0].Subnet.ToString());
+        var pinned = await Assert.ThrowsAsync<LeaseException>(() => store.AcquireAsync(Config, [Request("192.0.2.2", "10.244.1.0/24")], default));
+        Assert.Contains("cannot read", pinned.Message, StringComparison.Ordinal);
+
+        Assert.True(await store.ReleaseAsync(Ipv4Cidr.Parse("10.244.1.0/24"), default));
+        Assert.True(await store.ReleaseKeyAsync($"{_prefix}/subnets/rubbish", default));
+        Assert.Equal([$"{_prefix}/subnets/10.244.2.0-24"], (await store.SnapshotAsync(default)).Unreadable.Select(u => u.Key));
+    }
+
+    [Fact]
+    public async Task AMalformedConfigIsReportedNotThrownAndApplyReplacesIt()
+    {
+        var store = Store();
+        etcd.Cluster.Etcdctl(null, "put", $"{_prefix}/config", "42");
+        var snapshot = await store.SnapshotAsync(default);
+        Assert.Null(snapshot.Config);
+        Assert.Contains("not a flannel network config", snapshot.ConfigProblem, StringComparison.Ordinal);
+        await store.EnsureConfigAsync(Config, default);
+        Assert.Equal(Config, (await store.SnapshotAsync(default)).Config);
     }
 
     public void Dispose() => _client.Dispose();

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using OverlayCtl.Core.Net;
@@ -16,12 +19,42 @@ public static class FlannelFormat
 
     public static string LeaseKey(string prefix, Ipv4Cidr subnet) => SubnetsPrefix(prefix) + subnet.ToKeyString();
 
-    public static bool TryParseLeaseKey(string prefix, string key, out Ipv4Cidr subnet)
+    /// <summary>The key a lease lives under, with its IPv6 half when it has one.</summary>
+    public static string LeaseKey(string prefix, Lease lease) =>
+        LeaseKey(prefix, lease.Subnet) + (lease.Subnet6 is { } v6 ? "&" + V6KeyString(v6) : "");
+
+    /// <summary>
+    /// Parses the part after <c>subnets/</c> in every form flannel writes: <c>10.244.2.0-24</c>,
+    /// dual-stack <c>10.244.2.0-24&amp;fd00:10:244:2::-64</c>, IPv6-only <c>fd00:10:244:2::-64</c>.
+    /// False when it is none of them.
+    /// </summary>
+    public static bool TryParseSubnetKey(string text, out Ipv4Cidr? subnet, out IPNetwork? subnet6)
     {
-        subnet = default;
-        var head = SubnetsPrefix(prefix);
-        return key.StartsWith(head, StringComparison.Ordinal) && Ipv4Cidr.TryParseKeyString(key[head.Length..], out subnet);
+        subnet = null;
+        subnet6 = null;
+        var amp = text.IndexOf('&', StringComparison.Ordinal);
+        string? v4 = text, v6 = null;
+        if (amp >= 0) (v4, v6) = (text[..amp], text[(amp + 1)..]);
+        else if (text.Contains(':', StringComparison.Ordinal)) (v4, v6) = (null, text);
+        if (v4 is not null)
+        {
+            if (!Ipv4Cidr.TryParseKeyString(v4, out var four)) return false;
+            subnet = four;
+        }
+        if (v6 is not null)
+        {
+            var dash = v6.LastIndexOf('-');
+            if (dash <= 0 || !IPAddress.TryParse(v6[..dash], out var address) || address.AddressFamily != AddressFamily.InterNetworkV6
+                || !int.TryParse(v6[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var length) || length > 128)
+                return false;
+            var network = new IPNetwork(address, length);
+            if (!network.BaseAddress.Equals(address)) return false;
+            subnet6 = network;
+        }
+        return true;
     }
+
+    private static string V6KeyString(IPNetwork network) => string.Create(CultureInfo.InvariantCulture, $"{network.BaseAddress}-{network.PrefixLength}");
 
     public static string SerializeLease(Lease lease) => Write(w =>
     {
@@ -37,26 +70,40 @@ public static class FlannelFormat
         }
     });
 
-    /// <summary>Parses a lease value; null when it is not a lease flannel or overlayctl would write.</summary>
-    public static Lease? ParseLease(Ipv4Cidr subnet, string json, long etcdLeaseId = 0, long modRevision = 0)
+    /// <summary>
+    /// Parses a lease value; null, with the reason in <paramref name="problem"/>, when it is not a lease
+    /// flannel or overlayctl would write.
+    /// </summary>
+    public static Lease? ParseLease(Ipv4Cidr subnet, string json, out string? problem, long etcdLeaseId = 0, long modRevision = 0, IPNetwork? subnet6 = null)
     {
+        problem = null;
         try
         {
             using var doc = JsonDocument.Parse(json);
             var root = doc.RootElement;
-            if (!Ipv4Address.TryParse(GetString(root, "PublicIP"), out var ip)) return null;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                problem = $"the value is a JSON {root.ValueKind.ToString().ToLowerInvariant()}, not flannel's lease object";
+                return null;
+            }
+            if (!Ipv4Address.TryParse(GetString(root, "PublicIP"), out var ip))
+            {
+                problem = "the value has no PublicIP holding an IPv4 address";
+                return null;
+            }
             var backend = GetString(root, "BackendType") ?? "udp";
             int? vni = null;
             MacAddress? mac = null;
             if (root.TryGetProperty("BackendData", out var data) && data.ValueKind == JsonValueKind.Object)
             {
-                if (data.TryGetProperty("VNI", out var v) && v.TryGetInt32(out var n)) vni = n;
+                vni = GetInt(data, "VNI");
                 if (MacAddress.TryParse(GetString(data, "VtepMAC"), out var m)) mac = m;
             }
-            return new Lease(subnet, ip, backend, vni, mac, etcdLeaseId, modRevision);
+            return new Lease(subnet, ip, backend, vni, mac, etcdLeaseId, modRevision, subnet6);
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
+            problem = "the value is not JSON: " + e.Message;
             return null;
         }
     }
@@ -81,8 +128,8 @@ public static class FlannelFormat
         {
             using var doc = JsonDocument.Parse(json);
             var root = doc.RootElement;
-            if (!Ipv4Cidr.TryParse(GetString(root, "Network"), out var network)) return null;
-            var length = root.TryGetProperty("SubnetLen", out var sl) && sl.TryGetInt32(out var l) ? l : SubnetDefaults.SubnetLength(network);
+            if (root.ValueKind != JsonValueKind.Object || !Ipv4Cidr.TryParse(GetString(root, "Network"), out var network)) return null;
+            var length = GetInt(root, "SubnetLen") ?? SubnetDefaults.SubnetLength(network);
             var min = Ipv4Address.TryParse(GetString(root, "SubnetMin"), out var mn) ? mn : SubnetDefaults.SubnetMin(network, length);
             var max = Ipv4Address.TryParse(GetString(root, "SubnetMax"), out var mx) ? mx : SubnetDefaults.SubnetMax(network, length);
             string type = "udp";
@@ -90,8 +137,8 @@ public static class FlannelFormat
             if (root.TryGetProperty("Backend", out var b) && b.ValueKind == JsonValueKind.Object)
             {
                 type = GetString(b, "Type") ?? type;
-                if (b.TryGetProperty("VNI", out var v) && v.TryGetInt32(out var vn)) vni = vn;
-                if (b.TryGetProperty("Port", out var p) && p.TryGetInt32(out var pn)) port = pn;
+                vni = GetInt(b, "VNI");
+                port = GetInt(b, "Port");
             }
             return new NetworkConfig(network, length, min, max, type, vni, port);
         }
@@ -101,8 +148,12 @@ public static class FlannelFormat
         }
     }
 
+    /// <summary>A whole number that fits an int; anything else (a string, a fraction, an object) counts as absent.</summary>
+    private static int? GetInt(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out var n) ? n : null;
+
     private static string? GetString(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
 
     private static string Write(Action<Utf8JsonWriter> body)
     {

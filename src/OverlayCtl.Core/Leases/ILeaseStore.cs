@@ -8,7 +8,8 @@ namespace OverlayCtl.Core.Leases;
 /// </summary>
 public interface ILeaseStore
 {
-    Task<NetworkConfig?> GetConfigAsync(CancellationToken cancellationToken);
+    /// <summary>The config, every lease and every key that is not a usable lease, at one revision.</summary>
+    Task<LeaseSnapshot> SnapshotAsync(CancellationToken cancellationToken);
 
     /// <summary>Writes the config; refuses (<see cref="LeaseException"/>) to change Network or SubnetLen under existing leases.</summary>
     Task EnsureConfigAsync(NetworkConfig config, CancellationToken cancellationToken);
@@ -21,8 +22,11 @@ public interface ILeaseStore
     /// </summary>
     Task<IReadOnlyList<Lease>> AcquireAsync(NetworkConfig config, IReadOnlyList<LeaseRequest> requests, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the lease for <paramref name="subnet"/>; false when there was none.</summary>
+    /// <summary>Deletes the key holding <paramref name="subnet"/>, readable or not; false when there was none.</summary>
     Task<bool> ReleaseAsync(Ipv4Cidr subnet, CancellationToken cancellationToken);
+
+    /// <summary>Deletes one key under the subnets prefix (an <see cref="UnreadableLease"/> that names no subnet); false when it was gone.</summary>
+    Task<bool> ReleaseKeyAsync(string key, CancellationToken cancellationToken);
 }
 
 /// <summary>A lease operation that cannot succeed as asked (exhausted range, pin held by another host, config change refused).</summary>

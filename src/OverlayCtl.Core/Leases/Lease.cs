@@ -1,3 +1,4 @@
+using System.Net;
 using OverlayCtl.Core.Net;
 
 namespace OverlayCtl.Core.Leases;
@@ -5,6 +6,8 @@ namespace OverlayCtl.Core.Leases;
 /// <summary>
 /// One host's subnet, as stored under <c>&lt;prefix&gt;/subnets/&lt;a.b.c.d-n&gt;</c> in flannel's format.
 /// <see cref="EtcdLeaseId"/> is 0 for a reservation (no TTL), which is overlayctl's default.
+/// <see cref="Subnet6"/> is the IPv6 half of a dual-stack lease written by flannel
+/// (<c>10.244.2.0-24&amp;fd00:10:244:2::-64</c>); overlayctl keeps it so the key is never lost.
 /// </summary>
 public sealed record Lease(
     Ipv4Cidr Subnet,
@@ -13,7 +16,27 @@ public sealed record Lease(
     int? Vni,
     MacAddress? VtepMac,
     long EtcdLeaseId = 0,
-    long ModRevision = 0);
+    long ModRevision = 0,
+    IPNetwork? Subnet6 = null);
+
+/// <summary>
+/// A key under <c>&lt;prefix&gt;/subnets/</c> that is not a lease overlayctl can use: a value that is not
+/// flannel's JSON, a key it cannot parse, an IPv6-only lease. Never skipped: reported, and its IPv4
+/// range (when the key names one) treated as taken.
+/// </summary>
+public sealed record UnreadableLease(string Key, Ipv4Cidr? Subnet, string Problem);
+
+/// <summary>Everything under the prefix at one etcd revision: the watch of an agent starts after it.</summary>
+public sealed record LeaseSnapshot(
+    NetworkConfig? Config,
+    string? ConfigProblem,
+    IReadOnlyList<Lease> Leases,
+    IReadOnlyList<UnreadableLease> Unreadable,
+    long Revision)
+{
+    /// <summary>Every IPv4 range no one may be given: held leases and unreadable keys alike.</summary>
+    public IEnumerable<Ipv4Cidr> Taken => Leases.Select(l => l.Subnet).Concat(Unreadable.Where(u => u.Subnet is not null).Select(u => u.Subnet!.Value));
+}
 
 /// <summary>flannel's <c>&lt;prefix&gt;/config</c>: the network every node agrees on.</summary>
 public sealed record NetworkConfig(

@@ -24,12 +24,33 @@ public sealed class FlannelFormatTests
     public void LeasesWrittenByFlannelParseIncludingUnknownFields()
     {
         var lease = FlannelFormat.ParseLease(Ipv4Cidr.Parse("10.5.34.0/24"),
-            """{"PublicIP":"192.168.1.12","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"C6:D2:32:6F:8F:44"},"Extra":7}""");
+            """{"PublicIP":"192.168.1.12","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"C6:D2:32:6F:8F:44"},"Extra":7}""", out _);
         Assert.NotNull(lease);
         Assert.Equal("192.168.1.12", lease.PublicIp.ToString());
         Assert.Equal("c6:d2:32:6f:8f:44", lease.VtepMac?.Text);
         Assert.Equal(1, lease.Vni);
-        Assert.Null(FlannelFormat.ParseLease(lease.Subnet, "not json"));
+    }
+
+    [Theory]
+    [InlineData("not json", "not JSON")]
+    [InlineData("[]", "JSON array")]
+    [InlineData("42", "JSON number")]
+    [InlineData("{}", "no PublicIP")]
+    [InlineData("""{"PublicIP":"fd00::1"}""", "no PublicIP")]
+    public void AValueThatIsNotALeaseSaysWhy(string value, string problem)
+    {
+        Assert.Null(FlannelFormat.ParseLease(Ipv4Cidr.Parse("10.5.34.0/24"), value, out var why));
+        Assert.Contains(problem, why, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NumbersOfTheWrongKindCountAsAbsentInsteadOfThrowing()
+    {
+        var lease = FlannelFormat.ParseLease(Ipv4Cidr.Parse("10.5.34.0/24"), """{"PublicIP":"192.168.1.12","BackendType":"vxlan","BackendData":{"VNI":"1"}}""", out _);
+        Assert.Null(lease!.Vni);
+        Assert.Null(FlannelFormat.ParseConfig("42"));
+        Assert.Null(FlannelFormat.ParseConfig("[]"));
+        Assert.Equal(24, FlannelFormat.ParseConfig("""{"Network":"10.5.0.0/16","SubnetLen":"x","Backend":{"VNI":[]}}""")!.SubnetLen);
     }
 
     [Fact]
@@ -43,8 +64,29 @@ public sealed class FlannelFormatTests
     }
 
     [Theory]
-    [InlineData("/coreos.com/network/subnets/10.5.72.0-24", true)]
-    [InlineData("/coreos.com/network/subnets/10.5.72.1-24", false)]
-    [InlineData("/coreos.com/network/config", false)]
-    public void LeaseKeysParseOnlyWhenAligned(string key, bool ok) => Assert.Equal(ok, FlannelFormat.TryParseLeaseKey("/coreos.com/network", key, out _));
+    [InlineData("10.5.72.0-24", "10.5.72.0/24", null)]
+    [InlineData("10.244.2.0-24&fd00:10:244:2::-64", "10.244.2.0/24", "fd00:10:244:2::/64")]
+    [InlineData("fd00:10:244:2::-64", null, "fd00:10:244:2::/64")]
+    public void EveryKeyFormFlannelWritesParses(string key, string? v4, string? v6)
+    {
+        Assert.True(FlannelFormat.TryParseSubnetKey(key, out var subnet, out var subnet6));
+        Assert.Equal(v4, subnet?.ToString());
+        Assert.Equal(v6, subnet6?.ToString());
+    }
+
+    [Theory]
+    [InlineData("10.5.72.1-24")]
+    [InlineData("10.244.2.0-24&fd00:10:244:2::1-64")]
+    [InlineData("10.244.2.0-24&10.1.0.0-16")]
+    [InlineData("garbage")]
+    [InlineData("")]
+    public void KeysThatAreNotAlignedSubnetsDoNotParse(string key) => Assert.False(FlannelFormat.TryParseSubnetKey(key, out _, out _));
+
+    [Fact]
+    public void ADualStackLeaseKeepsItsKey()
+    {
+        Assert.True(FlannelFormat.TryParseSubnetKey("10.244.2.0-24&fd00:10:244:2::-64", out var subnet, out var subnet6));
+        var lease = new Lease(subnet!.Value, Ipv4Address.Parse("192.168.1.2"), "vxlan", 1, null, Subnet6: subnet6);
+        Assert.Equal("/p/subnets/10.244.2.0-24&fd00:10:244:2::-64", FlannelFormat.LeaseKey("/p", lease));
+    }
 }
