@@ -56,6 +56,8 @@ public sealed class OutputContractTests
         Golden.Match("OverlayCtl.Cli.Tests", "leases.json", Render(OutputFormat.Json, new LeaseList([
             new LeaseRow("10.244.1.0/24", "192.0.2.11", "vxlan", "9a:0d:ac:e0:ff:33", 1, "node1", null),
             new LeaseRow("10.244.77.0/24", "192.0.2.99", "host-gw", null, null, null, 7587868296543414787),
+        ], [
+            new UnreadableRow("/coreos.com/network/subnets/10.244.9.0-24", "10.244.9.0/24", "the value is a JSON array, not flannel's lease object"),
         ]), LeasesJsonContext.Default.LeaseList));
     }
 

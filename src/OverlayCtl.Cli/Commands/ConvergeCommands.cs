@@ -23,8 +23,9 @@ internal static class ConvergeCommands
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var (cluster, targets, store, driver) = options.Open(context);
-            var existing = await store.ListAsync(ct).ConfigureAwait(false);
-            var predicted = driver.Predict(existing);
+            var snapshot = await store.SnapshotAsync(ct).ConfigureAwait(false);
+            var existing = snapshot.Leases;
+            var predicted = driver.Predict(snapshot);
             var outcomes = await driver.ConvergeAsync(targets, predicted, execute: false, ct).ConfigureAwait(false);
             var held = ClusterDriver.HeldBy(cluster, existing);
             Print(context, outcomes, o => !held.ContainsKey(o.Host));
@@ -48,7 +49,7 @@ internal static class ConvergeCommands
             IReadOnlyList<Core.Leases.Lease> leases;
             if (dry)
             {
-                leases = driver.Predict(await store.ListAsync(ct).ConfigureAwait(false));
+                leases = driver.Predict(await store.SnapshotAsync(ct).ConfigureAwait(false));
             }
             else
             {

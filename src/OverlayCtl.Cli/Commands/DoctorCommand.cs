@@ -23,8 +23,9 @@ internal static class DoctorCommand
         {
             var (cluster, targets, store, driver) = options.Open(context);
             if (context.Parse.GetValue(host) is { } only) targets = ConvergeCommands.Targets(cluster, only);
-            var leases = await store.ListAsync(ct).ConfigureAwait(false);
-            var findings = new List<Finding>(Doctor.CheckLeases(cluster, leases));
+            var snapshot = await store.SnapshotAsync(ct).ConfigureAwait(false);
+            var leases = snapshot.Leases;
+            var findings = new List<Finding>(Doctor.CheckLeases(cluster, snapshot));
             var results = await driver.InspectAsync(targets, leases, async (input, runner, token) =>
             {
                 var underlay = input.Host.Interface ?? input.Observed.Addresses.FirstOrDefault(a => a.Address.Address == input.Host.Address)?.Device;

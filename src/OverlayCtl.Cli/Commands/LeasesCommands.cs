@@ -30,7 +30,7 @@ internal static class LeasesCommands
             var store = context.OpenLeaseStore(cluster);
             var driver = context.Driver(cluster, store);
             await driver.AllocateAsync(cluster.Hosts, ct).ConfigureAwait(false);
-            Print(context, cluster, await store.ListAsync(ct).ConfigureAwait(false));
+            Print(context, cluster, await store.SnapshotAsync(ct).ConfigureAwait(false));
             return ExitCodes.Ok;
         }));
         return command;
@@ -46,7 +46,7 @@ internal static class LeasesCommands
             var path = context.Parse.GetValue(spec);
             var cluster = path is null ? null : SpecLoader.Load(path);
             var store = context.OpenLeaseStore(cluster, context.Parse.GetValue(prefix));
-            Print(context, cluster, await store.ListAsync(ct).ConfigureAwait(false));
+            Print(context, cluster, await store.SnapshotAsync(ct).ConfigureAwait(false));
             return ExitCodes.Ok;
         }));
         return command;
@@ -55,15 +55,23 @@ internal static class LeasesCommands
     private static Command Release(CommandSet commands)
     {
         var spec = CommandSet.SpecOption();
-        var host = new Argument<string>("HOST") { Description = "the spec host whose lease to delete" };
-        var command = new Command("release", "delete a host's lease (its subnet becomes free)") { spec, host };
+        var host = new Argument<string?>("HOST") { Description = "the spec host whose lease to delete", Arity = ArgumentArity.ZeroOrOne };
+        var key = new Option<string?>("--key") { Description = "delete this key under <prefix>/subnets/ instead: one that leases list reports as unreadable", HelpName = "KEY" };
+        var command = new Command("release", "delete a host's lease (its subnet becomes free), or with --key an unreadable lease key") { spec, host, key };
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var cluster = context.LoadSpec(spec);
-            var name = context.Parse.GetRequiredValue(host);
-            var target = cluster.FindHost(name)
-                ?? throw new UsageException($"{name} is not a host in {cluster.SourcePath} (hosts: {string.Join(", ", cluster.Hosts.Select(h => h.Name))})");
+            var (name, rawKey) = (context.Parse.GetValue(host), context.Parse.GetValue(key));
+            if ((name is null) == (rawKey is null)) throw new UsageException("name a HOST, or give --key KEY (one of the two)");
             var store = context.OpenLeaseStore(cluster);
+            if (rawKey is not null)
+            {
+                var deleted = await store.ReleaseKeyAsync(rawKey, ct).ConfigureAwait(false);
+                context.Log.Information(deleted ? "deleted {Key}" : "{Key} does not exist", rawKey);
+                return ExitCodes.Ok;
+            }
+            var target = cluster.FindHost(name!)
+                ?? throw new UsageException($"{name} is not a host in {cluster.SourcePath} (hosts: {string.Join(", ", cluster.Hosts.Select(h => h.Name))})");
             var all = await store.ListAsync(ct).ConfigureAwait(false);
             if (!ClusterDriver.HeldBy(cluster, all).TryGetValue(target.Name, out var lease))
             {
@@ -81,34 +89,45 @@ internal static class LeasesCommands
     {
         var spec = CommandSet.SpecOption();
         var yes = new Option<bool>("--yes") { Description = "release them (without it, only list them)" };
-        var command = new Command("gc", "list leases whose holders are not in the spec (dead hosts); with --yes, release them. Never touches a spec host's lease") { spec, yes };
+        var command = new Command("gc", "list leases whose holders are not in the spec (dead hosts) and lease keys that cannot be read; with --yes, delete them. Never touches a spec host's lease") { spec, yes };
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var cluster = context.LoadSpec(spec);
             var store = context.OpenLeaseStore(cluster);
             var addresses = cluster.Hosts.Select(h => h.Address).ToHashSet();
-            var stale = (await store.ListAsync(ct).ConfigureAwait(false)).Where(l => !addresses.Contains(l.PublicIp)).ToList();
+            var snapshot = await store.SnapshotAsync(ct).ConfigureAwait(false);
+            var stale = snapshot with { Leases = snapshot.Leases.Where(l => !addresses.Contains(l.PublicIp)).ToList() };
             if (context.Parse.GetValue(yes))
             {
-                foreach (var lease in stale)
+                foreach (var lease in stale.Leases)
                 {
                     await store.ReleaseAsync(lease.Subnet, ct).ConfigureAwait(false);
                     context.Log.Information("released {Subnet} held by {Address}", lease.Subnet, lease.PublicIp);
                 }
+                foreach (var entry in stale.Unreadable)
+                {
+                    await store.ReleaseKeyAsync(entry.Key, ct).ConfigureAwait(false);
+                    context.Log.Information("deleted unreadable {Key}", entry.Key);
+                }
             }
-            else if (stale.Count > 0)
+            else if (stale.Leases.Count + stale.Unreadable.Count > 0)
             {
-                context.Log.Information("{Count} stale lease(s); run again with --yes to release them", stale.Count);
+                context.Log.Information("{Count} stale lease(s) and {Unreadable} unreadable key(s); run again with --yes to delete them", stale.Leases.Count, stale.Unreadable.Count);
             }
-            Print(context, cluster, stale);
+            Print(context, cluster, stale, warn: false);
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    private static void Print(CliContext context, ClusterSpec? cluster, IReadOnlyList<Lease> leases)
+    /// <summary>Prints the leases, and the keys that are not leases: in the data, and as warnings for whoever reads the terminal.</summary>
+    private static void Print(CliContext context, ClusterSpec? cluster, LeaseSnapshot snapshot, bool warn = true)
     {
-        var rows = leases.Select(l => new LeaseRow(
+        if (warn && snapshot.ConfigProblem is { } problem) context.Log.Warning("{Problem} (apply writes the spec's config over it)", problem);
+        foreach (var entry in warn ? snapshot.Unreadable : [])
+            context.Log.Warning("{Key} is not a lease overlayctl can read: {Problem}; {Taken}delete it with overlayctl leases release --key, or leases gc --yes",
+                entry.Key, entry.Problem, entry.Subnet is { } s ? $"{s} is treated as taken; " : "");
+        var rows = snapshot.Leases.Select(l => new LeaseRow(
             l.Subnet.ToString(),
             l.PublicIp.ToString(),
             l.BackendType,
@@ -116,17 +135,22 @@ internal static class LeasesCommands
             l.Vni,
             cluster?.Hosts.FirstOrDefault(h => h.Address == l.PublicIp)?.Name,
             l.EtcdLeaseId == 0 ? null : l.EtcdLeaseId)).ToList();
-        context.Out.Write(new LeaseList(rows), LeasesJsonContext.Default.LeaseList, list =>
+        var unreadable = snapshot.Unreadable.Select(u => new UnreadableRow(u.Key, u.Subnet?.ToString(), u.Problem)).ToList();
+        context.Out.Write(new LeaseList(rows, unreadable), LeasesJsonContext.Default.LeaseList, list =>
         {
             var table = new Table("SUBNET", "PUBLIC IP", "BACKEND", "VTEP MAC", "HOST");
             foreach (var r in list.Leases) table.Add(r.Subnet, r.PublicIp, r.Backend, r.VtepMac, r.Host);
+            foreach (var u in list.Unreadable) table.Add(u.Subnet ?? "-", "?", "?", null, "(unreadable key)");
             return table.Render();
         });
     }
 }
 
 /// <summary>The shape of <c>leases list -o json</c>.</summary>
-internal sealed record LeaseList(IReadOnlyList<LeaseRow> Leases);
+internal sealed record LeaseList(IReadOnlyList<LeaseRow> Leases, IReadOnlyList<UnreadableRow> Unreadable);
+
+/// <summary>A key under the subnets prefix that is not a usable lease; <see cref="Subnet"/> is the range it keeps taken.</summary>
+internal sealed record UnreadableRow(string Key, string? Subnet, string Problem);
 
 /// <summary>One lease; <see cref="Host"/> is null when no spec host holds it.</summary>
 internal sealed record LeaseRow(string Subnet, string PublicIp, string Backend, string? VtepMac, int? Vni, string? Host, long? EtcdLease);

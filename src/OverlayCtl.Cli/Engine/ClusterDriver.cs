@@ -63,18 +63,19 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
     /// What apply would allocate, without writing: held leases as they are, the others provisional
     /// (pinned, else the first free subnet), so <c>plan</c> shows real commands and changes nothing.
     /// </summary>
-    public IReadOnlyList<Lease> Predict(IReadOnlyList<Lease> existing)
+    public IReadOnlyList<Lease> Predict(LeaseSnapshot snapshot)
     {
         // A held lease keeps its subnet but takes the spec's backend data, as apply's acquire rewrites it.
         var hosts = spec.Hosts.GroupBy(h => h.Address).ToDictionary(g => g.Key, g => g.First());
-        var all = existing.Select(l => hosts.TryGetValue(l.PublicIp, out var h) && RequestFor(spec, h) is var r
+        var unreadable = snapshot.Unreadable.Where(u => u.Subnet is not null).Select(u => u.Subnet!.Value).ToList();
+        var all = snapshot.Leases.Select(l => hosts.TryGetValue(l.PublicIp, out var h) && RequestFor(spec, h) is var r
             ? l with { BackendType = r.BackendType, Vni = r.Vni, VtepMac = r.VtepMac }
             : l).ToList();
         var held = HeldBy(spec, all);
         foreach (var host in spec.Hosts.Where(h => !held.ContainsKey(h.Name)))
         {
             var request = RequestFor(spec, host);
-            var subnet = host.Subnet ?? Ipam.FirstFree(Config, all.Select(l => l.Subnet));
+            var subnet = host.Subnet ?? Ipam.FirstFree(Config, all.Select(l => l.Subnet).Concat(unreadable));
             all.Add(new Lease(subnet, host.Address, request.BackendType, request.Vni, request.VtepMac));
         }
         return all;

@@ -100,10 +100,17 @@ public static partial class Doctor
         return findings;
     }
 
-    /// <summary>Cluster-wide lease problems: overlaps, an address with two leases, holders outside the spec.</summary>
-    public static IReadOnlyList<Finding> CheckLeases(ClusterSpec spec, IReadOnlyList<Lease> leases)
+    /// <summary>Cluster-wide lease problems: overlaps, an address with two leases, holders outside the spec, keys that cannot be read.</summary>
+    public static IReadOnlyList<Finding> CheckLeases(ClusterSpec spec, LeaseSnapshot snapshot)
     {
+        var leases = snapshot.Leases;
         var findings = new List<Finding>();
+        if (snapshot.ConfigProblem is { } problem)
+            findings.Add(new Finding("leases", "-", Severity.Error, problem, "overlayctl apply writes the spec's network config over it"));
+        foreach (var entry in snapshot.Unreadable)
+            findings.Add(new Finding("leases", "-", Severity.Error,
+                $"{entry.Key} is not a lease overlayctl can read ({entry.Problem}){(entry.Subnet is { } s ? $"; {s} is treated as taken" : "")}",
+                $"inspect it with etcdctl get {entry.Key}; if it is garbage: overlayctl leases release -f SPEC --key {entry.Key}"));
         var sorted = leases.OrderBy(l => l.Subnet).ToList();
         for (var i = 1; i < sorted.Count; i++)
             if (sorted[i - 1].Subnet.Overlaps(sorted[i].Subnet))
