@@ -248,7 +248,15 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
 
     private void EnsureChannel(Endpoint endpoint)
     {
-        if (endpoint.Channel is not null) return;
+        // Callers share one client across tasks (parallel hosts): make each channel exactly once.
+        lock (endpoint)
+        {
+            if (endpoint.Channel is null) endpoint.Connect(CreateChannel(endpoint.Uri));
+        }
+    }
+
+    private GrpcChannel CreateChannel(Uri uri)
+    {
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = _options.DialTimeout,
@@ -258,7 +266,7 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
         };
-        if (endpoint.Uri.Scheme == Uri.UriSchemeHttps && _tls is { } tls)
+        if (uri.Scheme == Uri.UriSchemeHttps && _tls is { } tls)
         {
             handler.SslOptions = new SslClientAuthenticationOptions
             {
@@ -266,13 +274,13 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
                 RemoteCertificateValidationCallback = tls.TrustedCas is null ? null : (_, certificate, _, errors) => Trusted(tls.TrustedCas, certificate, errors),
             };
         }
-        endpoint.Connect(GrpcChannel.ForAddress(endpoint.Uri, new GrpcChannelOptions
+        return GrpcChannel.ForAddress(uri, new GrpcChannelOptions
         {
             HttpHandler = handler,
             DisposeHttpClient = true,
             ThrowOperationCanceledOnCancellation = true,
             MaxReceiveMessageSize = 64 * 1024 * 1024,
-        }));
+        });
     }
 
     /// <summary>The server's chain ends in one of the CAs given (not the system store), and its name matches.</summary>
