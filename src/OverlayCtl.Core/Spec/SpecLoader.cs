@@ -62,8 +62,8 @@ public static class SpecLoader
     private static SpecError? Screen(string yamlText, string fileName)
     {
         var parser = new Parser(new StringReader(yamlText));
-        // Per open collection: is it a mapping, and is its next node a key?
-        var open = new Stack<(bool Mapping, bool KeyNext)>();
+        // Per open collection: is it a mapping, is its next node a key, and where does it start if it is a [flow] one?
+        var open = new Stack<(bool Mapping, bool KeyNext, Mark? FlowStart)>();
         var documents = 0;
         try
         {
@@ -88,7 +88,8 @@ public static class SpecLoader
                 {
                     if (open.Count == MaxDepth)
                         return Located(fileName, current.Start, $"lists and mappings are nested more than {MaxDepth} deep here", "a spec nests four levels at most; check the brackets and indentation");
-                    open.Push((current is MappingStart, true));
+                    var flow = current is SequenceStart { Style: SequenceStyle.Flow } or MappingStart { Style: MappingStyle.Flow };
+                    open.Push((current is MappingStart, true, flow ? current.Start : null));
                 }
             }
         }
@@ -98,8 +99,12 @@ public static class SpecLoader
         }
         catch (InvalidOperationException)
         {
-            // YamlDotNet's scanner gives up without a position on some unterminated flow collections.
-            return SpecError.ForFile(fileName, "not valid YAML: an unterminated [list] or {mapping}", "close every '[' and '{', or use block style ('- item' lines)");
+            // YamlDotNet's scanner gives up without a position on some unterminated flow collections:
+            // point at the outermost one still open.
+            const string Fix = "close every '[' and '{', or use block style ('- item' lines)";
+            return open.LastOrDefault(c => c.FlowStart is not null).FlowStart is { } start
+                ? Located(fileName, start, "not valid YAML: this [list] or {mapping} is never closed", Fix)
+                : SpecError.ForFile(fileName, "not valid YAML: an unterminated [list] or {mapping}", Fix);
         }
         return null;
     }
