@@ -65,6 +65,9 @@ internal sealed class SpecReader(string file)
                     if (text is null) continue;
                     if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath is "/" or "" && string.IsNullOrEmpty(uri.UserInfo))
                         endpoints.Add(uri);
+                    else if (uri is not null && uri.UserInfo.Length > 0)
+                        // Never echo it: the part before '@' may be a password.
+                        Error(item, $"the etcd endpoint {uri.Scheme}://{uri.Authority} carries credentials", "remove them; use --user, or OVERLAYCTL_USER and OVERLAYCTL_PASSWORD");
                     else
                         Error(item, $"'{text}' is not an etcd endpoint", "write http://HOST:PORT or https://HOST:PORT (no path, no credentials)");
                 }

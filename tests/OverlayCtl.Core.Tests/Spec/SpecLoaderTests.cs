@@ -172,6 +172,13 @@ public sealed class SpecLoaderTests
     }
 
     [Fact]
+    public void AnEndpointWithCredentialsIsRefusedWithoutEchoingThePassword()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(Minimal(null).Replace("network:", "etcd:\n  endpoints: [http://root:hunter2@h:2379]\nnetwork:", StringComparison.Ordinal), "c.yaml"));
+        Assert.Equal("c.yaml:5:15: the etcd endpoint http://h:2379 carries credentials (fix: remove them; use --user, or OVERLAYCTL_USER and OVERLAYCTL_PASSWORD)", Assert.Single(e.Errors).ToString());
+    }
+
+    [Fact]
     public void TlsPathsRememberTheSpecLineTheyCameFrom()
     {
         var spec = SpecLoader.Parse(Minimal(null).Replace("network:", "etcd:\n  tls: { ca: /etc/ca.pem }\nnetwork:", StringComparison.Ordinal), "c.yaml");
