@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OverlayCtl.Cli.Output;
+using OverlayCtl.Core;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Etcd;
 using OverlayCtl.Cli.Engine;
@@ -16,6 +17,8 @@ namespace OverlayCtl.Cli;
 internal sealed class CliContext : IDisposable
 {
     private readonly Serilog.Core.Logger _logger;
+    private readonly Serilog.Core.Logger? _fileLogger;
+    private readonly StreamWriter? _logFile;
     private readonly List<IDisposable> _disposables = [];
     private readonly TextWriter _stdout;
     private ProcessRunner? _processes;
@@ -37,9 +40,15 @@ internal sealed class CliContext : IDisposable
         var config = new LoggerConfiguration()
             .MinimumLevel.Debug()
             .WriteTo.Sink(new TextWriterSink(stderr, "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}"), level);
-        var logFile = parse.GetValue(GlobalOptions.LogFile);
-        if (logFile is not null)
-            config = config.WriteTo.File(logFile, outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} {Level:u3} {Message:lj}{NewLine}{Exception}");
+        if (parse.GetValue(GlobalOptions.LogFile) is { } logFile)
+        {
+            _logFile = OpenLogFile(logFile);
+            _fileLogger = new LoggerConfiguration()
+                .MinimumLevel.Debug()
+                .WriteTo.Sink(new TextWriterSink(_logFile, "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} {Level:u3} {Message:lj}{NewLine}{Exception}"))
+                .CreateLogger();
+            config = config.WriteTo.Logger(_fileLogger);
+        }
         _logger = config.CreateLogger();
     }
 
@@ -51,26 +60,26 @@ internal sealed class CliContext : IDisposable
 
     public ILogger Log => _logger;
 
+    /// <summary>The --log-file alone (null without one): where a failure's detail goes without repeating it on stderr.</summary>
+    public ILogger? FileLog => _fileLogger;
+
     /// <summary>Loads and validates the spec named by <paramref name="option"/>; errors surface as <see cref="SpecException"/>.</summary>
     public ClusterSpec LoadSpec(Option<string> option) => SpecLoader.Load(Parse.GetRequiredValue(option));
 
     /// <summary>
-    /// etcd settings: --endpoints, else the spec's, else $OVERLAYCTL_ENDPOINTS, else $ETCDCTL_ENDPOINTS;
-    /// TLS from --cacert/--cert/--key over the spec's; credentials only from the environment.
+    /// etcd settings from the flags, the environment and the spec (<see cref="EtcdSettings"/>), with every
+    /// TLS file checked now, before any etcd or host is touched.
     /// </summary>
     public EtcdClientOptions EtcdOptions(ClusterSpec? spec)
     {
-        var flag = Parse.GetValue(GlobalOptions.Endpoints);
-        var env = Environment.GetEnvironmentVariable("OVERLAYCTL_ENDPOINTS") ?? Environment.GetEnvironmentVariable("ETCDCTL_ENDPOINTS");
-        var endpoints = flag is not null ? ParseEndpoints(flag, "--endpoints")
-            : spec is not null ? spec.Etcd.Endpoints
-            : env is not null ? ParseEndpoints(env, "$OVERLAYCTL_ENDPOINTS/$ETCDCTL_ENDPOINTS")
-            : [new Uri("http://127.0.0.1:2379")];
-        var tls = spec?.Etcd.Tls;
-        var (ca, cert, key) = (Parse.GetValue(GlobalOptions.CaCert), Parse.GetValue(GlobalOptions.Cert), Parse.GetValue(GlobalOptions.Key));
-        if (ca is not null || cert is not null || key is not null)
-            tls = new TlsSpec(ca ?? tls?.Ca, cert ?? tls?.Cert, key ?? tls?.Key);
-        return new EtcdClientOptions(endpoints, tls, Environment.GetEnvironmentVariable("OVERLAYCTL_USER"), Environment.GetEnvironmentVariable("OVERLAYCTL_PASSWORD"));
+        var options = EtcdSettings.Resolve(Parse, spec, Environment.GetEnvironmentVariable);
+        if (EtcdTls.Load(options.Tls) is { } material)
+        {
+            // Only the check is wanted here; the client loads the files again when it connects.
+            material.ClientCertificate?.Dispose();
+            foreach (var ca in material.TrustedCas ?? []) ca.Dispose();
+        }
+        return options;
     }
 
     /// <summary>The lease store for a spec, or for a bare --endpoints/--prefix when there is none.</summary>
@@ -94,23 +103,33 @@ internal sealed class CliContext : IDisposable
     /// <summary>--no-color, or the NO_COLOR convention: no escape sequences at all.</summary>
     public bool NoColor => Parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 };
 
-    private static List<Uri> ParseEndpoints(string text, string source)
+    /// <summary>
+    /// Opens the audit log for appending, or says why it cannot be: a log that silently goes nowhere
+    /// (or into a directory created by a typo) is worse than a refusal.
+    /// </summary>
+    private static StreamWriter OpenLogFile(string path)
     {
-        var list = new List<Uri>();
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        const string Fix = "name a file in an existing directory, e.g. --log-file /var/log/overlayctl.log";
+        if (path.Length == 0) throw new InputException($"--log-file '' names no file (fix: {Fix})");
+        if (Directory.Exists(path)) throw new InputException($"--log-file {path}: is a directory, not a file (fix: {Fix})");
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null && !Directory.Exists(directory))
+            throw new InputException($"--log-file {path}: {directory} {(File.Exists(directory) ? "is a file, not a directory" : "does not exist")} (fix: {Fix})");
+        try
         {
-            var withScheme = part.Contains("://", StringComparison.Ordinal) ? part : "http://" + part;
-            if (!Uri.TryCreate(withScheme, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-                throw new UsageException($"{source}: '{part}' is not an etcd endpoint (write http://HOST:PORT)");
-            list.Add(uri);
+            return new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite), new System.Text.UTF8Encoding(false));
         }
-        if (list.Count == 0) throw new UsageException($"{source} names no endpoint");
-        return list;
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException($"--log-file {path}: cannot be written: {e.Message} (fix: {Fix})", e);
+        }
     }
 
     public void Dispose()
     {
         foreach (var d in _disposables) d.Dispose();
         _logger.Dispose();
+        _fileLogger?.Dispose();
+        _logFile?.Dispose();
     }
 }

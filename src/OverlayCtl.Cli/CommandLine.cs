@@ -1,14 +1,11 @@
 using System.CommandLine;
 using OverlayCtl.Cli.Commands;
-using OverlayCtl.Core.Hosts;
-using OverlayCtl.Core.Leases;
-using OverlayCtl.Core.Spec;
 
 namespace OverlayCtl.Cli;
 
 /// <summary>
-/// The command tree and the one place where failures become exit codes and human messages:
-/// no stack trace reaches an operator for a problem they can fix.
+/// The command tree, and the one wrapper every command runs in: whatever fails, inside a command or
+/// while parsing, ends in <see cref="Failures"/>, so no stack trace reaches an operator for a problem they can fix.
 /// </summary>
 internal static class CommandLine
 {
@@ -25,44 +22,39 @@ internal static class CommandLine
     {
         var root = Build(stdout, stderr);
         var parse = root.Parse(args);
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }).ConfigureAwait(false);
+        try
+        {
+            // Failures inside a command are mapped by Action; this catches the rest (a parser, help)
+            // so that System.CommandLine's own handler never prints a stack trace.
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            return Failures.Report(e, interrupted: false, parse.GetValue(GlobalOptions.Verbose), stderr, fileLog: null);
+        }
     }
 
-    /// <summary>Wraps a command body: builds its context, maps known failures to exit codes.</summary>
+    /// <summary>
+    /// Wraps a command body: builds its context (which can fail too: a log file that cannot be
+    /// created) and hands every failure to <see cref="Failures"/>.
+    /// </summary>
     public static Func<ParseResult, CancellationToken, Task<int>> Action(
         TextWriter stdout, TextWriter stderr, Func<CliContext, CancellationToken, Task<int>> body) =>
         async (parse, cancellationToken) =>
         {
-            using var context = new CliContext(parse, stdout, stderr);
+            CliContext? context = null;
             try
             {
+                context = new CliContext(parse, stdout, stderr);
                 return await body(context, cancellationToken).ConfigureAwait(false);
             }
-            catch (SpecException e)
+            catch (Exception e)
             {
-                foreach (var error in e.Errors) await stderr.WriteLineAsync(error.ToString()).ConfigureAwait(false);
-                await stderr.WriteLineAsync($"{e.Errors.Count} problem(s) in the spec").ConfigureAwait(false);
-                return ExitCodes.Error;
+                return Failures.Report(e, cancellationToken.IsCancellationRequested, parse.GetValue(GlobalOptions.Verbose), stderr, context?.FileLog);
             }
-            catch (StoreUnavailableException e)
+            finally
             {
-                context.Log.Error("etcd unavailable: {Message}", e.Message);
-                return ExitCodes.StoreUnavailable;
-            }
-            catch (CommandFailedException e)
-            {
-                context.Log.Error("{Message}", e.Message);
-                return ExitCodes.HostFailed;
-            }
-            catch (Exception e) when (e is LeaseException or UsageException or IOException or UnauthorizedAccessException)
-            {
-                context.Log.Error("{Message}", e.Message);
-                return ExitCodes.Error;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                context.Log.Warning("interrupted");
-                return 130;
+                context?.Dispose();
             }
         };
 }

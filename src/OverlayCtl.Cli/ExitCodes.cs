@@ -14,7 +14,7 @@ internal static class ExitCodes
     /// <summary>Changes are pending: <c>plan --detailed-exitcode</c> with a non-empty plan, <c>status</c> with drift.</summary>
     public const int Changes = 2;
 
-    /// <summary>No etcd endpoint could be reached, or authentication failed.</summary>
+    /// <summary>No etcd endpoint could be reached, or etcd refused (authentication, permission, TLS, an alarm such as NOSPACE).</summary>
     public const int StoreUnavailable = 3;
 
     /// <summary>At least one host failed (could not be reached, observed or converged); the others were still done.</summary>
@@ -22,4 +22,10 @@ internal static class ExitCodes
 
     /// <summary>A check found a problem: <c>verify</c> broken pairs, <c>doctor</c> findings.</summary>
     public const int ChecksFailed = 5;
+
+    /// <summary>A bug in overlayctl: an exception no failure category expects (sysexits' EX_SOFTWARE).</summary>
+    public const int InternalError = 70;
+
+    /// <summary>Interrupted (Ctrl-C or SIGTERM), as shells report a SIGINT death.</summary>
+    public const int Interrupted = 130;
 }

@@ -11,11 +11,47 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
-    public static readonly Option<string?> CaCert = new("--cacert") { Description = "CA bundle to verify etcd's certificate", Recursive = true };
+    public static readonly Option<string?> CaCert = new("--cacert")
+    {
+        Description = "CA bundle (PEM) to verify etcd's certificate (default: $ETCDCTL_CACERT, then the spec's etcd.tls.ca)",
+        HelpName = "FILE",
+        Recursive = true,
+    };
 
-    public static readonly Option<string?> Cert = new("--cert") { Description = "client certificate for etcd (PEM)", Recursive = true };
+    public static readonly Option<string?> Cert = new("--cert")
+    {
+        Description = "client certificate (PEM) for etcd, with --key (default: $ETCDCTL_CERT, then the spec's etcd.tls.cert)",
+        HelpName = "FILE",
+        Recursive = true,
+    };
 
-    public static readonly Option<string?> Key = new("--key") { Description = "client key for etcd (PEM)", Recursive = true };
+    public static readonly Option<string?> Key = new("--key")
+    {
+        Description = "client key (PEM) for etcd, with --cert (default: $ETCDCTL_KEY, then the spec's etcd.tls.key)",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> User = new("--user")
+    {
+        Description = "etcd user; without :PASSWORD the password comes from $OVERLAYCTL_PASSWORD, then $ETCDCTL_PASSWORD (default: $OVERLAYCTL_USER, then $ETCDCTL_USER)",
+        HelpName = "USER[:PASSWORD]",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> DialTimeout = new("--dial-timeout")
+    {
+        Description = "time to connect to one etcd endpoint, e.g. 2s, 500ms (default: $ETCDCTL_DIAL_TIMEOUT, else 2s)",
+        HelpName = "DURATION",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> CommandTimeout = new("--command-timeout")
+    {
+        Description = "time for one etcd request, e.g. 5s, 1m (default: $ETCDCTL_COMMAND_TIMEOUT, else 5s)",
+        HelpName = "DURATION",
+        Recursive = true,
+    };
 
     public static readonly Option<OutputFormat> Output = new("--output", "-o")
     {
@@ -36,13 +72,14 @@ internal static class GlobalOptions
 
     public static readonly Option<string?> LogFile = new("--log-file")
     {
-        Description = "also write a full debug log (an audit of every command run per host) to this file",
+        Description = "also write a full debug log (an audit of every command run per host) to this file; its directory must exist",
+        HelpName = "FILE",
         Recursive = true,
     };
 
     public static readonly Option<bool> NoColor = new("--no-color") { Description = "no colours or live progress line (also: NO_COLOR=1)", Recursive = true };
 
-    public static IEnumerable<Option> All => [Endpoints, CaCert, Cert, Key, Output, Verbose, LogLevelOption, LogFile, NoColor];
+    public static IEnumerable<Option> All => [Endpoints, CaCert, Cert, Key, User, DialTimeout, CommandTimeout, Output, Verbose, LogLevelOption, LogFile, NoColor];
 }
 
 /// <summary>How data is printed on stdout.</summary>

@@ -11,10 +11,12 @@ internal static class ValidateCommand
     public static Command Create(CommandSet commands)
     {
         var spec = CommandSet.SpecOption();
-        var command = new Command("validate", "check a cluster spec; prints the resolved settings, or every problem with file:line:column") { spec };
+        var command = new Command("validate", "check a cluster spec and the etcd settings (TLS files, endpoints) without contacting etcd or any host; prints the resolved settings, or every problem with file:line:column") { spec };
         command.SetAction(commands.Action((context, _) =>
         {
             var cluster = context.LoadSpec(spec);
+            // The etcd settings too: a TLS file named in the spec or by a flag that is missing fails here, not at the first apply.
+            context.EtcdOptions(cluster);
             var result = new ValidateResult(
                 cluster.SourcePath,
                 cluster.Name,

@@ -24,7 +24,17 @@ public sealed record EtcdSpec(IReadOnlyList<Uri> Endpoints, string Prefix, TlsSp
 }
 
 /// <summary>Client TLS for etcd, as etcdctl's --cacert/--cert/--key. Credentials never live in the spec.</summary>
-public sealed record TlsSpec(string? Ca, string? Cert, string? Key);
+public sealed record TlsSpec(string? Ca, string? Cert, string? Key)
+{
+    /// <summary>Where <see cref="Ca"/> came from (a flag, a variable, a spec line), so an error about the file says what to change.</summary>
+    public string CaSource { get; init; } = "etcd.tls.ca";
+
+    /// <summary>Where <see cref="Cert"/> came from.</summary>
+    public string CertSource { get; init; } = "etcd.tls.cert";
+
+    /// <summary>Where <see cref="Key"/> came from.</summary>
+    public string KeySource { get; init; } = "etcd.tls.key";
+}
 
 /// <summary>How traffic between hosts is carried.</summary>
 public enum BackendKind

@@ -65,6 +65,9 @@ internal sealed class SpecReader(string file)
                     if (text is null) continue;
                     if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath is "/" or "" && string.IsNullOrEmpty(uri.UserInfo))
                         endpoints.Add(uri);
+                    else if (uri is not null && uri.UserInfo.Length > 0)
+                        // Never echo it: the part before '@' may be a password.
+                        Error(item, $"the etcd endpoint {uri.Scheme}://{uri.Authority} carries credentials", "remove them; use --user, or OVERLAYCTL_USER and OVERLAYCTL_PASSWORD");
                     else
                         Error(item, $"'{text}' is not an etcd endpoint", "write http://HOST:PORT or https://HOST:PORT (no path, no credentials)");
                 }
@@ -77,7 +80,12 @@ internal sealed class SpecReader(string file)
             }
             if (map.TryGetValue("tls", out var t) && Mapping(t.Value, "etcd.tls", TlsKeys) is { } tlsMap)
             {
-                tls = new TlsSpec(OptionalPath(tlsMap, "ca"), OptionalPath(tlsMap, "cert"), OptionalPath(tlsMap, "key"));
+                tls = new TlsSpec(OptionalPath(tlsMap, "ca"), OptionalPath(tlsMap, "cert"), OptionalPath(tlsMap, "key"))
+                {
+                    CaSource = TlsSource(tlsMap, "ca"),
+                    CertSource = TlsSource(tlsMap, "cert"),
+                    KeySource = TlsSource(tlsMap, "key"),
+                };
                 if ((tls.Cert is null) != (tls.Key is null))
                     Error(t.Value, "etcd.tls needs both cert and key, or neither", "add the missing one");
             }
@@ -464,6 +472,10 @@ internal sealed class SpecReader(string file)
         Error(node, $"{key} '{text}' is not an absolute path", "write an absolute path (it may contain {host}), or null to not write the file");
         return null;
     }
+
+    /// <summary>"etcd.tls.ca in c.yaml:7:9": the files are checked after the spec, and the error should point back here.</summary>
+    private string TlsSource(Dictionary<string, Entry> map, string key) =>
+        map.TryGetValue(key, out var e) ? $"etcd.tls.{key} in {file}:{e.Value.Start.Line}:{e.Value.Start.Column}" : $"etcd.tls.{key}";
 
     private string? OptionalPath(Dictionary<string, Entry> map, string key) => map.TryGetValue(key, out var e) ? NullablePath(e.Value, key) : null;
 

@@ -111,17 +111,79 @@ public sealed class SpecLoaderTests
     public void AYamlSyntaxErrorIsLocated()
     {
         var e = Assert.Throws<SpecException>(() => SpecLoader.Parse("name: [unclosed\nhosts: x\n", "bad.yaml"));
-        var error = Assert.Single(e.Errors);
-        Assert.Equal("bad.yaml", error.File);
-        Assert.True(error.Line >= 1);
-        Assert.StartsWith("not valid YAML", error.Message, StringComparison.Ordinal);
+        Assert.Equal("bad.yaml:1:7: not valid YAML: this [list] or {mapping} is never closed (fix: close every '[' and '{', or use block style ('- item' lines))", Assert.Single(e.Errors).ToString());
     }
 
     [Fact]
-    public void AMissingFileIsASpecErrorNotAStackTrace()
+    public void AMissingFileIsAnErrorAboutTheFileWithoutAMadeUpLocation()
     {
         var e = Assert.Throws<SpecException>(() => SpecLoader.Load("/nonexistent/overlayctl.yaml"));
-        Assert.Contains("cannot read the spec", Assert.Single(e.Errors).Message, StringComparison.Ordinal);
+        Assert.Equal("/nonexistent/overlayctl.yaml: no such file (fix: pass the path of the cluster spec, a YAML file, with -f)", Assert.Single(e.Errors).ToString());
+    }
+
+    [Fact]
+    public void ADirectoryIsNamedAsOne()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Load("/etc"));
+        Assert.Equal("/etc: is a directory, not a file (fix: pass the path of the cluster spec, a YAML file, with -f)", Assert.Single(e.Errors).ToString());
+    }
+
+    [Fact]
+    public void AnEmptyPathIsRefused()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Load(""));
+        Assert.StartsWith("'': empty path", Assert.Single(e.Errors).ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(20_000)]
+    [InlineData(100_000)]
+    public void DeepNestingIsRefusedAtItsLocationBeforeATreeIsBuilt(int depth)
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse("name: " + new string('[', depth), "deep.yaml"));
+        Assert.Equal($"deep.yaml:1:{6 + SpecLoader.MaxDepth}: lists and mappings are nested more than {SpecLoader.MaxDepth} deep here (fix: a spec nests four levels at most; check the brackets and indentation)", Assert.Single(e.Errors).ToString());
+    }
+
+    [Fact]
+    public void DeepBlockNestingIsRefusedToo()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse("hosts:\n" + string.Concat(Enumerable.Repeat("- ", 1000)) + "x\n", "deep.yaml"));
+        Assert.Equal(2, Assert.Single(e.Errors).Line);
+    }
+
+    [Fact]
+    public void ASecondDocumentIsRefusedAtItsStart()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse("a:\n  - b\n---\n: : :\n", "r.yaml"));
+        Assert.Equal("r.yaml:3:1: a second YAML document starts here; a spec is one document (fix: remove this '---' and what follows, or put each cluster in a file of its own)", Assert.Single(e.Errors).ToString());
+    }
+
+    [Theory]
+    [InlineData("? &a [*a]\n: 1\n", 1, 3, "a key here is a list, a mapping or an alias")]
+    [InlineData("? [a, b]\n: 1\n", 1, 3, "a key here is a list, a mapping or an alias")]
+    [InlineData("name: a\nname: b\n", 2, 1, "not valid YAML: Duplicate key")]
+    [InlineData(": : :\n", 1, 3, "not valid YAML: Mapping values are not allowed in this context.")]
+    public void YamlThatBreaksTheTreeBuilderIsLocated(string yaml, int line, int column, string message)
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "y.yaml"));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal((line, column), (error.Line, error.Column));
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnEndpointWithCredentialsIsRefusedWithoutEchoingThePassword()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(Minimal(null).Replace("network:", "etcd:\n  endpoints: [http://root:hunter2@h:2379]\nnetwork:", StringComparison.Ordinal), "c.yaml"));
+        Assert.Equal("c.yaml:5:15: the etcd endpoint http://h:2379 carries credentials (fix: remove them; use --user, or OVERLAYCTL_USER and OVERLAYCTL_PASSWORD)", Assert.Single(e.Errors).ToString());
+    }
+
+    [Fact]
+    public void TlsPathsRememberTheSpecLineTheyCameFrom()
+    {
+        var spec = SpecLoader.Parse(Minimal(null).Replace("network:", "etcd:\n  tls: { ca: /etc/ca.pem }\nnetwork:", StringComparison.Ordinal), "c.yaml");
+        Assert.Equal("etcd.tls.ca in c.yaml:5:14", spec.Etcd.Tls!.CaSource);
+        Assert.Equal("etcd.tls.cert", spec.Etcd.Tls.CertSource);
     }
 
     [Fact]

@@ -1,0 +1,141 @@
+using System.CommandLine;
+using System.Globalization;
+using OverlayCtl.Core;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Etcd;
+
+namespace OverlayCtl.Cli;
+
+/// <summary>
+/// Resolves how to reach etcd from the flags, the environment and the spec, as etcdctl does, and
+/// refuses what cannot be meant: credentials inside an endpoint URL (they would be logged), a path on
+/// an endpoint, a user without a password, a duration etcdctl would not accept.
+/// Endpoints: <c>--endpoints</c>, else the spec's, else <c>$OVERLAYCTL_ENDPOINTS</c>, else <c>$ETCDCTL_ENDPOINTS</c>.
+/// TLS, user and timeouts: the flag, else the environment, else the spec (which holds TLS paths only).
+/// </summary>
+internal static class EtcdSettings
+{
+    public static readonly TimeSpan DefaultDialTimeout = TimeSpan.FromSeconds(2);
+
+    public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromSeconds(5);
+
+    private const string CredentialsFix = "put the user in --user USER or $OVERLAYCTL_USER, the password in $OVERLAYCTL_PASSWORD";
+
+    public static EtcdClientOptions Resolve(ParseResult parse, ClusterSpec? spec, Func<string, string?> environment)
+    {
+        var endpoints = Endpoints(parse, spec, environment);
+        var tls = Tls(parse, spec?.Etcd.Tls, environment);
+        var (user, password) = Credentials(parse, environment);
+        return new EtcdClientOptions(endpoints, tls, user, password)
+        {
+            DialTimeout = Timeout(parse.GetValue(GlobalOptions.DialTimeout), "--dial-timeout", environment, "ETCDCTL_DIAL_TIMEOUT", DefaultDialTimeout),
+            CommandTimeout = Timeout(parse.GetValue(GlobalOptions.CommandTimeout), "--command-timeout", environment, "ETCDCTL_COMMAND_TIMEOUT", DefaultCommandTimeout),
+        };
+    }
+
+    private static IReadOnlyList<Uri> Endpoints(ParseResult parse, ClusterSpec? spec, Func<string, string?> environment)
+    {
+        if (parse.GetValue(GlobalOptions.Endpoints) is { } flag) return ParseEndpoints(flag, "--endpoints");
+        if (spec is not null) return spec.Etcd.Endpoints;
+        foreach (var name in (string[])["OVERLAYCTL_ENDPOINTS", "ETCDCTL_ENDPOINTS"])
+            if (environment(name) is { } value) return ParseEndpoints(value, "$" + name);
+        return [new Uri("http://127.0.0.1:2379")];
+    }
+
+    private static List<Uri> ParseEndpoints(string text, string source)
+    {
+        var list = new List<Uri>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var withScheme = part.Contains("://", StringComparison.Ordinal) ? part : "http://" + part;
+            if (!Uri.TryCreate(withScheme, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
+                throw new InputException($"{source}: '{Redact(part)}' is not an etcd endpoint (fix: write http://HOST:PORT or https://HOST:PORT)");
+            var bare = $"{uri.Scheme}://{uri.Authority}";
+            if (uri.UserInfo.Length > 0)
+                throw new InputException($"{source}: the endpoint {bare} carries credentials, which overlayctl never reads from a URL (they would end up in logs and error messages) (fix: write {bare}; {CredentialsFix})");
+            if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+                throw new InputException($"{source}: the endpoint {bare}{uri.PathAndQuery} has a path; an etcd endpoint is only a scheme, host and port (fix: write {bare})");
+            list.Add(uri);
+        }
+        if (list.Count == 0) throw new InputException($"{source} names no endpoint (fix: write http://HOST:PORT, several comma-separated)");
+        return list;
+    }
+
+    /// <summary>What an unparsable endpoint looked like, minus anything between "//" and "@" (it may be a password).</summary>
+    private static string Redact(string part)
+    {
+        var at = part.LastIndexOf('@');
+        if (at < 0) return part;
+        var start = part.IndexOf("//", StringComparison.Ordinal) is var s and >= 0 && s < at ? s + 2 : 0;
+        return part[..start] + "***" + part[at..];
+    }
+
+    private static TlsSpec? Tls(ParseResult parse, TlsSpec? spec, Func<string, string?> environment)
+    {
+        var (ca, caSource) = Pick(parse.GetValue(GlobalOptions.CaCert), "--cacert", environment, "ETCDCTL_CACERT", spec?.Ca, spec?.CaSource ?? "etcd.tls.ca");
+        var (cert, certSource) = Pick(parse.GetValue(GlobalOptions.Cert), "--cert", environment, "ETCDCTL_CERT", spec?.Cert, spec?.CertSource ?? "etcd.tls.cert");
+        var (key, keySource) = Pick(parse.GetValue(GlobalOptions.Key), "--key", environment, "ETCDCTL_KEY", spec?.Key, spec?.KeySource ?? "etcd.tls.key");
+        if (ca is null && cert is null && key is null) return null;
+        return new TlsSpec(ca, cert, key) { CaSource = caSource, CertSource = certSource, KeySource = keySource };
+    }
+
+    private static (string? Value, string Source) Pick(string? flag, string flagName, Func<string, string?> environment, string variable, string? spec, string specSource) =>
+        flag is not null ? (flag, flagName)
+        : environment(variable) is { } value ? (value, "$" + variable)
+        : (spec, specSource);
+
+    /// <summary>etcdctl's <c>--user USER[:PASSWORD]</c>; a password not given there comes from the environment.</summary>
+    private static (string? User, string? Password) Credentials(ParseResult parse, Func<string, string?> environment)
+    {
+        var (text, source) = parse.GetValue(GlobalOptions.User) is { } flag ? (flag, "--user")
+            : environment("OVERLAYCTL_USER") is { } o ? (o, "$OVERLAYCTL_USER")
+            : environment("ETCDCTL_USER") is { } e ? (e, "$ETCDCTL_USER")
+            : (null, "");
+        if (text is null) return (null, null);
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        var user = colon < 0 ? text : text[..colon];
+        var password = colon < 0 ? environment("OVERLAYCTL_PASSWORD") ?? environment("ETCDCTL_PASSWORD") : text[(colon + 1)..];
+        if (user.Length == 0)
+            throw new InputException($"{source} names no user (fix: write {source} USER, with the password in $OVERLAYCTL_PASSWORD)");
+        if (password is null)
+            throw new InputException($"{source} names the etcd user '{user}' but no password is given (fix: set $OVERLAYCTL_PASSWORD (or $ETCDCTL_PASSWORD), or write {source} {user}:PASSWORD)");
+        return (user, password);
+    }
+
+    private static TimeSpan Timeout(string? flag, string flagName, Func<string, string?> environment, string variable, TimeSpan fallback)
+    {
+        var (text, source) = flag is not null ? (flag, flagName) : (environment(variable), "$" + variable);
+        if (text is null) return fallback;
+        return ParseDuration(text)
+            ?? throw new InputException($"{source} '{text}' is not a duration (fix: write a positive duration as etcdctl does, e.g. 2s, 500ms, 1m or 1m30s)");
+    }
+
+    /// <summary>Go's time.ParseDuration, as etcdctl reads its timeouts: "1.5s", "1m30s", "500ms"; only positive values.</summary>
+    public static TimeSpan? ParseDuration(string text)
+    {
+        var total = 0.0;
+        var i = 0;
+        if (text.Length == 0) return null;
+        while (i < text.Length)
+        {
+            var start = i;
+            while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.')) i++;
+            if (!double.TryParse(text.AsSpan(start, i - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number)) return null;
+            var unitStart = i;
+            while (i < text.Length && !char.IsAsciiDigit(text[i]) && text[i] != '.') i++;
+            double? ticksPerUnit = text[unitStart..i] switch
+            {
+                "ns" => 0.01,
+                "us" or "µs" => TimeSpan.TicksPerMicrosecond,
+                "ms" => TimeSpan.TicksPerMillisecond,
+                "s" => TimeSpan.TicksPerSecond,
+                "m" => TimeSpan.TicksPerMinute,
+                "h" => TimeSpan.TicksPerHour,
+                _ => null,
+            };
+            if (ticksPerUnit is not { } unit) return null;
+            total += number * unit;
+        }
+        return total >= 1 && total < TimeSpan.MaxValue.Ticks ? TimeSpan.FromTicks((long)total) : null;
+    }
+}

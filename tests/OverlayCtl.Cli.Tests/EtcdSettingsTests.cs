@@ -1,0 +1,103 @@
+using OverlayCtl.Core;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Etcd;
+
+namespace OverlayCtl.Cli.Tests;
+
+public sealed class EtcdSettingsTests
+{
+    private static readonly ClusterSpec Spec = SpecLoader.Parse("""
+        apiVersion: overlayctl/v1
+        kind: Cluster
+        name: t
+        etcd:
+          endpoints: [http://10.0.0.1:2379]
+          tls: { ca: /spec/ca.pem, cert: /spec/c.pem, key: /spec/k.pem }
+        network:
+          cidr: 10.244.0.0/16
+        hosts:
+          - name: a
+            address: 192.0.2.1
+        """, "c.yaml");
+
+    private static EtcdClientOptions Resolve(string[] args, ClusterSpec? spec = null, Dictionary<string, string>? environment = null)
+    {
+        var parse = CommandLine.Build(TextWriter.Null, TextWriter.Null).Parse(["leases", "list", .. args]);
+        return EtcdSettings.Resolve(parse, spec, name => environment?.GetValueOrDefault(name));
+    }
+
+    [Fact]
+    public void EndpointsComeFromTheFlagThenTheSpecThenTheEnvironment()
+    {
+        var env = new Dictionary<string, string> { ["OVERLAYCTL_ENDPOINTS"] = "http://10.0.0.3:2379", ["ETCDCTL_ENDPOINTS"] = "http://10.0.0.4:2379" };
+        Assert.Equal("http://10.0.0.2:2379/", Resolve(["--endpoints", "10.0.0.2:2379"], Spec, env).Endpoints.Single().ToString());
+        Assert.Equal("http://10.0.0.1:2379/", Resolve([], Spec, env).Endpoints.Single().ToString());
+        Assert.Equal("http://10.0.0.3:2379/", Resolve([], null, env).Endpoints.Single().ToString());
+        Assert.Equal("http://10.0.0.4:2379/", Resolve([], null, new() { ["ETCDCTL_ENDPOINTS"] = "http://10.0.0.4:2379" }).Endpoints.Single().ToString());
+        Assert.Equal("http://127.0.0.1:2379/", Resolve([]).Endpoints.Single().ToString());
+    }
+
+    [Fact]
+    public void AnEndpointWithCredentialsInTheEnvironmentIsRefusedWithoutThePassword()
+    {
+        var e = Assert.Throws<InputException>(() => Resolve([], null, new() { ["ETCDCTL_ENDPOINTS"] = "http://root:hunter2@10.0.0.4:2379" }));
+        Assert.StartsWith("$ETCDCTL_ENDPOINTS: the endpoint http://10.0.0.4:2379 carries credentials", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TlsPathsComeFromTheFlagThenTheEnvironmentThenTheSpecEachNamingItsSource()
+    {
+        var tls = Resolve(["--cacert", "/flag/ca.pem"], Spec, new() { ["ETCDCTL_CACERT"] = "/env/ca.pem", ["ETCDCTL_CERT"] = "/env/c.pem" }).Tls!;
+        Assert.Equal(("/flag/ca.pem", "--cacert"), (tls.Ca, tls.CaSource));
+        Assert.Equal(("/env/c.pem", "$ETCDCTL_CERT"), (tls.Cert, tls.CertSource));
+        Assert.Equal(("/spec/k.pem", "etcd.tls.key in c.yaml:6:52"), (tls.Key, tls.KeySource));
+        Assert.Null(Resolve([]).Tls);
+    }
+
+    [Fact]
+    public void TheUserComesFromTheFlagAsEtcdctlReadsItWithThePasswordFromTheEnvironment()
+    {
+        var env = new Dictionary<string, string> { ["OVERLAYCTL_USER"] = "envuser", ["ETCDCTL_PASSWORD"] = "etcdctl-pw" };
+        Assert.Equal(("root", "pw:with:colons"), Pick(Resolve(["--user", "root:pw:with:colons"], null, env)));
+        Assert.Equal(("root", "etcdctl-pw"), Pick(Resolve(["--user", "root"], null, env)));
+        Assert.Equal(("envuser", "etcdctl-pw"), Pick(Resolve([], null, env)));
+        Assert.Equal(("bob", "b"), Pick(Resolve([], null, new() { ["ETCDCTL_USER"] = "bob:b", ["OVERLAYCTL_PASSWORD"] = "ignored" })));
+        Assert.Equal(("envuser", "o"), Pick(Resolve([], null, new() { ["OVERLAYCTL_USER"] = "envuser", ["OVERLAYCTL_PASSWORD"] = "o", ["ETCDCTL_PASSWORD"] = "e" })));
+        Assert.Equal((null, null), Pick(Resolve([])));
+        Assert.Throws<InputException>(() => Resolve(["--user", ":pw"]));
+    }
+
+    [Fact]
+    public void TimeoutsTakeEtcdctlDurationsFromTheFlagThenTheEnvironment()
+    {
+        var defaults = Resolve([]);
+        Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)), (defaults.DialTimeout, defaults.CommandTimeout));
+        var env = new Dictionary<string, string> { ["ETCDCTL_DIAL_TIMEOUT"] = "3s", ["ETCDCTL_COMMAND_TIMEOUT"] = "1m" };
+        var fromEnv = Resolve([], null, env);
+        Assert.Equal((TimeSpan.FromSeconds(3), TimeSpan.FromMinutes(1)), (fromEnv.DialTimeout, fromEnv.CommandTimeout));
+        Assert.Equal(TimeSpan.FromMilliseconds(500), Resolve(["--dial-timeout", "500ms"], null, env).DialTimeout);
+        Assert.StartsWith("$ETCDCTL_DIAL_TIMEOUT 'soon' is not a duration", Assert.Throws<InputException>(() => Resolve([], null, new() { ["ETCDCTL_DIAL_TIMEOUT"] = "soon" })).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("2s", 2_000)]
+    [InlineData("500ms", 500)]
+    [InlineData("1m30s", 90_000)]
+    [InlineData("1.5s", 1_500)]
+    [InlineData("1h", 3_600_000)]
+    public void DurationsAreReadAsGoWritesThem(string text, int milliseconds) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), EtcdSettings.ParseDuration(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("2")]
+    [InlineData("0s")]
+    [InlineData("-1s")]
+    [InlineData("2 s")]
+    [InlineData("s")]
+    [InlineData("1d")]
+    public void DurationsEtcdctlRefusesAreRefused(string text) => Assert.Null(EtcdSettings.ParseDuration(text));
+
+    private static (string? User, string? Password) Pick(EtcdClientOptions options) => (options.User, options.Password);
+}
