@@ -11,11 +11,11 @@ scripts/deps.sh
 command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ETCDCTL_API=3
 
+# The build the README installs: one NativeAOT binary (published once, reused while up to date).
+ovl=$(scripts/native.sh)
 out=artifacts/bench; mkdir -p "$out"
 work=$(mktemp -d /tmp/overlayctl-bench.XXXXXX)
 etcd_pid=
-# The build the README installs: one NativeAOT binary (published once, reused while up to date).
-ovl=$(scripts/native.sh)
 cleanup() {
   set +e
   for f in "$work"/*.yaml; do [ -f "$f" ] && "$ovl" lab down -f "$f" >/dev/null 2>&1; done
