@@ -12,7 +12,7 @@ for arg in "$@"; do
   case "$arg" in --keep|--down) mode=$arg ;; *) spec=$arg ;; esac
 done
 state=/run/overlayctl/demo
-overlayctl() { dotnet artifacts/overlayctl/overlayctl.dll "$@"; }
+overlayctl() { "$ovl" "$@"; }
 
 down() {
   overlayctl destroy -f "$spec" --release-leases >/dev/null 2>&1 || true
@@ -23,8 +23,8 @@ down() {
 }
 
 scripts/deps.sh
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet publish src/OverlayCtl.Cli -c Release -o artifacts/overlayctl -nologo -v q
+# The native binary, as scripts/install.sh installs it (published once, reused while up to date).
+ovl=$(scripts/native.sh)
 if [ "$mode" = "--down" ]; then down; exit 0; fi
 [ "$mode" = "--keep" ] || trap down EXIT
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The one test command: installs what the tests need, builds, runs every test project (unit tests,
-# real etcd, real network namespaces), and ends with "N passed, N failed".
+# The one test command: installs what the tests need, publishes the native binary and builds, runs every
+# test project (unit tests, real etcd, real network namespaces, the native binary), and ends with "N passed, N failed".
 # Needs root (namespaces, iptables). Usage: scripts/test.sh [extra dotnet test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (the integration tests create network namespaces)" >&2; exit 1; }
 scripts/deps.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# The product is the native binary; NativeBinaryTests run it as a process (the publish is skipped while it is up to date).
+OVERLAYCTL_NATIVE=$(scripts/native.sh)
+export OVERLAYCTL_NATIVE
 dotnet build OverlayCtl.sln -c Release -nologo -v q
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

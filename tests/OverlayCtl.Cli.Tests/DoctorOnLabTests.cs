@@ -65,7 +65,7 @@ public sealed class DoctorOnLabTests(EtcdFixture etcd)
         Assert.Equal(3, (await lab.RunAsync("leases", "list", "-o", "json")).Json().GetProperty("leases").GetArrayLength());
 
         // apply heals what is overlayctl's; foreign rules stay and doctor still names them.
-        lab.InHost("n3", "ip", "addr", "add", LabCluster.Address("n3") + "/24", "dev", "eth0");
+        lab.InHost("n3", "ip", "addr", "add", lab.Address("n3") + "/24", "dev", "eth0");
         Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
         var after = Findings(await lab.RunAsync("doctor", "-o", "json"));
         Assert.DoesNotContain(("n1", "ip-forward"), after);

@@ -38,7 +38,7 @@ public sealed class OvsOnLabTests(EtcdFixture etcd)
         {
             Assert.DoesNotContain("flannel.1", lab.InHost(host, "ip", "link"), StringComparison.Ordinal);
             var ports = lab.Vsctl(host, "list-ports", "br-overlay").Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            var peers = lab.HostNames.Where(h => h != host).Select(h => "vx-" + string.Concat(LabCluster.Address(h).Split('.').Select(b => int.Parse(b, System.Globalization.CultureInfo.InvariantCulture).ToString("x2", System.Globalization.CultureInfo.InvariantCulture))));
+            var peers = lab.HostNames.Where(h => h != host).Select(h => "vx-" + string.Concat(lab.Address(h).Split('.').Select(b => int.Parse(b, System.Globalization.CultureInfo.InvariantCulture).ToString("x2", System.Globalization.CultureInfo.InvariantCulture))));
             Assert.Equal(peers.Order(StringComparer.Ordinal), ports.Order(StringComparer.Ordinal));
             Assert.Equal("true", lab.Vsctl(host, "get", "port", ports.First(p => p.StartsWith("vx-", StringComparison.Ordinal)), "protected").Trim());
         }

@@ -10,15 +10,21 @@ namespace OverlayCtl.Cli.Tests.Support;
 internal sealed class LabCluster : IAsyncDisposable
 {
     private readonly List<string> _containers = [];
+    private readonly string _underlayStem;
 
     /// <param name="ovs">
     /// Give every host its own Open vSwitch (userspace datapath, database under <see cref="Dir"/>), which
     /// <c>lab up</c> starts; the underlay address then lives on the host's OVS bridge br-phy, so the spec
     /// names no interface and every backend finds it by address.
     /// </param>
-    public LabCluster(string etcdUrl, int hosts, string backend = "vxlan", string extraNetwork = "", bool ovs = false)
+    /// <param name="underlay">
+    /// The hosts' underlay /24 (they take .11, .12, ...). 192.0.2.0/24 is also this machine's eth0 network,
+    /// which the lab bridge keeps apart with ARP off; new labs use 198.18.0.0/15, which the machine does not hold.
+    /// </param>
+    public LabCluster(string etcdUrl, int hosts, string backend = "vxlan", string extraNetwork = "", bool ovs = false, string underlay = "192.0.2.0/24")
     {
         Ovs = ovs;
+        _underlayStem = underlay[..underlay.LastIndexOf('.')];
         Id = Convert.ToHexString(Guid.NewGuid().ToByteArray())[..6].ToLowerInvariant();
         Dir = Directory.CreateTempSubdirectory("overlayctl-e2e-").FullName;
         EtcdUrl = etcdUrl;
@@ -40,7 +46,7 @@ internal sealed class LabCluster : IAsyncDisposable
 
     public string Netns(string host) => $"e{Id}-{host}";
 
-    public static string Address(string host) => "192.0.2." + (10 + int.Parse(host[1..], CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
+    public string Address(string host) => _underlayStem + "." + (10 + int.Parse(host[1..], CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
 
     public void WriteSpec()
     {

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using OverlayCtl.Cli.Tests.Support;
+using OverlayCtl.Testing;
+
+namespace OverlayCtl.Cli.Tests;
+
+/// <summary>
+/// The product, the NativeAOT binary, run as a process: trimming and AOT breaks (a type the trimmer
+/// removed, reflection the compiler could not see) pass every in-process test and fail only here.
+/// scripts/test.sh publishes it (scripts/native.sh) and names it in OVERLAYCTL_NATIVE.
+/// </summary>
+[Trait("Category", "Namespaces")]
+[Collection(EtcdCollection.Name)]
+public sealed class NativeBinaryTests(EtcdFixture etcd)
+{
+    // Not 192.0.2.0/24: that is this machine's own eth0 network.
+    private const string Underlay = "198.18.7.0/24";
+
+    [Fact]
+    public void TheBinaryRunsAloneWithNoDotnetRuntimeAndPrintsTheHelp()
+    {
+        // Alone in a directory: a framework-dependent build would miss its overlayctl.dll and runtimeconfig here.
+        var dir = Directory.CreateTempSubdirectory("overlayctl-native-").FullName;
+        try
+        {
+            var lone = Path.Combine(dir, "overlayctl");
+            File.Copy(Binary(), lone);
+            var help = Run(lone, "--help");
+            Assert.True(help.ExitCode == 0, help.ToString());
+            Golden.Match("OverlayCtl.Cli.Tests", "help-root.txt", help.Stdout);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ValidateAcceptsTheSampleLabAndLocatesAMistake()
+    {
+        var valid = Run(Binary(), "validate", "-f", Path.Combine(Golden.RepoRoot(), "samples", "lab.yaml"), "-o", "json");
+        Assert.True(valid.ExitCode == 0, valid.ToString());
+        Assert.Equal(3, valid.Json().GetProperty("hosts").GetArrayLength());
+
+        var dir = Directory.CreateTempSubdirectory("overlayctl-native-").FullName;
+        try
+        {
+            var spec = Path.Combine(dir, "broken.yaml");
+            File.WriteAllText(spec, """
+                apiVersion: overlayctl/v1
+                kind: Cluster
+                name: broken
+                etcd:
+                  endpoints: [http://127.0.0.1:2379]
+                network:
+                  cidr: 10.244.0.0/16
+                hosts:
+                  - name: node1
+                    address: 198.18.7.300
+                    connection: netns://broken-node1
+                """);
+            var broken = Run(Binary(), "validate", "-f", spec);
+            Assert.True(broken.ExitCode == 1, broken.ToString());
+            Assert.Contains($"{spec}:10:14: address '198.18.7.300' of host node1 is not an IPv4 address", broken.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task LeasesAreAllocatedAndListedInARealEtcd()
+    {
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 2, underlay: Underlay);
+
+        var allocate = RunOn(lab, "leases", "allocate");
+        Assert.True(allocate.ExitCode == 0, allocate.ToString());
+        var list = RunOn(lab, "leases", "list", "-o", "json");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        var leases = list.Json().GetProperty("leases").EnumerateArray().ToDictionary(l => l.GetProperty("host").GetString()!);
+        Assert.Equal(["n1", "n2"], leases.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(lab.Address("n1"), leases["n1"].GetProperty("publicIp").GetString());
+        Assert.NotEqual(leases["n1"].GetProperty("subnet").GetString(), leases["n2"].GetProperty("subnet").GetString());
+
+        // The spec-less form, as the start-up benchmark runs it; YAML goes through the same JSON contract.
+        var yaml = Run(Binary(), "leases", "list", "--endpoints", lab.EtcdUrl, "--prefix", $"/e2e/{lab.Id}/network", "-o", "yaml");
+        Assert.True(yaml.ExitCode == 0, yaml.ToString());
+        Assert.Contains($"subnet: {leases["n2"].GetProperty("subnet").GetString()}", yaml.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ApplyBuildsATwoHostLabThatContainersPingAcrossAndDestroyTakesItAway()
+    {
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 2, underlay: Underlay);
+        var up = RunOn(lab, "lab", "up");
+        Assert.True(up.ExitCode == 0, up.ToString());
+
+        var apply = RunOn(lab, "apply", "-o", "json");
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+        ApplyOnLabTests.AssertFullMesh(lab, ApplyOnLabTests.AttachContainers(lab, apply));
+        var plan = RunOn(lab, "plan", "--detailed-exitcode");
+        Assert.True(plan.ExitCode == 0, plan.ToString());
+
+        lab.RemoveContainers();
+        var destroy = RunOn(lab, "destroy", "--release-leases");
+        Assert.True(destroy.ExitCode == 0, destroy.ToString());
+        foreach (var host in lab.HostNames)
+            Assert.DoesNotContain("flannel.1", lab.InHost(host, "ip", "link"), StringComparison.Ordinal);
+        Assert.Empty(RunOn(lab, "leases", "list", "-o", "json").Json().GetProperty("leases").EnumerateArray());
+
+        var down = RunOn(lab, "lab", "down");
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.NotEqual(0, Sh.Run("ip", "netns", "exec", lab.Netns("n1"), "true").ExitCode);
+    }
+
+    private static string Binary()
+    {
+        var path = Environment.GetEnvironmentVariable("OVERLAYCTL_NATIVE");
+        Assert.False(string.IsNullOrEmpty(path),
+            "OVERLAYCTL_NATIVE is not set: run scripts/test.sh, which publishes the native binary and sets it, " +
+            "or run OVERLAYCTL_NATIVE=$(scripts/native.sh) dotnet test");
+        Assert.True(File.Exists(path), $"OVERLAYCTL_NATIVE={path} does not exist; scripts/native.sh publishes it");
+        return path;
+    }
+
+    private static CliResult RunOn(LabCluster lab, params string[] args) => Run(Binary(), [.. args, "-f", lab.SpecPath]);
+
+    /// <summary>Runs the binary with nothing but PATH in its environment: no DOTNET_ROOT, nothing to find a runtime with.</summary>
+    private static CliResult Run(string binary, params string[] args)
+    {
+        var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        var path = start.Environment["PATH"];
+        start.Environment.Clear();
+        start.Environment["PATH"] = path;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"overlayctl {string.Join(' ', args)} did not finish within 2 minutes");
+        }
+        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+    }
+}
