@@ -326,7 +326,9 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
         var detail = string.IsNullOrWhiteSpace(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail;
         if (e.Status.DebugException is { } debug)
         {
-            var innermost = Chain(debug).Last().Message;
+            var innermost = Chain(debug).Last().Message.TrimEnd('.');
+            // gRPC's own words ("Error connecting to subchannel.") say less than the cause under them.
+            if (detail.StartsWith("Error connecting to subchannel", StringComparison.Ordinal)) return innermost.ToLowerInvariant();
             if (!detail.Contains(innermost, StringComparison.Ordinal)) detail += ": " + innermost;
         }
         return detail;
