@@ -303,13 +303,18 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
     private static (bool Final, string Message) Classify(RpcException e)
     {
         var detail = Detail(e);
-        if (e.Status.DebugException is { } inner && Chain(inner).Any(x => x is AuthenticationException or HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError }))
+        var chain = e.Status.DebugException is { } inner ? Chain(inner).ToList() : [];
+        if (chain.Any(x => x is AuthenticationException or HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError }))
             return (false, $"{TlsMarker}: {detail} (is this endpoint serving TLS, and is --cacert the CA that signed it?)");
+        // Something answered, but not in gRPC: a wrong port, a proxy, a web server.
+        if (chain.Any(x => x is HttpProtocolException
+                || (x is HttpRequestException h && h.HttpRequestError is not (HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError))))
+            return (false, $"{detail} (not an etcd client URL? it does not answer as etcd's gRPC API does)");
         return e.StatusCode switch
         {
             StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Aborted => (false, detail),
             StatusCode.Unimplemented or StatusCode.Internal or StatusCode.Unknown when !detail.StartsWith("etcdserver:", StringComparison.Ordinal) =>
-                (false, $"{detail} (not an etcd client URL? a peer URL, e.g. :2380, does not serve clients)"),
+                (false, $"{detail} (not an etcd client URL? it does not answer as etcd's gRPC API does)"),
             StatusCode.PermissionDenied => (true, $"{detail} (the etcd user lacks a role with read-write access to this prefix: etcdctl role grant-permission)"),
             StatusCode.InvalidArgument when detail.Contains("user name is empty", StringComparison.Ordinal) =>
                 (true, $"{detail} (etcd has auth enabled: give --user, or set OVERLAYCTL_USER / OVERLAYCTL_PASSWORD)"),
@@ -320,18 +325,21 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
         };
     }
 
-    /// <summary>The status detail and, when it hides the cause, the innermost exception's message.</summary>
+    /// <summary>
+    /// etcd's own words when it answered; otherwise the messages of the exceptions underneath, without
+    /// gRPC's wrapping ("Error starting gRPC call. HttpRequestException: ..."), which names types, not causes.
+    /// </summary>
     private static string Detail(RpcException e)
     {
-        var detail = string.IsNullOrWhiteSpace(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail;
-        if (e.Status.DebugException is { } debug)
-        {
-            var innermost = Chain(debug).Last().Message.TrimEnd('.');
-            // gRPC's own words ("Error connecting to subchannel.") say less than the cause under them.
-            if (detail.StartsWith("Error connecting to subchannel", StringComparison.Ordinal)) return innermost.ToLowerInvariant();
-            if (!detail.Contains(innermost, StringComparison.Ordinal)) detail += ": " + innermost;
-        }
-        return detail;
+        if (e.Status.DebugException is not { } debug)
+            return string.IsNullOrWhiteSpace(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail;
+        var messages = Chain(debug)
+            .TakeWhile(x => x is not ObjectDisposedException) // the socket torn down after the cause
+            .Select(x => x.Message.Replace(", see inner exception", "", StringComparison.Ordinal).Trim().TrimEnd('.'))
+            .Where(m => m.Length > 0 && !m.StartsWith("An error occurred while sending the request", StringComparison.Ordinal))
+            .Distinct()
+            .ToList();
+        return string.Join(": ", messages);
     }
 
     private static IEnumerable<Exception> Chain(Exception e)

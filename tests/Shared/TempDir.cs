@@ -15,11 +15,8 @@ public sealed class TempDir : IDisposable
         File.WriteAllText(Combine("not-pem.txt"), "hello\n");
         File.WriteAllBytes(Combine("big.yaml"), new byte[(1024 * 1024) + 1]);
         Sh.Must("mkfifo", Combine("fifo"));
-        // EC keys: generated in milliseconds, unlike RSA.
-        Sh.Must("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", Combine("ca-key.pem"), "-out", Combine("ca.pem"), "-days", "1", "-subj", "/CN=overlayctl-test-ca");
-        Sh.Must("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", Combine("client-key.pem"), "-out", Combine("client.pem"), "-days", "1", "-subj", "/CN=overlayctl-test-client");
+        TestCertificates.MakeSelfSigned(Combine("ca-key.pem"), Combine("ca.pem"), "/CN=overlayctl-test-ca");
+        TestCertificates.MakeSelfSigned(Combine("client-key.pem"), Combine("client.pem"), "/CN=overlayctl-test-client");
         File.WriteAllText(Combine("bundle.pem"), File.ReadAllText(Combine("ca.pem")) + File.ReadAllText(Combine("client.pem")));
     }
 

@@ -40,10 +40,14 @@ public sealed class TestCertificates : IDisposable
     /// <summary>A CA of its own, unrelated to this one: what a server signed by someone else presents.</summary>
     public string SelfSigned(string name, string subject)
     {
-        Sh.Must("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", Path.Combine(Dir, name + ".key"), "-out", Path.Combine(Dir, name + ".crt"), "-subj", subject, "-days", "2");
+        MakeSelfSigned(Path.Combine(Dir, name + ".key"), Path.Combine(Dir, name + ".crt"), subject);
         return Path.Combine(Dir, name + ".crt");
     }
+
+    /// <summary>A self-signed certificate and its key (EC: generated in milliseconds, unlike RSA).</summary>
+    public static void MakeSelfSigned(string keyPath, string certPath, string subject) =>
+        Sh.Must("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", keyPath, "-out", certPath, "-subj", subject, "-days", "2");
 
     private void Signed(string name, string subject, string extension)
     {
