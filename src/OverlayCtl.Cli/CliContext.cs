@@ -3,7 +3,7 @@ using OverlayCtl.Cli.Output;
 using OverlayCtl.Core;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Etcd;
-using OverlayCtl.Cli.Engine;
+using OverlayCtl.Engine;
 using OverlayCtl.Hosts.Connections;
 using Serilog;
 using Serilog.Events;
@@ -93,7 +93,7 @@ internal sealed class CliContext : IDisposable
     /// <summary>Every process overlayctl starts on any host goes through this one runner (and its counter).</summary>
     public ProcessRunner Processes => _processes ??= new ProcessRunner(_logger, TimeSpan.FromSeconds(60));
 
-    public ClusterDriver Driver(ClusterSpec spec, EtcdLeaseStore store, int parallel = 10) =>
+    public ClusterEngine Engine(ClusterSpec spec, EtcdLeaseStore store, int parallel = 10) =>
         new(spec, store, host => HostRunnerFactory.Create(host, Processes), _logger, parallel,
             new Progress(Stderr, ReferenceEquals(Stderr, Console.Error) && !Console.IsErrorRedirected && !NoColor));
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using OverlayCtl.Cli.Engine;
+using OverlayCtl.Engine;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Etcd;
 
@@ -7,7 +7,7 @@ namespace OverlayCtl.Cli.Commands;
 
 /// <summary>
 /// The options of every command that drives hosts (<c>-f</c>, <c>--limit</c>, <c>--parallel</c>) and
-/// the one way to turn them into a spec, its targets, the lease store and a driver.
+/// the one way to turn them into a spec, its targets, the lease store and the engine.
 /// </summary>
 internal sealed class ClusterOptions
 {
@@ -23,9 +23,9 @@ internal sealed class ClusterOptions
     {
         var cluster = context.LoadSpec(Spec);
         var store = context.OpenLeaseStore(cluster);
-        return new Opened(cluster, ConvergeCommands.Targets(cluster, context.Parse.GetValue(Limit)), store, context.Driver(cluster, store, context.Parse.GetValue(Parallel)));
+        return new Opened(cluster, LeaseCoordinator.Targets(cluster, context.Parse.GetValue(Limit)), store, context.Engine(cluster, store, context.Parse.GetValue(Parallel)));
     }
 
     /// <summary>What a host-driving command works with.</summary>
-    public sealed record Opened(ClusterSpec Cluster, IReadOnlyList<HostSpec> Targets, EtcdLeaseStore Store, ClusterDriver Driver);
+    public sealed record Opened(ClusterSpec Cluster, IReadOnlyList<HostSpec> Targets, EtcdLeaseStore Store, ClusterEngine Engine);
 }

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json.Serialization;
-using OverlayCtl.Cli.Engine;
+using OverlayCtl.Engine;
 using OverlayCtl.Cli.Output;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
@@ -22,15 +22,11 @@ internal static class ConvergeCommands
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var (cluster, targets, store, driver) = options.Open(context);
-            var snapshot = await store.SnapshotAsync(ct).ConfigureAwait(false);
-            var existing = snapshot.Leases;
-            var predicted = driver.Predict(snapshot);
-            var outcomes = await driver.ConvergeAsync(targets, predicted, execute: false, ct).ConfigureAwait(false);
-            var held = ClusterDriver.HeldBy(cluster, existing);
-            Print(context, outcomes, o => !held.ContainsKey(o.Host));
+            var (_, targets, _, engine) = options.Open(context);
+            var (outcomes, provisional) = await engine.PlanAsync(targets, ct).ConfigureAwait(false);
+            Print(context, outcomes, o => provisional.Contains(o.Host));
             if (outcomes.Any(o => o.Result == HostResult.Failed)) return ExitCodes.HostFailed;
-            var changes = outcomes.Any(o => o.Plan is { IsEmpty: false }) || targets.Any(t => !held.ContainsKey(t.Name));
+            var changes = outcomes.Any(o => o.Plan is { IsEmpty: false }) || provisional.Count > 0;
             return context.Parse.GetValue(detailed) && changes ? ExitCodes.Changes : ExitCodes.Ok;
         }));
         return command;
@@ -44,20 +40,8 @@ internal static class ConvergeCommands
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var (cluster, targets, store, driver) = options.Open(context);
-            var dry = context.Parse.GetValue(dryRun);
-            IReadOnlyList<Core.Leases.Lease> leases;
-            if (dry)
-            {
-                leases = driver.Predict(await store.SnapshotAsync(ct).ConfigureAwait(false));
-            }
-            else
-            {
-                // Every spec host gets a lease even under --limit: peers must know each other's subnets.
-                await driver.AllocateAsync(cluster.Hosts, ct).ConfigureAwait(false);
-                leases = await store.ListAsync(ct).ConfigureAwait(false);
-            }
-            var outcomes = await driver.ConvergeAsync(targets, leases, execute: !dry, ct).ConfigureAwait(false);
+            var (_, targets, _, engine) = options.Open(context);
+            var outcomes = await engine.ApplyAsync(targets, context.Parse.GetValue(dryRun), ct).ConfigureAwait(false);
             Print(context, outcomes, _ => false);
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
         }));
@@ -73,33 +57,12 @@ internal static class ConvergeCommands
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var (cluster, targets, store, driver) = options.Open(context);
-            var dry = context.Parse.GetValue(dryRun);
-            var leases = await store.ListAsync(ct).ConfigureAwait(false);
-            var outcomes = await driver.DestroyAsync(targets, leases, execute: !dry, ct).ConfigureAwait(false);
-            if (!dry && context.Parse.GetValue(release))
-            {
-                foreach (var outcome in outcomes.Where(o => o.Result != HostResult.Failed && o.Lease is not null))
-                {
-                    await store.ReleaseAsync(outcome.Lease!.Subnet, ct).ConfigureAwait(false);
-                    context.Log.Information("{Host}: released lease {Subnet}", outcome.Host, outcome.Lease.Subnet);
-                }
-            }
+            var (_, targets, _, engine) = options.Open(context);
+            var outcomes = await engine.DestroyAsync(targets, context.Parse.GetValue(release), context.Parse.GetValue(dryRun), ct).ConfigureAwait(false);
             Print(context, outcomes, _ => false);
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
         }));
         return command;
-    }
-
-    /// <summary>The spec hosts named by --limit, in spec order; an unknown name is a usage error.</summary>
-    public static IReadOnlyList<HostSpec> Targets(ClusterSpec cluster, string? limit)
-    {
-        if (string.IsNullOrWhiteSpace(limit)) return cluster.Hosts;
-        var names = limit.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-        var unknown = names.Where(n => cluster.FindHost(n) is null).ToList();
-        if (unknown.Count > 0)
-            throw new UsageException($"--limit names hosts not in {cluster.SourcePath}: {string.Join(", ", unknown)} (known: {string.Join(", ", cluster.Hosts.Select(h => h.Name))})");
-        return cluster.Hosts.Where(h => names.Contains(h.Name)).ToList();
     }
 
     private static void Print(CliContext context, IReadOnlyList<HostOutcome> outcomes, Func<HostOutcome, bool> provisional)

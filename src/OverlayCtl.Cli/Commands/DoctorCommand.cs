@@ -21,12 +21,12 @@ internal static class DoctorCommand
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var (cluster, targets, store, driver) = options.Open(context);
-            if (context.Parse.GetValue(host) is { } only) targets = ConvergeCommands.Targets(cluster, only);
+            var (cluster, targets, store, engine) = options.Open(context);
+            if (context.Parse.GetValue(host) is { } only) targets = OverlayCtl.Engine.LeaseCoordinator.Targets(cluster, only);
             var snapshot = await store.SnapshotAsync(ct).ConfigureAwait(false);
             var leases = snapshot.Leases;
             var findings = new List<Finding>(Doctor.CheckLeases(cluster, snapshot));
-            var results = await driver.InspectAsync(targets, leases, async (input, runner, token) =>
+            var results = await engine.Hosts.InspectAsync(targets, leases, async (input, runner, token) =>
             {
                 var underlay = input.Host.Interface ?? input.Observed.Addresses.FirstOrDefault(a => a.Address.Address == input.Host.Address)?.Device;
                 var device = cluster.Network.Backend == BackendKind.Vxlan && input.Observed.FindLink(VxlanBackend.DeviceName(cluster)) is not null ? VxlanBackend.DeviceName(cluster) : null;

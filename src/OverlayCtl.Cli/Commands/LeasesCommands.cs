@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Serialization;
-using OverlayCtl.Cli.Engine;
+using OverlayCtl.Engine;
 using OverlayCtl.Cli.Output;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Spec;
@@ -28,8 +28,7 @@ internal static class LeasesCommands
         {
             var cluster = context.LoadSpec(spec);
             var store = context.OpenLeaseStore(cluster);
-            var driver = context.Driver(cluster, store);
-            await driver.AllocateAsync(cluster.Hosts, ct).ConfigureAwait(false);
+            await context.Engine(cluster, store).Leases.AllocateAsync(cluster.Hosts, ct).ConfigureAwait(false);
             Print(context, cluster, await store.SnapshotAsync(ct).ConfigureAwait(false));
             return ExitCodes.Ok;
         }));
@@ -73,7 +72,7 @@ internal static class LeasesCommands
             var target = cluster.FindHost(name!)
                 ?? throw new UsageException($"{name} is not a host in {cluster.SourcePath} (hosts: {string.Join(", ", cluster.Hosts.Select(h => h.Name))})");
             var all = await store.ListAsync(ct).ConfigureAwait(false);
-            if (!ClusterDriver.HeldBy(cluster, all).TryGetValue(target.Name, out var lease))
+            if (!LeaseCoordinator.HeldBy(cluster, all).TryGetValue(target.Name, out var lease))
             {
                 context.Log.Information("{Host} ({Address}) holds no lease", target.Name, target.Address);
                 return ExitCodes.Ok;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Serialization;
-using OverlayCtl.Cli.Engine;
+using OverlayCtl.Engine;
 using OverlayCtl.Cli.Output;
 using OverlayCtl.Core.Backends.Vxlan;
 using OverlayCtl.Core.Planning;
@@ -19,9 +19,9 @@ internal static class StatusCommand
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var (cluster, targets, store, driver) = options.Open(context);
+            var (cluster, targets, store, engine) = options.Open(context);
             var leases = await store.ListAsync(ct).ConfigureAwait(false);
-            var outcomes = await driver.ConvergeAsync(targets, leases, execute: false, ct).ConfigureAwait(false);
+            var outcomes = await engine.Hosts.ConvergeAsync(targets, leases, execute: false, ct).ConfigureAwait(false);
             var report = new StatusReport(outcomes.Select(o => Row(cluster, o, Math.Max(0, leases.Count - 1))).ToList());
             context.Out.Write(report, StatusJsonContext.Default.StatusReport, r => Human(r, context.Out.Format == OutputFormat.Wide));
             if (report.Hosts.Any(h => !h.Reachable)) return ExitCodes.HostFailed;

@@ -23,11 +23,11 @@ internal static class VerifyCommand
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var (cluster, sources, store, driver) = options.Open(context);
+            var (cluster, sources, store, engine) = options.Open(context);
             var leases = await store.ListAsync(ct).ConfigureAwait(false);
-            var held = Engine.ClusterDriver.HeldBy(cluster, leases);
+            var held = OverlayCtl.Engine.LeaseCoordinator.HeldBy(cluster, leases);
             var destinations = cluster.Hosts.Where(h => held.ContainsKey(h.Name)).ToList();
-            var results = await driver.InspectAsync(sources, leases, async (input, runner, token) =>
+            var results = await engine.Hosts.InspectAsync(sources, leases, async (input, runner, token) =>
             {
                 var underlay = Underlay.Find(input.Host, input.Observed);
                 var mtu = cluster.Network.Mtu ?? Backends.For(cluster.Network.Backend).DefaultMtu(underlay.Mtu);

@@ -6,7 +6,7 @@ namespace OverlayCtl.Cli.Output;
 /// A live "3/10 hosts done" line on stderr while hosts are driven, only when stderr is a terminal;
 /// otherwise the per-host log lines are the record. Never touches stdout.
 /// </summary>
-internal sealed class Progress(TextWriter stderr, bool live)
+internal sealed class Progress(TextWriter stderr, bool live) : OverlayCtl.Engine.IClusterProgress
 {
     private readonly Lock _gate = new();
     private int _done;

@@ -1,0 +1,64 @@
+using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Spec;
+using Serilog;
+
+namespace OverlayCtl.Engine;
+
+/// <summary>
+/// The use cases, whatever the front end: plan, apply and destroy a cluster from its spec and its
+/// leases. The command line parses, calls one of these and prints; an agent calls the same.
+/// </summary>
+public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<HostSpec, IHostRunner> runners, ILogger log, int parallel = 10, IClusterProgress? progress = null)
+{
+    public ClusterSpec Spec => spec;
+
+    public LeaseCoordinator Leases { get; } = new(spec, store, log);
+
+    public ClusterRunner Hosts { get; } = new(spec, runners, log, parallel, progress);
+
+    /// <summary>What apply would do, changing nothing (not even etcd): leases predicted, every target planned.</summary>
+    public async Task<PlanResult> PlanAsync(IReadOnlyList<HostSpec> targets, CancellationToken cancellationToken)
+    {
+        var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
+        var outcomes = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot), execute: false, cancellationToken).ConfigureAwait(false);
+        var held = LeaseCoordinator.HeldBy(spec, snapshot.Leases);
+        return new PlanResult(outcomes, targets.Where(t => !held.ContainsKey(t.Name)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Allocates every spec host's lease (even under a limit: peers must know each other's subnets), then
+    /// converges the targets. A dry run predicts the leases and executes nothing.
+    /// </summary>
+    public async Task<IReadOnlyList<HostOutcome>> ApplyAsync(IReadOnlyList<HostSpec> targets, bool dryRun, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<Lease> leases;
+        if (dryRun)
+        {
+            leases = Leases.Predict(await store.SnapshotAsync(cancellationToken).ConfigureAwait(false));
+        }
+        else
+        {
+            await Leases.AllocateAsync(spec.Hosts, cancellationToken).ConfigureAwait(false);
+            leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return await Hosts.ConvergeAsync(targets, leases, execute: !dryRun, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes what overlayctl made on the targets; with <paramref name="releaseLeases"/>, the leases of the hosts that were cleaned.</summary>
+    public async Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, bool releaseLeases, bool dryRun, CancellationToken cancellationToken)
+    {
+        var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
+        var outcomes = await Hosts.DestroyAsync(targets, leases, execute: !dryRun, cancellationToken).ConfigureAwait(false);
+        if (dryRun || !releaseLeases) return outcomes;
+        foreach (var outcome in outcomes.Where(o => o.Result != HostResult.Failed && o.Lease is not null))
+        {
+            await store.ReleaseAsync(outcome.Lease!.Subnet, cancellationToken).ConfigureAwait(false);
+            log.Information("{Host}: released lease {Subnet}", outcome.Host, outcome.Lease.Subnet);
+        }
+        return outcomes;
+    }
+}
+
+/// <summary>A plan per target; <see cref="Provisional"/> names the targets whose lease is only predicted.</summary>
+public sealed record PlanResult(IReadOnlyList<HostOutcome> Outcomes, IReadOnlySet<string> Provisional);

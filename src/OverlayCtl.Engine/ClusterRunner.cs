@@ -1,0 +1,85 @@
+using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.Spec;
+using Serilog;
+
+namespace OverlayCtl.Engine;
+
+/// <summary>
+/// Fans work out over hosts, at most <paramref name="parallel"/> at once. One host failing never stops
+/// the others; each ends as a value or its error.
+/// </summary>
+public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> runners, ILogger log, int parallel, IClusterProgress? progress = null)
+{
+    private readonly HostReconciler _reconciler = new(spec, log);
+
+    /// <summary>Observes and plans each target (and executes the plan when <paramref name="execute"/>).</summary>
+    public async Task<IReadOnlyList<HostOutcome>> ConvergeAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken)
+    {
+        var held = LeaseCoordinator.HeldBy(spec, all);
+        return await ForEachHostAsync(targets, (host, runner, ct) => held.TryGetValue(host.Name, out var lease)
+                ? _reconciler.ReconcileAsync(host, lease, all, runner, execute, ct)
+                : Task.FromResult(HostOutcome.Failed(host.Name, null, NoLease)),
+            (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Observes each target that holds a lease and hands its plan input (spec, lease, peers, live state)
+    /// to <paramref name="work"/>, in parallel. A host that fails ends with its error, never stopping the rest.
+    /// </summary>
+    public Task<IReadOnlyList<Inspection<T>>> InspectAsync<T>(
+        IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, Func<PlanInput, IHostRunner, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var held = LeaseCoordinator.HeldBy(spec, all);
+        return ForEachHostAsync(targets, async (host, runner, ct) =>
+        {
+            if (!held.TryGetValue(host.Name, out var lease)) return new Inspection<T>(host.Name, null, default, NoLease);
+            var observed = await _reconciler.ObserveAsync(host, runner, ct).ConfigureAwait(false);
+            var input = new PlanInput(spec, host, lease, LeaseCoordinator.PeersOf(spec, lease, all), observed);
+            return new Inspection<T>(host.Name, lease, await work(input, runner, ct).ConfigureAwait(false), null);
+        }, (host, error) => new Inspection<T>(host.Name, held.GetValueOrDefault(host.Name), default, error), cancellationToken);
+    }
+
+    /// <summary>Plans (and executes) the removal of everything overlayctl made on each target.</summary>
+    public Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken)
+    {
+        var held = LeaseCoordinator.HeldBy(spec, all);
+        return ForEachHostAsync(targets, (host, runner, ct) => _reconciler.DestroyAsync(host, held.GetValueOrDefault(host.Name), runner, execute, ct),
+            (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken);
+    }
+
+    private const string NoLease = "holds no lease (run overlayctl apply or leases allocate)";
+
+    private async Task<IReadOnlyList<T>> ForEachHostAsync<T>(
+        IReadOnlyList<HostSpec> targets,
+        Func<HostSpec, IHostRunner, CancellationToken, Task<T>> work,
+        Func<HostSpec, string, T> failed,
+        CancellationToken cancellationToken)
+    {
+        using var gate = new SemaphoreSlim(Math.Max(1, parallel));
+        progress?.Start(targets.Count);
+        var tasks = targets.Select(async host =>
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var ok = false;
+            try
+            {
+                var result = await work(host, runners(host), cancellationToken).ConfigureAwait(false);
+                ok = true;
+                return result;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.Error("{Host}: {Message}", host.Name, e.Message);
+                return failed(host, e.Message);
+            }
+            finally
+            {
+                gate.Release();
+                progress?.HostDone(host.Name, ok);
+            }
+        });
+        return await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+}

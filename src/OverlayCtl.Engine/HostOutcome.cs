@@ -1,0 +1,33 @@
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.State;
+
+namespace OverlayCtl.Engine;
+
+/// <summary>How one host ended: its plan, whether it was carried out, and why not.</summary>
+public sealed record HostOutcome(string Host, Lease? Lease, HostPlan? Plan, HostResult Result, string? Error)
+{
+    /// <summary>The live state the plan was made from, when the host could be observed.</summary>
+    public ObservedHost? Observed { get; init; }
+
+    public static HostOutcome Failed(string host, Lease? lease, string error) => new(host, lease, null, HostResult.Failed, error);
+}
+
+/// <summary>The recap states, as Ansible operators know them.</summary>
+public enum HostResult
+{
+    Ok,
+    Changed,
+    Failed,
+}
+
+/// <summary>One host's result of <see cref="ClusterRunner.InspectAsync{T}"/>: a value, or the error that stopped it.</summary>
+public sealed record Inspection<T>(string Host, Lease? Lease, T? Value, string? Error);
+
+/// <summary>Told as hosts are driven, so a front end can show progress; the engine never prints.</summary>
+public interface IClusterProgress
+{
+    void Start(int hosts);
+
+    void HostDone(string host, bool ok);
+}

@@ -1,0 +1,100 @@
+using OverlayCtl.Core;
+using OverlayCtl.Core.Backends;
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.Spec;
+using Serilog;
+
+namespace OverlayCtl.Engine;
+
+/// <summary>
+/// The spec's side of the leases: the network config it implies, what each host asks for, which
+/// lease a spec host holds, who its peers are, and what <c>apply</c> would allocate without writing.
+/// </summary>
+public sealed class LeaseCoordinator(ClusterSpec spec, ILeaseStore store, ILogger log)
+{
+    public NetworkConfig Config { get; } = ConfigOf(spec);
+
+    public ILeaseStore Store => store;
+
+    public static NetworkConfig ConfigOf(ClusterSpec spec) => new(
+        spec.Network.Cidr, spec.Network.SubnetLength, spec.Network.SubnetMin, spec.Network.SubnetMax,
+        LeaseBackendType(spec.Network.Backend), spec.Network.Vni, spec.Network.Port);
+
+    /// <summary>The lease BackendType for a backend, as flannel spells it.</summary>
+    public static string LeaseBackendType(BackendKind backend) => backend switch
+    {
+        BackendKind.Vxlan => "vxlan",
+        BackendKind.Ovs => "ovs",
+        BackendKind.HostGw => "host-gw",
+        _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, null),
+    };
+
+    public static LeaseRequest RequestFor(ClusterSpec spec, HostSpec host) => new(
+        host.Address,
+        host.Subnet,
+        LeaseBackendType(spec.Network.Backend),
+        spec.Network.Backend == BackendKind.HostGw ? null : spec.Network.Vni,
+        spec.Network.Backend == BackendKind.Vxlan ? MacAddress.ForVtep(spec.Network.Cidr, host.Address) : null,
+        host.Name);
+
+    /// <summary>Writes the config key and makes sure every host holds a lease; returns them by host name.</summary>
+    public async Task<IReadOnlyDictionary<string, Lease>> AllocateAsync(IReadOnlyList<HostSpec> hosts, CancellationToken cancellationToken)
+    {
+        await store.EnsureConfigAsync(Config, cancellationToken).ConfigureAwait(false);
+        var leases = await store.AcquireAsync(Config, hosts.Select(h => RequestFor(spec, h)).ToList(), cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < hosts.Count; i++) log.Debug("{Host}: lease {Subnet}", hosts[i].Name, leases[i].Subnet);
+        return hosts.Zip(leases).ToDictionary(p => p.First.Name, p => p.Second);
+    }
+
+    /// <summary>The leases each spec host holds now, by name; hosts without one are absent.</summary>
+    public static IReadOnlyDictionary<string, Lease> HeldBy(ClusterSpec spec, IReadOnlyList<Lease> all)
+    {
+        var byAddress = all.GroupBy(l => l.PublicIp).ToDictionary(g => g.Key, g => g.First());
+        var held = new Dictionary<string, Lease>();
+        foreach (var host in spec.Hosts)
+            if (byAddress.TryGetValue(host.Address, out var lease)) held[host.Name] = lease;
+        return held;
+    }
+
+    /// <summary>Every other lease holder, named when it is a spec host (a flannel node or a stale lease is not).</summary>
+    public static IReadOnlyList<Peer> PeersOf(ClusterSpec spec, Lease lease, IReadOnlyList<Lease> all) => all
+        .Where(l => l.Subnet != lease.Subnet)
+        .Select(l => new Peer(l, spec.Hosts.FirstOrDefault(h => h.Address == l.PublicIp)?.Name))
+        .ToList();
+
+    /// <summary>
+    /// What apply would allocate, without writing: held leases as they are, the others provisional
+    /// (pinned, else the first free subnet around every taken range), so <c>plan</c> shows real commands
+    /// and changes nothing.
+    /// </summary>
+    public IReadOnlyList<Lease> Predict(LeaseSnapshot snapshot)
+    {
+        // A held lease keeps its subnet but takes the spec's backend data, as apply's acquire rewrites it.
+        var hosts = spec.Hosts.GroupBy(h => h.Address).ToDictionary(g => g.Key, g => g.First());
+        var unreadable = snapshot.Unreadable.Where(u => u.Subnet is not null).Select(u => u.Subnet!.Value).ToList();
+        var all = snapshot.Leases.Select(l => hosts.TryGetValue(l.PublicIp, out var h) && RequestFor(spec, h) is var r
+            ? l with { BackendType = r.BackendType, Vni = r.Vni, VtepMac = r.VtepMac }
+            : l).ToList();
+        var held = HeldBy(spec, all);
+        foreach (var host in spec.Hosts.Where(h => !held.ContainsKey(h.Name)))
+        {
+            var request = RequestFor(spec, host);
+            var subnet = host.Subnet ?? Ipam.FirstFree(Config, all.Select(l => l.Subnet).Concat(unreadable));
+            all.Add(new Lease(subnet, host.Address, request.BackendType, request.Vni, request.VtepMac));
+        }
+        return all;
+    }
+
+    /// <summary>The spec hosts named by a comma-separated limit, in spec order; an unknown name is bad input.</summary>
+    public static IReadOnlyList<HostSpec> Targets(ClusterSpec spec, string? limit)
+    {
+        if (string.IsNullOrWhiteSpace(limit)) return spec.Hosts;
+        var names = limit.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var unknown = names.Where(n => spec.FindHost(n) is null).ToList();
+        if (unknown.Count > 0)
+            throw new InputException($"--limit names hosts not in {spec.SourcePath}: {string.Join(", ", unknown)} (known: {string.Join(", ", spec.Hosts.Select(h => h.Name))})");
+        return spec.Hosts.Where(h => names.Contains(h.Name)).ToList();
+    }
+}

@@ -1,0 +1,132 @@
+using OverlayCtl.Core;
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Engine.Tests.Support;
+using Serilog;
+
+namespace OverlayCtl.Engine.Tests;
+
+/// <summary>The use cases over hand-written doubles: no etcd, no namespaces, no root.</summary>
+public sealed class ClusterEngineTests
+{
+    private static readonly ILogger Silent = new LoggerConfiguration().CreateLogger();
+
+    private static ClusterSpec Spec(int hosts) => SpecLoader.Parse($"""
+        apiVersion: overlayctl/v1
+        kind: Cluster
+        name: unit
+        network:
+          cidr: 10.244.0.0/16
+        docker:
+          daemonConfig: null
+          subnetEnv: null
+        hosts:
+        {string.Concat(Enumerable.Range(1, hosts).Select(i => $"  - name: n{i}\n    address: 198.18.0.{10 + i}\n"))}
+        """, "unit.yaml");
+
+    private sealed class Cluster
+    {
+        public Cluster(int hosts, int parallel = 10)
+        {
+            Spec = ClusterEngineTests.Spec(hosts);
+            Hosts = Spec.Hosts.ToDictionary(h => h.Name, h => new FakeHost(h.Name, h.Address.ToString(), Gauge));
+            Engine = new ClusterEngine(Spec, Store, h => Hosts[h.Name], Silent, parallel);
+        }
+
+        public ClusterSpec Spec { get; }
+        public InMemoryLeaseStore Store { get; } = new();
+        public Gauge Gauge { get; } = new();
+        public Dictionary<string, FakeHost> Hosts { get; }
+        public ClusterEngine Engine { get; }
+
+        public IReadOnlyList<HostSpec> Only(params string[] names) => LeaseCoordinator.Targets(Spec, string.Join(',', names));
+    }
+
+    [Fact]
+    public async Task OneHostFailingLeavesTheOthersConvergedAndSaysWhy()
+    {
+        var cluster = new Cluster(3);
+        cluster.Hosts["n2"].FailWith = "ssh: connect to host 198.18.0.12 port 22: No route to host";
+        var outcomes = await cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default);
+        Assert.Equal([HostResult.Changed, HostResult.Failed, HostResult.Changed], outcomes.Select(o => o.Result));
+        Assert.Contains("No route to host", outcomes[1].Error, StringComparison.Ordinal);
+        Assert.True(cluster.Hosts["n1"].Changed);
+        Assert.True(cluster.Hosts["n3"].Changed);
+    }
+
+    [Fact]
+    public async Task NoMoreHostsThanParallelAreDrivenAtOnce()
+    {
+        var cluster = new Cluster(6, parallel: 2);
+        foreach (var host in cluster.Hosts.Values) host.Latency = TimeSpan.FromMilliseconds(20);
+        await cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default);
+        Assert.Equal(2, cluster.Gauge.Most);
+    }
+
+    [Fact]
+    public async Task ApplyUnderALimitLeasesEveryHostButTouchesOnlyTheTargets()
+    {
+        var cluster = new Cluster(3);
+        var outcomes = await cluster.Engine.ApplyAsync(cluster.Only("n2"), dryRun: false, default);
+        Assert.Equal("n2", Assert.Single(outcomes).Host);
+        Assert.Equal(3, (await cluster.Store.ListAsync(default)).Count);
+        Assert.Empty(cluster.Hosts["n1"].Ran);
+        Assert.True(cluster.Hosts["n2"].Changed);
+    }
+
+    [Fact]
+    public async Task PlanWritesNothingAndPredictsTheLeasesApplyThenAllocates()
+    {
+        var cluster = new Cluster(3);
+        var plan = await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default);
+        Assert.Equal(0, cluster.Store.Writes);
+        Assert.All(cluster.Hosts.Values, h => Assert.False(h.Changed));
+        Assert.Equal(["n1", "n2", "n3"], plan.Provisional.Order());
+        Assert.All(plan.Outcomes, o => Assert.Equal(HostResult.Changed, o.Result));
+
+        var applied = await cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default);
+        Assert.Equal(plan.Outcomes.Select(o => o.Lease!.Subnet), applied.Select(o => o.Lease!.Subnet));
+        Assert.Empty((await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default)).Provisional);
+    }
+
+    [Fact]
+    public async Task PredictionStepsAroundHeldAndUnreadableRanges()
+    {
+        var cluster = new Cluster(2);
+        cluster.Store.AddUnreadable(new UnreadableLease("/coreos.com/network/subnets/10.244.1.0-24", Ipv4Cidr.Parse("10.244.1.0/24"), "[]"));
+        await cluster.Store.AcquireAsync(cluster.Engine.Leases.Config,
+            [new LeaseRequest(Ipv4Address.Parse("198.18.0.99"), null, "vxlan", 1, null, "flannel-node")], default);
+        var predicted = cluster.Engine.Leases.Predict(await cluster.Store.SnapshotAsync(default));
+        Assert.Equal(["10.244.2.0/24", "10.244.3.0/24", "10.244.4.0/24"], predicted.Select(l => l.Subnet.ToString()));
+    }
+
+    [Fact]
+    public async Task DestroyReleasesOnlyTheLeasesOfHostsItCleaned()
+    {
+        var cluster = new Cluster(2);
+        await cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default);
+        cluster.Hosts["n2"].FailWith = "host is down";
+        var outcomes = await cluster.Engine.DestroyAsync(cluster.Spec.Hosts, releaseLeases: true, dryRun: false, default);
+        // n1 (fresh, as the fake always reports) has nothing to remove; n2 cannot be reached.
+        Assert.Equal([HostResult.Ok, HostResult.Failed], outcomes.Select(o => o.Result));
+        Assert.Equal([Ipv4Address.Parse("198.18.0.12")], (await cluster.Store.ListAsync(default)).Select(l => l.PublicIp));
+    }
+
+    [Fact]
+    public void AnUnknownLimitNameIsBadInputNamingTheKnownHosts()
+    {
+        var e = Assert.Throws<InputException>(() => LeaseCoordinator.Targets(Spec(2), "n1,n9"));
+        Assert.Contains("n9", e.Message, StringComparison.Ordinal);
+        Assert.Contains("known: n1, n2", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AHostWithoutALeaseIsReportedNotPlanned()
+    {
+        var cluster = new Cluster(2);
+        var outcomes = await cluster.Engine.Hosts.ConvergeAsync(cluster.Spec.Hosts, [], execute: true, default);
+        Assert.All(outcomes, o => Assert.Contains("holds no lease", o.Error, StringComparison.Ordinal));
+        Assert.All(cluster.Hosts.Values, h => Assert.Empty(h.Ran));
+    }
+}

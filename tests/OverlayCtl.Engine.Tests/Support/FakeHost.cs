@@ -1,0 +1,95 @@
+using System.Globalization;
+using OverlayCtl.Core.Hosts;
+
+namespace OverlayCtl.Engine.Tests.Support;
+
+/// <summary>
+/// A hand-written host: answers the observe commands as a fresh Linux host with its address on eth0
+/// would, accepts every change, and records what ran. It can be told to fail, and it measures how
+/// many hosts the engine drives at once through a shared <see cref="Gauge"/>.
+/// </summary>
+internal sealed class FakeHost(string name, string address, Gauge? gauge = null) : IHostRunner
+{
+    private int _inFlight;
+
+    public List<CommandSpec> Ran { get; } = [];
+
+    /// <summary>When set, every command fails with this on stderr (an unreachable host, a broken sudo).</summary>
+    public string? FailWith { get; set; }
+
+    /// <summary>How long each command takes, so concurrency can be seen.</summary>
+    public TimeSpan Latency { get; set; }
+
+    public string HostName { get; } = name;
+
+    /// <summary>Whether anything but reading ran: a command that changes the host, or a file written.</summary>
+    public bool Changed => Ran.Any(c => !IsObserve(c));
+
+    public async Task<CommandResult> RunAsync(CommandSpec command, CancellationToken cancellationToken)
+    {
+        lock (Ran) Ran.Add(command);
+        // A host counts once however many of its commands run together (observing runs several).
+        if (Interlocked.Increment(ref _inFlight) == 1) gauge?.Enter();
+        try
+        {
+            if (Latency > TimeSpan.Zero) await Task.Delay(Latency, cancellationToken);
+            if (FailWith is not null) return new CommandResult(255, "", FailWith);
+            return new CommandResult(0, Answer(command), "");
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _inFlight) == 0) gauge?.Exit();
+        }
+    }
+
+    public Task<string?> ReadFileAsync(string path, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+
+    public Task WriteFileAsync(string path, string content, CancellationToken cancellationToken)
+    {
+        lock (Ran) Ran.Add(CommandSpec.Of("write", path));
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteFileAsync(string path, CancellationToken cancellationToken)
+    {
+        lock (Ran) Ran.Add(CommandSpec.Of("delete", path));
+        return Task.CompletedTask;
+    }
+
+    private static bool IsObserve(CommandSpec c) => c.ToString() is var s && (s.StartsWith("ip -j", StringComparison.Ordinal)
+        || s.StartsWith("bridge -j", StringComparison.Ordinal) || s == "iptables-save" || s.StartsWith("sysctl -n", StringComparison.Ordinal));
+
+    private string Answer(CommandSpec command) => command.ToString() switch
+    {
+        "ip -j -d link show" => """
+            [{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP"],"mtu":65536,"address":"00:00:00:00:00:00"},
+             {"ifindex":2,"ifname":"eth0","flags":["BROADCAST","UP"],"mtu":1500,"address":"02:00:00:00:00:02"}]
+            """,
+        "ip -j -4 addr show" => string.Create(CultureInfo.InvariantCulture,
+            $$"""[{"ifname":"eth0","addr_info":[{"family":"inet","local":"{{address}}","prefixlen":24}]}]"""),
+        "ip -j -4 route show table main" => string.Create(CultureInfo.InvariantCulture,
+            $$"""[{"dst":"{{address[..address.LastIndexOf('.')]}}.0/24","dev":"eth0","protocol":"kernel","scope":"link"}]"""),
+        "ip -j -4 neigh show" or "bridge -j fdb show" => "[]",
+        "sysctl -n net.ipv4.ip_forward" => "1\n",
+        _ => "",
+    };
+}
+
+/// <summary>Counts how many hosts are busy at once, and the most there ever were.</summary>
+internal sealed class Gauge
+{
+    private readonly Lock _gate = new();
+    private int _now;
+
+    public int Most { get; private set; }
+
+    public void Enter()
+    {
+        lock (_gate) Most = Math.Max(Most, ++_now);
+    }
+
+    public void Exit()
+    {
+        lock (_gate) _now--;
+    }
+}

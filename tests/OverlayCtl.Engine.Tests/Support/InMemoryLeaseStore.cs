@@ -1,0 +1,62 @@
+using OverlayCtl.Core;
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Net;
+
+namespace OverlayCtl.Engine.Tests.Support;
+
+/// <summary>
+/// A hand-written lease store: the allocation rules of the etcd one (a held address keeps its lease,
+/// pins honoured, lowest free subnet) over a list, counting every write so a test can say "nothing written".
+/// </summary>
+internal sealed class InMemoryLeaseStore : ILeaseStore
+{
+    private readonly List<Lease> _leases = [];
+    private readonly List<UnreadableLease> _unreadable = [];
+    private NetworkConfig? _config;
+
+    public int Writes { get; private set; }
+
+    public void AddUnreadable(UnreadableLease entry) => _unreadable.Add(entry);
+
+    public Task<LeaseSnapshot> SnapshotAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new LeaseSnapshot(_config, null, _leases.OrderBy(l => l.Subnet).ToList(), [.. _unreadable], Writes));
+
+    public Task EnsureConfigAsync(NetworkConfig config, CancellationToken cancellationToken)
+    {
+        if (_config != config) Writes++;
+        _config = config;
+        return Task.CompletedTask;
+    }
+
+    public async Task<IReadOnlyList<Lease>> ListAsync(CancellationToken cancellationToken) => (await SnapshotAsync(cancellationToken)).Leases;
+
+    public Task<IReadOnlyList<Lease>> AcquireAsync(NetworkConfig config, IReadOnlyList<LeaseRequest> requests, CancellationToken cancellationToken)
+    {
+        var result = new List<Lease>();
+        foreach (var request in requests)
+        {
+            var lease = _leases.FirstOrDefault(l => l.PublicIp == request.PublicIp);
+            if (lease is null)
+            {
+                var taken = _leases.Select(l => l.Subnet).Concat(_unreadable.Where(u => u.Subnet is not null).Select(u => u.Subnet!.Value));
+                lease = new Lease(request.PinnedSubnet ?? Ipam.FirstFree(config, taken), request.PublicIp, request.BackendType, request.Vni, request.VtepMac);
+                _leases.Add(lease);
+                Writes++;
+            }
+            result.Add(lease);
+        }
+        return Task.FromResult<IReadOnlyList<Lease>>(result);
+    }
+
+    public Task<bool> ReleaseAsync(Ipv4Cidr subnet, CancellationToken cancellationToken)
+    {
+        Writes++;
+        return Task.FromResult(_leases.RemoveAll(l => l.Subnet == subnet) > 0);
+    }
+
+    public Task<bool> ReleaseKeyAsync(string key, CancellationToken cancellationToken)
+    {
+        Writes++;
+        return Task.FromResult(_unreadable.RemoveAll(u => u.Key == key) > 0);
+    }
+}
