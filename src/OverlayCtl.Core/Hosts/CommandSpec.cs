@@ -3,8 +3,10 @@ namespace OverlayCtl.Core.Hosts;
 /// <summary>
 /// A program and its argument vector. There is deliberately no shell form: arguments reach
 /// <c>execve</c> as they are, and <see cref="ToString"/> only renders them for people.
+/// <see cref="SecretInput"/> marks standard input that must never be logged (a private key): logs
+/// and the audit file say only how many bytes it had.
 /// </summary>
-public sealed record CommandSpec(string Program, IReadOnlyList<string> Arguments, string? StandardInput = null)
+public sealed record CommandSpec(string Program, IReadOnlyList<string> Arguments, string? StandardInput = null, bool SecretInput = false)
 {
     public static CommandSpec Of(string program, params string[] arguments) => new(program, arguments);
 

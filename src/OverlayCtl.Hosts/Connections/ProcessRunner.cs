@@ -29,7 +29,7 @@ public sealed class ProcessRunner(ILogger log, TimeSpan timeout)
         };
         foreach (var argument in command.Arguments) start.ArgumentList.Add(argument);
         start.Environment["LC_ALL"] = "C";
-        log.Debug("{Host}: run {Command}{Stdin}", host, command.ToString(), command.StandardInput is null ? "" : " <<< " + Redact(command.StandardInput));
+        log.Debug("{Host}: run {Command}{Stdin}", host, command.ToString(), command.StandardInput is null ? "" : " <<< " + Redact(command));
         var clock = Stopwatch.StartNew();
         using var process = new Process { StartInfo = start };
         try
@@ -66,6 +66,11 @@ public sealed class ProcessRunner(ILogger log, TimeSpan timeout)
         return result;
     }
 
-    /// <summary>Payloads may carry secrets one day; logs keep their size, not their content, past a point.</summary>
-    private static string Redact(string stdin) => stdin.Length <= 4096 ? stdin.Replace('\n', ';') : $"({stdin.Length} bytes)";
+    /// <summary>What the log may say of standard input: never a secret's content, nor more than 4 KiB of any.</summary>
+    private static string Redact(CommandSpec command) => command.StandardInput! switch
+    {
+        var s when command.SecretInput => string.Create(CultureInfo.InvariantCulture, $"(secret, {s.Length} bytes)"),
+        var s when s.Length <= 4096 => s.Replace('\n', ';'),
+        var s => string.Create(CultureInfo.InvariantCulture, $"({s.Length} bytes)"),
+    };
 }

@@ -42,6 +42,18 @@ public sealed class RunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task SshKeepsASecretOnStandardInputOutOfTheLog()
+    {
+        var target = StartSshd();
+        var sink = new CollectingSink();
+        var processes = new ProcessRunner(new Serilog.LoggerConfiguration().MinimumLevel.Debug().WriteTo.Sink(sink).CreateLogger(), TimeSpan.FromSeconds(20));
+        var ssh = new SshHostRunner("remote", target, processes, ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]);
+        var result = await ssh.RunAsync(new CommandSpec("cat", [], "PRIVATE-KEY-MATERIAL", SecretInput: true), default);
+        Assert.Equal("PRIVATE-KEY-MATERIAL", result.StandardOutput);
+        Assert.DoesNotContain(sink.Lines, l => l.Contains("PRIVATE-KEY-MATERIAL", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task SshRunsCommandsAndMovesFilesThroughARealSshd()
     {
         var target = StartSshd();
