@@ -118,31 +118,26 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
     {
         var next = fromRevision;
         var failures = new List<string>();
-        var tried = 0;
-        while (true)
+        for (var tried = 0; ; tried++, _current = (_current + 1) % _endpoints.Length)
         {
             if (tried == _endpoints.Length) throw Unavailable(failures);
             var endpoint = _endpoints[_current];
-            var create = new WatchCreateRequest { Key = Bytes(prefix), RangeEnd = PrefixEnd(prefix), StartRevision = next, PrevKv = false };
-            using var streamCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            AsyncDuplexStreamingCall<WatchRequest, WatchResponse>? call = null;
-            try
+            using var stream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var create = new WatchCreateRequest { Key = Bytes(prefix), RangeEnd = PrefixEnd(prefix), StartRevision = next };
+            var (call, failure) = await OpenWatchAsync(endpoint, create, stream.Token).ConfigureAwait(false);
+            if (call is null)
             {
-                var headers = await HeadersAsync(endpoint, cancellationToken).ConfigureAwait(false);
-                Interlocked.Increment(ref _roundTrips);
-                call = endpoint.Watches.Watch(headers, deadline: null, streamCancel.Token);
-                await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = create }, cancellationToken).ConfigureAwait(false);
+                failures.Add($"{endpoint.Uri}: {failure}");
+                continue;
+            }
+            using (call)
+            {
                 while (true)
                 {
-                    WatchResponse response;
-                    try
+                    (var response, failure) = await NextAsync(endpoint, call, prefix, stream.Token).ConfigureAwait(false);
+                    if (response is null)
                     {
-                        if (!await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false)) break;
-                        response = call.ResponseStream.Current;
-                    }
-                    catch (RpcException e) when (Classify(e) is { Final: false } failure)
-                    {
-                        failures.Add($"{endpoint.Uri}: {failure.Message}");
+                        if (failure is not null) failures.Add($"{endpoint.Uri}: {failure}");
                         break;
                     }
                     if (response.CompactRevision != 0) throw new WatchCompactedException(next, response.CompactRevision);
@@ -150,7 +145,7 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
                         throw new StoreRefusedException($"etcd at {endpoint.Uri} cancelled the watch of {prefix}: {response.CancelReason}");
                     if (response.Created)
                     {
-                        tried = 0; // this endpoint serves the watch; a later loss starts a fresh round
+                        tried = -1; // this endpoint serves the watch: a later loss starts a fresh round
                         failures.Clear();
                         continue;
                     }
@@ -160,16 +155,51 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
                     next = events[^1].Kv.ModRevision + 1;
                     yield return new WatchBatch(response.Header.Revision, events);
                 }
-            }
-            finally
-            {
-                await streamCancel.CancelAsync().ConfigureAwait(false);
-                call?.Dispose();
+                await stream.CancelAsync().ConfigureAwait(false);
             }
             cancellationToken.ThrowIfCancellationRequested();
-            tried++;
-            _current = (_current + 1) % _endpoints.Length;
         }
+    }
+
+    /// <summary>Opens a watch stream on one endpoint; (null, why) when that endpoint cannot serve it.</summary>
+    private async Task<(AsyncDuplexStreamingCall<WatchRequest, WatchResponse>? Call, string? Failure)> OpenWatchAsync(
+        Endpoint endpoint, WatchCreateRequest create, CancellationToken cancellationToken)
+    {
+        AsyncDuplexStreamingCall<WatchRequest, WatchResponse>? call = null;
+        try
+        {
+            var headers = await HeadersAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _roundTrips);
+            call = endpoint.Watches.Watch(headers, deadline: null, cancellationToken);
+            await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = create }, cancellationToken).ConfigureAwait(false);
+            return (call, null);
+        }
+        catch (RpcException e)
+        {
+            call?.Dispose();
+            return (null, Failed(endpoint, "watch", e));
+        }
+    }
+
+    /// <summary>The next answer on a watch stream; (null, why) when the stream is lost, (null, null) when it ended.</summary>
+    private static async Task<(WatchResponse? Response, string? Failure)> NextAsync(
+        Endpoint endpoint, AsyncDuplexStreamingCall<WatchRequest, WatchResponse> call, string prefix, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false) ? (call.ResponseStream.Current, null) : (null, null);
+        }
+        catch (RpcException e)
+        {
+            return (null, Failed(endpoint, "watch " + prefix, e));
+        }
+    }
+
+    /// <summary>Why an endpoint failed, when another may do better; throws when etcd refused, which every member would.</summary>
+    private static string Failed(Endpoint endpoint, string what, RpcException e)
+    {
+        var failure = Classify(e);
+        return failure.Final ? throw new StoreRefusedException($"etcd at {endpoint.Uri} refused to {what}: {failure.Message}", e) : failure.Message;
     }
 
     public void Dispose()
@@ -201,9 +231,7 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
             }
             catch (RpcException e)
             {
-                var failure = Classify(e);
-                if (failure.Final) throw new StoreRefusedException($"etcd at {endpoint.Uri} refused to {what}: {failure.Message}", e);
-                failures.Add($"{endpoint.Uri}: {failure.Message}");
+                failures.Add($"{endpoint.Uri}: {Failed(endpoint, what, e)}");
                 tried++;
                 _current = (_current + 1) % _endpoints.Length;
             }

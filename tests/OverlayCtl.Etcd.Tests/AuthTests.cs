@@ -87,4 +87,16 @@ public sealed class AuthTests : IAsyncLifetime
             Assert.Contains("grant-permission", e.Message, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task AWatchWithoutReadAccessIsARefusalNotAnEndlessRetry()
+    {
+        using var client = new EtcdGrpcClient(new EtcdClientOptions(_cluster.ClientUrls, null, "reader", "r3ad"));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var e = await Assert.ThrowsAsync<StoreRefusedException>(async () =>
+        {
+            await foreach (var _ in client.WatchAsync("/elsewhere/", 1, cts.Token)) { }
+        });
+        Assert.Contains("permission denied", e.Message, StringComparison.Ordinal);
+    }
 }
