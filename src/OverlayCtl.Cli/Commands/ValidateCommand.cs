@@ -24,22 +24,13 @@ internal static class ValidateCommand
                 cluster.Network.SubnetLength,
                 cluster.Network.SubnetMin.ToString(),
                 cluster.Network.SubnetMax.ToString(),
-                BackendName(cluster.Network.Backend),
+                cluster.Network.Backend.Name,
                 cluster.Hosts.Select(h => new ValidatedHost(h.Name, h.Address.ToString(), h.Interface, h.Subnet?.ToString(), h.Connection.ToString())).ToList());
             context.Out.Write(result, ValidateJsonContext.Default.ValidateResult, Human);
             return Task.FromResult(ExitCodes.Ok);
         }));
         return command;
     }
-
-    /// <summary>The spec's spelling of a backend.</summary>
-    public static string BackendName(BackendKind kind) => kind switch
-    {
-        BackendKind.Vxlan => "vxlan",
-        BackendKind.Ovs => "ovs",
-        BackendKind.HostGw => "host-gw",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
 
     private static string Human(ValidateResult r)
     {

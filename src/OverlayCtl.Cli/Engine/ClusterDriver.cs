@@ -1,7 +1,6 @@
 using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
-using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Core.State;
@@ -19,26 +18,9 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
 {
     public NetworkConfig Config { get; } = ConfigOf(spec);
 
-    public static NetworkConfig ConfigOf(ClusterSpec spec) => new(
-        spec.Network.Cidr, spec.Network.SubnetLength, spec.Network.SubnetMin, spec.Network.SubnetMax,
-        LeaseBackendType(spec.Network.Backend), spec.Network.Vni, spec.Network.Port);
+    public static NetworkConfig ConfigOf(ClusterSpec spec) => BackendRegistry.ConfigOf(spec);
 
-    /// <summary>The lease BackendType for a backend, as flannel spells it.</summary>
-    public static string LeaseBackendType(BackendKind backend) => backend switch
-    {
-        BackendKind.Vxlan => "vxlan",
-        BackendKind.Ovs => "ovs",
-        BackendKind.HostGw => "host-gw",
-        _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, null),
-    };
-
-    public static LeaseRequest RequestFor(ClusterSpec spec, HostSpec host) => new(
-        host.Address,
-        host.Subnet,
-        LeaseBackendType(spec.Network.Backend),
-        spec.Network.Backend == BackendKind.HostGw ? null : spec.Network.Vni,
-        spec.Network.Backend == BackendKind.Vxlan ? MacAddress.ForVtep(spec.Network.Cidr, host.Address) : null,
-        host.Name);
+    public static LeaseRequest RequestFor(ClusterSpec spec, HostSpec host) => BackendRegistry.RequestFor(spec, host);
 
     /// <summary>Writes the config key and makes sure every host holds a lease; returns them by host name.</summary>
     public async Task<IReadOnlyDictionary<string, Lease>> AllocateAsync(IReadOnlyList<HostSpec> hosts, CancellationToken cancellationToken)
@@ -129,8 +111,7 @@ internal sealed class ClusterDriver(ClusterSpec spec, ILeaseStore store, Func<Ho
     private Task<ObservedHost> ObserveAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken)
     {
         var files = new[] { spec.Docker.DaemonConfigFor(host), spec.Docker.SubnetEnvFor(host) }.OfType<string>().ToList();
-        var markers = Backends.All.SelectMany(b => b.Markers(spec)).ToList();
-        return HostObserver.ObserveAsync(runner, new ObserveRequest(files, spec.Network.Ovs.DbFor(host), spec.Network.Backend == BackendKind.Ovs, markers), cancellationToken);
+        return HostObserver.ObserveAsync(runner, new ObserveRequest(files, BackendRegistry.ReadsFor(spec, host)), cancellationToken);
     }
 
     private async Task<HostOutcome> FinishAsync(HostSpec host, Lease? lease, HostPlan plan, IHostRunner runner, bool execute, CancellationToken cancellationToken)
