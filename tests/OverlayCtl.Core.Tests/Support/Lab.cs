@@ -52,7 +52,7 @@ internal static class Lab
         [new RouteInfo(Ipv4Cidr.Parse("192.0.2.0/24"), null, "eth0", false, "kernel")],
         [], [], IptablesState.Empty, false, new Dictionary<string, string?>(), null);
 
-    /// <summary>node1 exactly as a vxlan apply leaves it with the given peers.</summary>
+    /// <summary>node1 exactly as an apply of <paramref name="spec"/> leaves it with the given peers.</summary>
     public static ObservedHost Converged(ClusterSpec spec, params int[] peers)
     {
         var fresh = Fresh();
@@ -65,10 +65,12 @@ internal static class Lab
         links.Add(new LinkInfo(3, "docker0", "bridge", 1500, MacAddress.Parse("d2:a6:d4:bd:7c:99"), true, null, "overlayctl", null));
         addresses.Add(new AddressInfo("docker0", new InterfaceAddress(lease.Subnet.Gateway, 24)));
         routes.Add(new RouteInfo(lease.Subnet, null, "docker0", false, "kernel"));
+        var vxlan = VxlanBackend.SettingsOf(spec);
+        var device = VxlanBackend.DeviceName(spec);
         if (spec.Network.Backend is VxlanBackend)
         {
-            links.Add(new LinkInfo(4, "flannel.1", "vxlan", 1450, lease.VtepMac, true, null, "overlayctl", new VxlanInfo(1, lease.PublicIp, "eth0", 8472, false)));
-            addresses.Add(new AddressInfo("flannel.1", new InterfaceAddress(lease.Subnet.Network, 32)));
+            links.Add(new LinkInfo(4, device, "vxlan", 1450, lease.VtepMac, true, null, "overlayctl", new VxlanInfo(vxlan.Vni, lease.PublicIp, "eth0", vxlan.Port, false)));
+            addresses.Add(new AddressInfo(device, new InterfaceAddress(lease.Subnet.Network, 32)));
         }
         OvsState? ovs = null;
         if (spec.Network.Backend is OvsBackend)
@@ -79,7 +81,7 @@ internal static class Lab
             var ports = new List<OvsPort> { new("br-overlay", "internal", none, 1450, false) };
             ports.AddRange(peers.Select(p => LeaseOf(spec, p)).Select(peer => new OvsPort(
                 "vx-" + peer.PublicIp.Value.ToString("x8", System.Globalization.CultureInfo.InvariantCulture), "vxlan",
-                new Dictionary<string, string> { ["remote_ip"] = peer.PublicIp.ToString(), ["key"] = "1", ["dst_port"] = "8472" }, null, true)));
+                new Dictionary<string, string> { ["remote_ip"] = peer.PublicIp.ToString(), ["key"] = $"{vxlan.Vni}", ["dst_port"] = $"{vxlan.Port}" }, null, true)));
             ovs = new OvsState([new OvsBridge("br-overlay", OvsBackend.SettingsOf(spec).DatapathType, ports, new Dictionary<string, string> { ["overlayctl-cluster"] = "lab" })]);
         }
         foreach (var p in peers)
@@ -91,9 +93,9 @@ internal static class Lab
             }
             else if (spec.Network.Backend is VxlanBackend)
             {
-                neighbors.Add(new NeighborInfo(peer.Subnet.Network, "flannel.1", peer.VtepMac, true));
-                fdb.Add(new FdbInfo(peer.VtepMac!.Value, "flannel.1", peer.PublicIp, true, true));
-                routes.Add(new RouteInfo(peer.Subnet, peer.Subnet.Network, "flannel.1", true, Ops.RouteProtocol));
+                neighbors.Add(new NeighborInfo(peer.Subnet.Network, device, peer.VtepMac, true));
+                fdb.Add(new FdbInfo(peer.VtepMac!.Value, device, peer.PublicIp, true, true));
+                routes.Add(new RouteInfo(peer.Subnet, peer.Subnet.Network, device, true, Ops.RouteProtocol));
             }
             else
             {
