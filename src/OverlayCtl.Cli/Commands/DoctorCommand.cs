@@ -3,8 +3,6 @@ using System.Text;
 using System.Text.Json.Serialization;
 using OverlayCtl.Cli.Output;
 using OverlayCtl.Core.Diagnostics;
-using OverlayCtl.Core.Planning;
-using OverlayCtl.Core.Spec;
 using OverlayCtl.Hosts.Observe;
 
 namespace OverlayCtl.Cli.Commands;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Serialization;
 using OverlayCtl.Cli.Output;
-using OverlayCtl.Core.Spec;
 
 namespace OverlayCtl.Cli.Commands;
 
