@@ -19,8 +19,7 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
     public Task<ObservedHost> ObserveAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken)
     {
         var files = new[] { spec.Docker.DaemonConfigFor(host), spec.Docker.SubnetEnvFor(host) }.OfType<string>().ToList();
-        var markers = Backends.All.SelectMany(b => b.Markers(spec)).ToList();
-        return HostObserver.ObserveAsync(runner, new ObserveRequest(files, spec.Network.Ovs.DbFor(host), spec.Network.Backend == BackendKind.Ovs, markers), cancellationToken);
+        return HostObserver.ObserveAsync(runner, new ObserveRequest(files, BackendRegistry.ReadsFor(spec, host)), cancellationToken);
     }
 
     /// <summary>Converges <paramref name="host"/> to its lease among <paramref name="leases"/> (all of them, its own included).</summary>

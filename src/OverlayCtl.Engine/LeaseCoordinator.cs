@@ -1,7 +1,6 @@
 using OverlayCtl.Core;
 using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Leases;
-using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
 using Serilog;
@@ -18,26 +17,9 @@ public sealed class LeaseCoordinator(ClusterSpec spec, ILeaseStore store, ILogge
 
     public ILeaseStore Store => store;
 
-    public static NetworkConfig ConfigOf(ClusterSpec spec) => new(
-        spec.Network.Cidr, spec.Network.SubnetLength, spec.Network.SubnetMin, spec.Network.SubnetMax,
-        LeaseBackendType(spec.Network.Backend), spec.Network.Vni, spec.Network.Port);
+    public static NetworkConfig ConfigOf(ClusterSpec spec) => BackendRegistry.ConfigOf(spec);
 
-    /// <summary>The lease BackendType for a backend, as flannel spells it.</summary>
-    public static string LeaseBackendType(BackendKind backend) => backend switch
-    {
-        BackendKind.Vxlan => "vxlan",
-        BackendKind.Ovs => "ovs",
-        BackendKind.HostGw => "host-gw",
-        _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, null),
-    };
-
-    public static LeaseRequest RequestFor(ClusterSpec spec, HostSpec host) => new(
-        host.Address,
-        host.Subnet,
-        LeaseBackendType(spec.Network.Backend),
-        spec.Network.Backend == BackendKind.HostGw ? null : spec.Network.Vni,
-        spec.Network.Backend == BackendKind.Vxlan ? MacAddress.ForVtep(spec.Network.Cidr, host.Address) : null,
-        host.Name);
+    public static LeaseRequest RequestFor(ClusterSpec spec, HostSpec host) => BackendRegistry.RequestFor(spec, host);
 
     /// <summary>Writes the config key and makes sure every host holds a lease; returns them by host name.</summary>
     public async Task<IReadOnlyDictionary<string, Lease>> AllocateAsync(IReadOnlyList<HostSpec> hosts, CancellationToken cancellationToken)

@@ -3,7 +3,7 @@ using OverlayCtl.Testing;
 
 namespace OverlayCtl.Cli.Tests;
 
-/// <summary>host-gw and directRouting on real namespaces, and switching backends on a live lab.</summary>
+/// <summary>host-gw and directRouting on real namespaces, and switching backends and the VNI on a live lab.</summary>
 [Trait("Category", "Namespaces")]
 [Collection(EtcdCollection.Name)]
 public sealed class BackendsOnLabTests(EtcdFixture etcd)
@@ -30,7 +30,22 @@ public sealed class BackendsOnLabTests(EtcdFixture etcd)
         Assert.Equal(0, (await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode);
         Assert.DoesNotContain(" via 192.0.2.", lab.InHost("n1", "ip", "route", "show", "proto", "211"), StringComparison.Ordinal);
 
-        lab.ExtraNetwork = "  directRouting: true";
+        // A VNI change: status shows the old device as drift, apply replaces it, nothing of it is left.
+        lab.ExtraNetwork = "  vni: 2";
+        lab.WriteSpec();
+        var drift = await lab.RunAsync("status", "-o", "json");
+        Assert.True(drift.ExitCode == 2, drift.ToString());
+        Assert.Contains("- link flannel.1", drift.Stdout, StringComparison.Ordinal);
+        var toVni2 = await lab.RunAsync("apply");
+        Assert.True(toVni2.ExitCode == 0, toVni2.ToString());
+        ApplyOnLabTests.AssertFullMesh(lab, containers);
+        Assert.Equal(0, (await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode);
+        var links = lab.InHost("n1", "ip", "-d", "link", "show", "type", "vxlan");
+        Assert.DoesNotContain("flannel.1", links, StringComparison.Ordinal);
+        Assert.Contains("flannel.2", links, StringComparison.Ordinal);
+        Assert.Contains("alias overlayctl", links, StringComparison.Ordinal);
+
+        lab.ExtraNetwork = "  vni: 2\n  directRouting: true";
         lab.WriteSpec();
         Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
         ApplyOnLabTests.AssertFullMesh(lab, containers);
@@ -42,7 +57,8 @@ public sealed class BackendsOnLabTests(EtcdFixture etcd)
         lab.WriteSpec();
         Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
         ApplyOnLabTests.AssertFullMesh(lab, containers);
-        Assert.DoesNotContain("flannel.1", lab.InHost("n1", "ip", "link"), StringComparison.Ordinal);
+        // The spec's VNI is back to 1, so flannel.2 is both the old backend's device and a VNI's leftover: gone.
+        Assert.DoesNotContain("flannel.", lab.InHost("n1", "ip", "link"), StringComparison.Ordinal);
 
         lab.RemoveContainers();
         Assert.Equal(0, (await lab.RunAsync("destroy", "--release-leases")).ExitCode);

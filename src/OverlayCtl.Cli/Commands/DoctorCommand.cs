@@ -2,10 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json.Serialization;
 using OverlayCtl.Cli.Output;
-using OverlayCtl.Core.Backends.Vxlan;
 using OverlayCtl.Core.Diagnostics;
-using OverlayCtl.Core.Planning;
-using OverlayCtl.Core.Spec;
 using OverlayCtl.Hosts.Observe;
 
 namespace OverlayCtl.Cli.Commands;
@@ -29,7 +26,7 @@ internal static class DoctorCommand
             var results = await engine.Hosts.InspectAsync(targets, leases, async (input, runner, token) =>
             {
                 var underlay = input.Host.Interface ?? input.Observed.Addresses.FirstOrDefault(a => a.Address.Address == input.Host.Address)?.Device;
-                var device = cluster.Network.Backend == BackendKind.Vxlan && input.Observed.FindLink(VxlanBackend.DeviceName(cluster)) is not null ? VxlanBackend.DeviceName(cluster) : null;
+                var device = cluster.Network.Backend.Device(cluster) is { } d && input.Observed.FindLink(d) is not null ? d : null;
                 var facts = await FactsObserver.ObserveAsync(runner, underlay, device, token).ConfigureAwait(false);
                 return Doctor.CheckHost(input, facts);
             }, ct).ConfigureAwait(false);
@@ -37,7 +34,7 @@ internal static class DoctorCommand
                 findings.AddRange(r.Value ?? [new Finding("reachable", r.Host, Severity.Error, r.Error ?? "could not be checked", "check the host's connection: in the spec (ssh key, namespace name)")]);
             var report = new DoctorReport(
                 targets.Select(t => t.Name).ToList(),
-                Doctor.Checks.Select(c => c.Name).ToList(),
+                Doctor.ChecksFor(cluster.Network.Backend).Select(c => c.Name).ToList(),
                 findings.Select(f => new DoctorFinding(f.Check, f.Host, f.Severity.ToString().ToLowerInvariant(), f.Problem, f.Fix)).ToList());
             context.Out.Write(report, DoctorJsonContext.Default.DoctorReport, r => Human(r, context.Color));
             return findings.Any(f => f.Severity == Severity.Error) ? ExitCodes.ChecksFailed : ExitCodes.Ok;

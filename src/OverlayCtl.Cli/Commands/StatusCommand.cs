@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using OverlayCtl.Engine;
 using OverlayCtl.Cli.Output;
-using OverlayCtl.Core.Backends.Vxlan;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
 
@@ -32,24 +31,14 @@ internal static class StatusCommand
 
     private static HostStatus Row(ClusterSpec cluster, HostOutcome o, int peers)
     {
-        var backend = ValidateCommand.BackendName(cluster.Network.Backend);
+        var backend = cluster.Network.Backend.Name;
         if (o.Observed is not { } observed || o.Plan is null || o.Lease is null)
             return new HostStatus(o.Host, o.Lease?.Subnet.ToString(), backend, null, null, 0, 0, false, false, 0, [], o.Observed is not null || o.Lease is null, o.Error);
-        var device = cluster.Network.Backend switch
-        {
-            BackendKind.Vxlan => VxlanBackend.DeviceName(cluster),
-            BackendKind.Ovs => cluster.Network.Ovs.Bridge,
-            _ => null,
-        };
-        var link = device is null ? null : observed.FindLink(device);
-        var deviceState = device is null ? null : link is null ? "missing" : !link.Up ? "down"
-            : cluster.Network.Backend == BackendKind.Vxlan && link.Mac != o.Lease.VtepMac ? "wrong-mac" : "up";
-        int Wanting(string prefix) => o.Plan.Operations.Count(op => op.Resource.StartsWith(prefix, StringComparison.Ordinal) && op.Kind != ChangeKind.Remove);
-        // A peer lacks its route, or (ovs) its tunnel port, or both.
-        var missing = Math.Max(Wanting("route "), Wanting("ovs port vx-"));
+        var facts = cluster.Network.Backend.Status(cluster, o.Lease, observed, o.Plan);
+        var missing = facts.PeersMissing;
         var chains = IptablesRules.Chains.All(c => observed.Iptables.Table(c.Table).Chains.ContainsKey(c.Chain) || (c.Table == "nat" && !cluster.Network.IpMasq));
         var filesInSync = !o.Plan.Operations.Any(op => op.Step is FileStep);
-        return new HostStatus(o.Host, o.Lease.Subnet.ToString(), backend, o.Lease.VtepMac?.Text, deviceState,
+        return new HostStatus(o.Host, o.Lease.Subnet.ToString(), backend, o.Lease.VtepMac?.Text, facts.DeviceState,
             peers - missing, peers, chains, filesInSync, o.Plan.Operations.Count,
             o.Plan.Operations.Select(op => $"{Sign(op.Kind)} {op.Resource}").ToList(), true, null);
     }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Serialization;
 using OverlayCtl.Cli.Output;
-using OverlayCtl.Core.Spec;
 
 namespace OverlayCtl.Cli.Commands;
 
@@ -24,22 +23,13 @@ internal static class ValidateCommand
                 cluster.Network.SubnetLength,
                 cluster.Network.SubnetMin.ToString(),
                 cluster.Network.SubnetMax.ToString(),
-                BackendName(cluster.Network.Backend),
+                cluster.Network.Backend.Name,
                 cluster.Hosts.Select(h => new ValidatedHost(h.Name, h.Address.ToString(), h.Interface, h.Subnet?.ToString(), h.Connection.ToString())).ToList());
             context.Out.Write(result, ValidateJsonContext.Default.ValidateResult, Human);
             return Task.FromResult(ExitCodes.Ok);
         }));
         return command;
     }
-
-    /// <summary>The spec's spelling of a backend.</summary>
-    public static string BackendName(BackendKind kind) => kind switch
-    {
-        BackendKind.Vxlan => "vxlan",
-        BackendKind.Ovs => "ovs",
-        BackendKind.HostGw => "host-gw",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
 
     private static string Human(ValidateResult r)
     {

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization;
 using OverlayCtl.Cli.Output;
-using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Planning;
 
@@ -30,7 +29,7 @@ internal static class VerifyCommand
             var results = await engine.Hosts.InspectAsync(sources, leases, async (input, runner, token) =>
             {
                 var underlay = Underlay.Find(input.Host, input.Observed);
-                var mtu = cluster.Network.Mtu ?? Backends.For(cluster.Network.Backend).DefaultMtu(underlay.Mtu);
+                var mtu = cluster.Network.OverlayMtu(underlay.Mtu);
                 var size = (mtu - 28).ToString(CultureInfo.InvariantCulture);
                 var probes = new List<Probe>();
                 foreach (var to in destinations.Where(d => d.Name != input.Host.Name))

@@ -1,3 +1,4 @@
+using OverlayCtl.Core.Diagnostics;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Planning;
@@ -7,46 +8,109 @@ using OverlayCtl.Core.State;
 namespace OverlayCtl.Core.Backends;
 
 /// <summary>
-/// One way of carrying traffic between hosts. A backend turns (this host, its lease, its peers,
-/// what is on the host now) into the operations for its own devices and the routes it wants;
-/// the planner does the rest (bridge, route diff, iptables, files). A new backend is one folder.
+/// One way of carrying traffic between hosts, and everything overlayctl knows about it: its names, its
+/// keys under <c>network:</c>, what it writes into flannel's keys, what must be read from a host, the
+/// operations for its own devices and the routes it wants, its doctor checks and its status. The planner,
+/// doctor and the commands only ask; a new backend is one folder and one line in <see cref="BackendRegistry"/>.
 /// </summary>
 public interface IBackend
 {
-    BackendKind Kind { get; }
+    /// <summary>The spec's spelling (<c>network.backend</c>).</summary>
+    string Name { get; }
 
-    /// <summary>The overlay MTU when the spec gives none.</summary>
-    int DefaultMtu(int underlayMtu);
+    /// <summary>The lease and config <c>BackendType</c>, as flannel spells it, so flannel nodes on the prefix agree.</summary>
+    string LeaseType { get; }
+
+    /// <summary>The keys under <c>network:</c> this backend reads; the spec reader refuses any key no one reads.</summary>
+    IReadOnlyList<string> NetworkKeys { get; }
+
+    /// <summary>
+    /// Reads and checks this backend's keys, recording located errors in the section. Every backend reads
+    /// its keys whether or not it is selected: a switch away still needs the old backend's names to remove
+    /// its devices. Null when the backend has no settings.
+    /// </summary>
+    BackendSettings? ReadSpec(BackendSpecContext context);
+
+    /// <summary>Bytes of encapsulation per packet: the overlay MTU defaults to the underlay's minus this (see <see cref="NetworkSpec.OverlayMtu"/>).</summary>
+    int Overhead { get; }
+
+    /// <summary>The device that carries overlay traffic on a host (its MTU, rp_filter and status), or null when there is none.</summary>
+    string? Device(ClusterSpec spec);
+
+    /// <summary>The lease's BackendData for a host (flannel's <c>VNI</c>, <c>VtepMAC</c>).</summary>
+    LeaseData LeaseData(ClusterSpec spec, HostSpec host);
+
+    /// <summary>The Backend fields of flannel's <c>&lt;prefix&gt;/config</c> beyond its Type.</summary>
+    ConfigData ConfigData(ClusterSpec spec);
+
+    /// <summary>What must be read from a host beyond what every host is read for; <paramref name="selected"/> is false for the backends the spec does not use.</summary>
+    IEnumerable<HostRead> Reads(ClusterSpec spec, HostSpec host, bool selected);
 
     /// <summary>Operations converging the backend's devices and per-peer entries, and the routes it wants.</summary>
     BackendState Converge(BackendContext context);
 
-    /// <summary>Operations removing every device this backend makes (destroy, or a switch to another backend).</summary>
+    /// <summary>Operations removing every device this backend made (destroy, or a switch to another backend).</summary>
     IEnumerable<Operation> Remove(ClusterSpec spec, HostSpec host, ObservedHost observed);
 
-    /// <summary>Devices whose routes this backend owns (a route via one of them is stale unless wanted).</summary>
-    IEnumerable<string> OwnedDevices(ClusterSpec spec);
+    /// <summary>Devices whose routes this backend owns (a route via one of them is stale unless wanted; it goes when the device goes).</summary>
+    IEnumerable<string> OwnedDevices(ClusterSpec spec, ObservedHost observed);
 
-    /// <summary>Devices whose presence means the backend's state must be read even when another backend is in use.</summary>
-    IEnumerable<string> Markers(ClusterSpec spec) => [];
+    /// <summary>This backend's doctor checks, by name, with what each looks for.</summary>
+    IReadOnlyList<DoctorCheck> Checks { get; }
+
+    /// <summary>Runs <see cref="Checks"/> on one host.</summary>
+    IEnumerable<Finding> Check(DoctorContext context);
+
+    /// <summary>What status shows for this backend on a host: its device, the device's state, peers still to program.</summary>
+    BackendStatus Status(ClusterSpec spec, Lease lease, ObservedHost observed, HostPlan plan);
 }
 
 /// <summary>Everything a backend may look at; plain values.</summary>
 public sealed record BackendContext(ClusterSpec Spec, HostSpec Host, Lease Lease, IReadOnlyList<Peer> Peers, ObservedHost Observed, Underlay Underlay, int Mtu);
 
 /// <summary>
-/// A backend's answer: device operations in order, the peer routes it wants, and the devices it
-/// (re)creates, whose observed routes vanish with them and so cannot count as present.
+/// A backend's answer: device operations in order, the peer routes it wants, and the devices this plan
+/// deletes or (re)creates, whose observed routes vanish with them and so cannot count as present.
 /// </summary>
-public sealed record BackendState(IReadOnlyList<Operation> Operations, IReadOnlyList<DesiredRoute> Routes, IReadOnlySet<string>? Recreated = null);
+public sealed record BackendState(IReadOnlyList<Operation> Operations, IReadOnlyList<DesiredRoute> Routes, IReadOnlySet<string>? Vanishing = null);
 
 /// <summary>A route overlayctl wants: <c>ip route replace DST via VIA dev DEV [onlink] proto 211</c>.</summary>
 public sealed record DesiredRoute(Ipv4Cidr Destination, Ipv4Address Via, string Device, bool Onlink);
 
-/// <summary>Every backend overlayctl knows.</summary>
-public static class Backends
+/// <summary>A backend's fields in a host's lease (<c>BackendData</c>); null fields are not written.</summary>
+public sealed record LeaseData(int? Vni, MacAddress? VtepMac)
 {
-    public static IReadOnlyList<IBackend> All { get; } = [new Vxlan.VxlanBackend(), new Ovs.OvsBackend(), new HostGw.HostGwBackend()];
+    public static LeaseData None { get; } = new(null, null);
+}
 
-    public static IBackend For(BackendKind kind) => All.First(b => b.Kind == kind);
+/// <summary>A backend's fields in flannel's network config (<c>Backend</c>, beside its Type); null fields are not written.</summary>
+public sealed record ConfigData(int? Vni, int? Port)
+{
+    public static ConfigData None { get; } = new(null, null);
+}
+
+/// <summary>
+/// Something a backend needs read from a host beyond links, addresses, routes, neighbours, fdb,
+/// iptables and the files; the host observer knows how to read each kind.
+/// </summary>
+public abstract record HostRead
+{
+    /// <summary>
+    /// Open vSwitch's bridges, ports and interfaces from the database at <paramref name="Db"/> (null: ovs-vsctl's
+    /// own). With <paramref name="OnlyIfDevice"/>, only when that device exists (what an earlier apply left),
+    /// so hosts without Open vSwitch never need it.
+    /// </summary>
+    public sealed record OpenVSwitch(string? Db, string? OnlyIfDevice) : HostRead;
+}
+
+/// <summary>One host's status as a backend sees it. <see cref="Device"/> and <see cref="DeviceState"/> are null when it has no device.</summary>
+public sealed record BackendStatus(string? Device, string? DeviceState, int PeersMissing)
+{
+    /// <summary>missing, down or up: what every device can be.</summary>
+    public static string LinkState(ObservedHost observed, string device) =>
+        observed.FindLink(device) is not { } link ? "missing" : link.Up ? "up" : "down";
+
+    /// <summary>How many operations of the plan add or change resources named with this prefix (one per peer not yet programmed).</summary>
+    public static int Wanting(HostPlan plan, string prefix) =>
+        plan.Operations.Count(op => op.Resource.StartsWith(prefix, StringComparison.Ordinal) && op.Kind != ChangeKind.Remove);
 }

@@ -1,3 +1,5 @@
+using OverlayCtl.Core.Planning;
+
 namespace OverlayCtl.Core.Diagnostics;
 
 /// <summary>How bad a finding is: errors break traffic, warnings are risks worth fixing.</summary>
@@ -19,4 +21,13 @@ public sealed record Finding(string Check, string Host, Severity Severity, strin
 public sealed record HostFacts(IReadOnlyDictionary<string, int> RpFilter, bool? TxChecksumOffload)
 {
     public static HostFacts None { get; } = new(new Dictionary<string, int>(), null);
+}
+
+/// <summary>One named check and what it looks for (docs/commands/status-verify-doctor.md lists them all).</summary>
+public sealed record DoctorCheck(string Name, string Looks);
+
+/// <summary>What a check looks at on one host: the plan input, doctor's extra facts, and the underlay when it was found.</summary>
+public sealed record DoctorContext(PlanInput Input, HostFacts Facts, Underlay? Underlay)
+{
+    public Finding Finding(string check, Severity severity, string problem, string fix) => new(check, Input.Host.Name, severity, problem, fix);
 }

@@ -19,17 +19,17 @@ public static class Planner
     {
         var (spec, host, lease, peers, observed) = (input.Spec, input.Host, input.Lease, input.Peers, input.Observed);
         var underlay = Underlay.Find(host, observed);
-        var backend = Backends.Backends.For(spec.Network.Backend);
-        var mtu = spec.Network.Mtu ?? backend.DefaultMtu(underlay.Mtu);
+        var backend = spec.Network.Backend;
+        var mtu = spec.Network.OverlayMtu(underlay.Mtu);
         var ops = new List<Operation>();
 
         // A backend switch leaves the old backend's devices behind: remove them first. Their routes go with them.
         var removed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var other in Backends.Backends.All.Where(b => b.Kind != backend.Kind))
+        foreach (var other in BackendRegistry.All.Where(b => b != backend))
         {
             var removal = other.Remove(spec, host, observed).ToList();
             ops.AddRange(removal);
-            if (removal.Count > 0) removed.UnionWith(other.OwnedDevices(spec));
+            if (removal.Count > 0) removed.UnionWith(other.OwnedDevices(spec, observed));
         }
         ops.AddRange(DockerBridge(spec, lease, observed));
         var state = backend.Converge(new BackendContext(spec, host, lease, peers, observed, underlay, mtu));
@@ -60,8 +60,8 @@ public static class Planner
     public static HostPlan PlanDestroy(ClusterSpec spec, HostSpec host, Lease? lease, ObservedHost observed)
     {
         var ops = new List<Operation>();
-        foreach (var backend in Backends.Backends.All) ops.AddRange(backend.Remove(spec, host, observed));
-        var owned = Backends.Backends.All.SelectMany(b => b.OwnedDevices(spec)).ToHashSet(StringComparer.Ordinal);
+        foreach (var backend in BackendRegistry.All) ops.AddRange(backend.Remove(spec, host, observed));
+        var owned = BackendRegistry.All.SelectMany(b => b.OwnedDevices(spec, observed)).ToHashSet(StringComparer.Ordinal);
         ops.AddRange(observed.Routes
             .Where(r => r.Destination is { } d && r.Protocol == RouteProtocol && !owned.Contains(r.Device ?? ""))
             .Select(r => RouteDel(r)));
@@ -119,9 +119,9 @@ public static class Planner
     {
         var wanted = state.Routes;
         var gone = new HashSet<string>(removed, StringComparer.Ordinal);
-        if (state.Recreated is { } recreated) gone.UnionWith(recreated);
+        if (state.Vanishing is { } vanishing) gone.UnionWith(vanishing);
         var routes = observed.Routes.Where(r => !gone.Contains(r.Device ?? "")).ToList();
-        var owned = backend.OwnedDevices(spec).ToHashSet(StringComparer.Ordinal);
+        var owned = backend.OwnedDevices(spec, observed).ToHashSet(StringComparer.Ordinal);
         var wantedDestinations = wanted.Select(w => w.Destination).ToHashSet();
         foreach (var route in routes)
         {

@@ -1,3 +1,4 @@
+using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Net;
 
 namespace OverlayCtl.Core.Spec;
@@ -36,41 +37,29 @@ public sealed record TlsSpec(string? Ca, string? Cert, string? Key)
     public string KeySource { get; init; } = "etcd.tls.key";
 }
 
-/// <summary>How traffic between hosts is carried.</summary>
-public enum BackendKind
-{
-    /// <summary>Linux VXLAN device, flannel's data path.</summary>
-    Vxlan,
-    /// <summary>Open vSwitch bridge with one VXLAN port per peer.</summary>
-    Ovs,
-    /// <summary>Plain routes via the peer's underlay address; needs L2 adjacency.</summary>
-    HostGw,
-}
-
-/// <summary>The overlay network: its range, how it is cut into host subnets, and the backend.</summary>
+/// <summary>
+/// The overlay network: its range, how it is cut into host subnets, and the backend with every
+/// backend's settings (each backend reads its own keys; see <see cref="IBackend.ReadSpec"/>).
+/// </summary>
 public sealed record NetworkSpec(
     Ipv4Cidr Cidr,
     int SubnetLength,
     Ipv4Address SubnetMin,
     Ipv4Address SubnetMax,
-    BackendKind Backend,
-    int Vni,
-    int Port,
+    IBackend Backend,
     int? Mtu,
     bool IpMasq,
-    bool DirectRouting,
-    OvsSpec Ovs);
-
-/// <summary>
-/// Open vSwitch settings. <see cref="Db"/> may contain <c>{host}</c>, so one machine can run an OVS per
-/// namespace host; null means ovs-vsctl's default database.
-/// </summary>
-public sealed record OvsSpec(string Bridge, string? Db, string DatapathType)
+    IReadOnlyDictionary<string, BackendSettings> Settings)
 {
-    public static OvsSpec Default { get; } = new("br-overlay", null, "system");
+    /// <summary>The overlay MTU on a host: the spec's, else the underlay's minus the backend's overhead.</summary>
+    public int OverlayMtu(int underlayMtu) => Mtu ?? underlayMtu - Backend.Overhead;
 
-    public string? DbFor(HostSpec host) => Db?.Replace("{host}", host.Name, StringComparison.Ordinal);
+    /// <summary>The settings the backend named <paramref name="backend"/> read from the spec; each backend offers a typed accessor over this.</summary>
+    public T SettingsOf<T>(string backend) where T : BackendSettings => (T)Settings[backend];
 }
+
+/// <summary>What one backend read from the spec. Each backend's settings record lives in its folder.</summary>
+public abstract record BackendSettings;
 
 /// <summary>What Docker consumes. Paths may contain <c>{host}</c>; null means "do not write".</summary>
 public sealed record DockerSpec(string Bridge, string? DaemonConfig, string? SubnetEnv)

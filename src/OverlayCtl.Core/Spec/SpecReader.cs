@@ -1,4 +1,5 @@
 using System.Globalization;
+using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Net;
 using YamlDotNet.Core;
@@ -12,8 +13,8 @@ internal sealed class SpecReader(string file)
     private static readonly string[] RootKeys = ["apiVersion", "kind", "name", "etcd", "network", "docker", "hosts"];
     private static readonly string[] EtcdKeys = ["endpoints", "prefix", "tls"];
     private static readonly string[] TlsKeys = ["ca", "cert", "key"];
-    private static readonly string[] NetworkKeys = ["cidr", "subnetLength", "subnetMin", "subnetMax", "backend", "vni", "port", "mtu", "ipMasq", "directRouting", "ovs"];
-    private static readonly string[] OvsKeys = ["bridge", "db", "datapathType"];
+    /// <summary>The keys of network: every backend shares; each backend adds its own (<see cref="IBackend.NetworkKeys"/>).</summary>
+    private static readonly string[] NetworkKeys = ["cidr", "subnetLength", "subnetMin", "subnetMax", "backend", "mtu", "ipMasq", .. BackendRegistry.NetworkKeys];
     private static readonly string[] DockerKeys = ["bridge", "daemonConfig", "subnetEnv"];
     private static readonly string[] HostKeys = ["name", "address", "interface", "subnet", "connection", "sshKey"];
 
@@ -35,15 +36,10 @@ internal sealed class SpecReader(string file)
             Error(name.Node, $"name '{name.Value}' is not a safe name", "use 1-15 lower-case letters, digits or '-', starting and ending with a letter or digit");
 
         var etcd = ReadEtcd(map.GetValueOrDefault("etcd"));
-        var network = ReadNetwork(map.GetValueOrDefault("network"), root);
         var docker = ReadDocker(map.GetValueOrDefault("docker"));
+        var rootSection = new SpecSection(this, root, map.ToDictionary(e => e.Key, e => e.Value.Value, StringComparer.Ordinal));
+        var network = ReadNetwork(map.GetValueOrDefault("network"), root, rootSection, docker);
         var hosts = ReadHosts(map.GetValueOrDefault("hosts"), root, network);
-        if (network is not null && network.Ovs.Bridge == docker.Bridge)
-        {
-            // Point at whichever of the two the spec spelled out.
-            var node = Find(map.GetValueOrDefault("network")?.Value, "ovs", "bridge") ?? Find(map.GetValueOrDefault("docker")?.Value, "bridge") ?? root;
-            Error(node, $"{docker.Bridge} cannot be both docker.bridge and network.ovs.bridge", "give the OVS bridge a name of its own (default br-overlay)");
-        }
 
         if (Errors.Count > 0 || name is null || network is null || hosts is null) return null;
         return new ClusterSpec(name.Value, etcd, network, docker, hosts, file);
@@ -94,7 +90,7 @@ internal sealed class SpecReader(string file)
         return new EtcdSpec(endpoints, prefix, tls);
     }
 
-    private NetworkSpec? ReadNetwork(Entry? entry, YamlNode root)
+    private NetworkSpec? ReadNetwork(Entry? entry, YamlNode root, SpecSection rootSection, DockerSpec docker)
     {
         if (entry is null)
         {
@@ -124,44 +120,20 @@ internal sealed class SpecReader(string file)
         else if (cidr is { } n && subnetLength > SubnetDefaults.MaxSubnetLength)
             Error(cidrText!.Node, $"the network {n} is too small to hold host subnets", "use a network of /28 or larger");
 
-        var backend = BackendKind.Vxlan;
+        var backend = BackendRegistry.Default;
         if (map.TryGetValue("backend", out var b) && Scalar(b.Value, "a backend") is { } bt)
         {
-            switch (bt)
-            {
-                case "vxlan": backend = BackendKind.Vxlan; break;
-                case "ovs": backend = BackendKind.Ovs; break;
-                case "host-gw": backend = BackendKind.HostGw; break;
-                default: Error(b.Value, $"backend '{bt}' is not known", "use vxlan, ovs or host-gw"); break;
-            }
+            if (BackendRegistry.Find(bt) is { } found) backend = found;
+            else Error(b.Value, $"backend '{bt}' is not known", $"use {BackendRegistry.Choices}");
         }
-        var vni = map.TryGetValue("vni", out var v) ? Int(v.Value, "vni", 0, 16_777_215) ?? 1 : 1;
-        var port = map.TryGetValue("port", out var pt) ? Int(pt.Value, "port", 1, 65_535) ?? 8472 : 8472;
         int? mtu = map.TryGetValue("mtu", out var m) ? Int(m.Value, "mtu", 576, 9000) : null;
         var ipMasq = !map.TryGetValue("ipMasq", out var im) || (Bool(im.Value, "ipMasq") ?? true);
-        var directRouting = map.TryGetValue("directRouting", out var dr) && (Bool(dr.Value, "directRouting") ?? false);
-        if (directRouting && backend != BackendKind.Vxlan)
-            Error(dr!.Value, "directRouting applies to the vxlan backend only", "remove directRouting, or use backend: vxlan");
 
-        var ovs = OvsSpec.Default;
-        if (map.TryGetValue("ovs", out var o) && Mapping(o.Value, "network.ovs", OvsKeys) is { } ovsMap)
-        {
-            var bridge = ovsMap.TryGetValue("bridge", out var ob) ? InterfaceName(ob.Value, "ovs.bridge") ?? ovs.Bridge : ovs.Bridge;
-            string? db = null;
-            if (ovsMap.TryGetValue("db", out var od) && Scalar(od.Value, "an OVS database") is { } dbText)
-            {
-                if ((dbText.StartsWith("unix:/", StringComparison.Ordinal) || dbText.StartsWith("tcp:", StringComparison.Ordinal))
-                    && !dbText.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))) db = dbText;
-                else Error(od.Value, $"'{dbText}' is not an OVS database address", "write unix:/path/to/db.sock or tcp:HOST:PORT");
-            }
-            var datapath = ovs.DatapathType;
-            if (ovsMap.TryGetValue("datapathType", out var odt) && Scalar(odt.Value, "a datapath type") is { } dt)
-            {
-                if (dt is "system" or "netdev") datapath = dt;
-                else Error(odt.Value, $"datapathType '{dt}' is not known", "use system (kernel datapath) or netdev (userspace)");
-            }
-            ovs = new OvsSpec(bridge, db, datapath);
-        }
+        var section = new SpecSection(this, entry.Value, map.ToDictionary(e => e.Key, e => e.Value.Value, StringComparer.Ordinal));
+        var settings = new Dictionary<string, BackendSettings>(StringComparer.Ordinal);
+        foreach (var each in BackendRegistry.All)
+            if (each.ReadSpec(new BackendSpecContext(section, rootSection, docker, Selected: each == backend)) is { } read)
+                settings[each.Name] = read;
 
         if (cidr is not { } network) return null;
         var subnetMin = SubnetDefaults.SubnetMin(network, Math.Min(subnetLength, 32));
@@ -170,7 +142,7 @@ internal sealed class SpecReader(string file)
         if (map.TryGetValue("subnetMax", out var smax)) subnetMax = Bound(smax.Value, "subnetMax", network, subnetLength) ?? subnetMax;
         if (subnetMin > subnetMax)
             Error(smax?.Value ?? smin?.Value ?? entry.Value, $"subnetMin {subnetMin} is above subnetMax {subnetMax}", "swap them, or widen the range");
-        return new NetworkSpec(network, subnetLength, subnetMin, subnetMax, backend, vni, port, mtu, ipMasq, directRouting, ovs);
+        return new NetworkSpec(network, subnetLength, subnetMin, subnetMax, backend, mtu, ipMasq, settings);
     }
 
     private Ipv4Address? Bound(YamlNode node, string key, Ipv4Cidr network, int subnetLength)
@@ -353,10 +325,10 @@ internal sealed class SpecReader(string file)
 
     // ---- typed readers: each records a located error and returns null on a bad value
 
-    private sealed record Entry(YamlScalarNode Key, YamlNode Value);
+    internal sealed record Entry(YamlScalarNode Key, YamlNode Value);
 
     /// <summary>The node at a path of mapping keys, if the spec has it.</summary>
-    private static YamlNode? Find(YamlNode? node, params string[] path)
+    internal static YamlNode? Find(YamlNode? node, params string[] path)
     {
         foreach (var key in path)
             node = node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
@@ -365,7 +337,7 @@ internal sealed class SpecReader(string file)
 
     private sealed record Located(string Value, YamlNode Node);
 
-    private Dictionary<string, Entry>? Mapping(YamlNode node, string what, string[] known)
+    internal Dictionary<string, Entry>? Mapping(YamlNode node, string what, string[] known)
     {
         if (node is not YamlMappingNode mapping)
         {
@@ -404,7 +376,7 @@ internal sealed class SpecReader(string file)
         return [];
     }
 
-    private string? Scalar(YamlNode node, string what)
+    internal string? Scalar(YamlNode node, string what)
     {
         if (node is YamlScalarNode { Value: { } v } s && !IsNull(s)) return v;
         Error(node, $"expected {what} here", $"write {what} as a single value");
@@ -422,7 +394,7 @@ internal sealed class SpecReader(string file)
         return value is null ? null : new Located(value, entry.Value);
     }
 
-    private int? Int(YamlNode node, string key, int min = int.MinValue, int max = int.MaxValue)
+    internal int? Int(YamlNode node, string key, int min = int.MinValue, int max = int.MaxValue)
     {
         var text = Scalar(node, $"a number for {key}");
         if (text is null) return null;
@@ -439,7 +411,7 @@ internal sealed class SpecReader(string file)
         return value;
     }
 
-    private bool? Bool(YamlNode node, string key)
+    internal bool? Bool(YamlNode node, string key)
     {
         var text = Scalar(node, $"true or false for {key}");
         switch (text)
@@ -453,7 +425,7 @@ internal sealed class SpecReader(string file)
         }
     }
 
-    private string? InterfaceName(YamlNode node, string key)
+    internal string? InterfaceName(YamlNode node, string key)
     {
         var text = Scalar(node, $"an interface name for {key}");
         if (text is null) return null;
@@ -481,7 +453,7 @@ internal sealed class SpecReader(string file)
 
     private static bool IsNull(YamlScalarNode s) => s.Style == ScalarStyle.Plain && s.Value is "" or "~" or "null" or "Null" or "NULL";
 
-    private void Error(YamlNode node, string message, string fix) =>
+    internal void Error(YamlNode node, string message, string fix) =>
         Errors.Add(new SpecError(file, (int)node.Start.Line, (int)node.Start.Column, message, fix));
 
     private static int Distance(string a, string b)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using OverlayCtl.Core.Backends.Ovs;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Hosts.Connections;
@@ -34,11 +35,11 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
 
     /// <summary>Whether lab up runs an Open vSwitch per host for this spec.</summary>
     public static bool RunsOvs(ClusterSpec spec) =>
-        spec.Network.Ovs.Db is { } db && db.StartsWith("unix:/", StringComparison.Ordinal) && db.Contains("{host}", StringComparison.Ordinal);
+        OvsBackend.SettingsOf(spec).Db is { } db && db.StartsWith("unix:/", StringComparison.Ordinal) && db.Contains("{host}", StringComparison.Ordinal);
 
     /// <summary>The directory holding a host's OVS database, socket, pid files and logs.</summary>
     public static string OvsDirectory(ClusterSpec spec, HostSpec host) =>
-        Path.GetDirectoryName(spec.Network.Ovs.DbFor(host)!["unix:".Length..])!;
+        Path.GetDirectoryName(OvsBackend.SettingsOf(spec).DbFor(host)!["unix:".Length..])!;
 
     /// <summary>The root-namespace bridge for a spec: short, and distinct per spec name.</summary>
     public static string BridgeName(ClusterSpec spec) => "ovl" + Hash(spec.Name)[..8] + "br";
@@ -86,7 +87,7 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
             if (RunsOvs(spec))
             {
                 if (await StartOvsAsync(spec, host, ns, cancellationToken).ConfigureAwait(false)) created.Add($"ovs {host.Name}");
-                if (spec.Network.Ovs.DatapathType == "netdev")
+                if (OvsBackend.SettingsOf(spec).DatapathType == "netdev")
                 {
                     await PhysicalBridgeAsync(spec, host, ns, iface, address, cancellationToken).ConfigureAwait(false);
                     addressOn = PhysicalBridge;
@@ -134,7 +135,7 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
     private async Task<bool> StartOvsAsync(ClusterSpec spec, HostSpec host, string ns, CancellationToken cancellationToken)
     {
         var dir = OvsDirectory(spec, host);
-        var socket = spec.Network.Ovs.DbFor(host)!;
+        var socket = OvsBackend.SettingsOf(spec).DbFor(host)!;
         Directory.CreateDirectory(dir);
         var database = Path.Combine(dir, "conf.db");
         if (!File.Exists(database)) await MustAsync(cancellationToken, "ovsdb-tool", "create", database, Schema).ConfigureAwait(false);
@@ -166,7 +167,7 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
     /// </summary>
     private async Task PhysicalBridgeAsync(ClusterSpec spec, HostSpec host, string ns, string iface, string address, CancellationToken cancellationToken)
     {
-        var db = "--db=" + spec.Network.Ovs.DbFor(host);
+        var db = "--db=" + OvsBackend.SettingsOf(spec).DbFor(host);
         var link = await processes.RunAsync(Root, CommandSpec.Of("ip", "-n", ns, "-br", "link", "show", "dev", iface), cancellationToken).ConfigureAwait(false);
         var mac = link.StandardOutput.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(2)
             ?? throw new InvalidOperationException($"{ns}: cannot read the MAC address of {iface}");
@@ -195,7 +196,7 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
             process.WaitForExit(TimeSpan.FromSeconds(10));
         }
         var files = Daemons.SelectMany(d => new[] { d + ".pid", d + ".ctl", d + ".log" })
-            .Concat(["conf.db", ".conf.db.~lock~", Path.GetFileName(spec.Network.Ovs.DbFor(host)!)]);
+            .Concat(["conf.db", ".conf.db.~lock~", Path.GetFileName(OvsBackend.SettingsOf(spec).DbFor(host)!)]);
         foreach (var file in files) File.Delete(Path.Combine(dir, file));
         if (!Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
         return true;

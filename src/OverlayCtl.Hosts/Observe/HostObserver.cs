@@ -1,14 +1,14 @@
+using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.State;
 
 namespace OverlayCtl.Hosts.Observe;
 
 /// <summary>
-/// What to read besides the network state every host has. Open vSwitch is read when
-/// <paramref name="OvsRequired"/> (the ovs backend), or else only when one of <paramref name="OvsMarkers"/>
-/// is a device on the host (what an earlier ovs apply left), so hosts without OVS never need it.
+/// What to read besides the network state every host has: files, and what the backends ask for
+/// (<see cref="BackendRegistry.ReadsFor"/>).
 /// </summary>
-public sealed record ObserveRequest(IReadOnlyList<string> Files, string? OvsDb = null, bool OvsRequired = false, IReadOnlyList<string>? OvsMarkers = null);
+public sealed record ObserveRequest(IReadOnlyList<string> Files, IReadOnlyList<HostRead>? Reads = null);
 
 /// <summary>
 /// Reads a host's live state with a fixed handful of processes, run concurrently: the count does
@@ -25,7 +25,7 @@ public static class HostObserver
         var fdb = MustAsync(runner, CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
         var iptables = MustAsync(runner, CommandSpec.Of("iptables-save"), cancellationToken);
         var forward = MustAsync(runner, CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken);
-        var ovs = request.OvsRequired ? ObserveOvsAsync(runner, request.OvsDb, cancellationToken) : OvsIfMarkedAsync(runner, request, links, cancellationToken);
+        var ovs = OvsAsync(runner, request.Reads?.OfType<HostRead.OpenVSwitch>().ToList() ?? [], links, cancellationToken);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
@@ -43,16 +43,19 @@ public static class HostObserver
             await ovs.ConfigureAwait(false));
     }
 
-    private static async Task<OvsState?> ObserveOvsAsync(IHostRunner runner, string? db, CancellationToken cancellationToken) =>
-        await OvsObserver.ObserveAsync(runner, db, cancellationToken).ConfigureAwait(false);
-
     private static async Task<IReadOnlyList<LinkInfo>> ParseLinksAsync(Task<string> json) => StateParsers.ParseLinks(await json.ConfigureAwait(false));
 
-    private static async Task<OvsState?> OvsIfMarkedAsync(IHostRunner runner, ObserveRequest request, Task<IReadOnlyList<LinkInfo>> links, CancellationToken cancellationToken)
+    /// <summary>Open vSwitch, once, when a read asks for it unconditionally or its device is on the host.</summary>
+    private static async Task<OvsState?> OvsAsync(IHostRunner runner, IReadOnlyList<HostRead.OpenVSwitch> reads, Task<IReadOnlyList<LinkInfo>> links, CancellationToken cancellationToken)
     {
-        if (request.OvsMarkers is not { Count: > 0 } markers) return null;
-        var present = await links.ConfigureAwait(false);
-        return markers.Any(m => present.Any(l => l.Name == m)) ? await ObserveOvsAsync(runner, request.OvsDb, cancellationToken).ConfigureAwait(false) : null;
+        if (reads.Count == 0) return null;
+        var read = reads.FirstOrDefault(r => r.OnlyIfDevice is null);
+        if (read is null)
+        {
+            var present = await links.ConfigureAwait(false);
+            read = reads.FirstOrDefault(r => present.Any(l => l.Name == r.OnlyIfDevice));
+        }
+        return read is null ? null : await OvsObserver.ObserveAsync(runner, read.Db, cancellationToken).ConfigureAwait(false);
     }
 
     internal static async Task<string> MustAsync(IHostRunner runner, CommandSpec command, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using OverlayCtl.Core.Diagnostics;
+using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.State;
 using OverlayCtl.Core.Tests.Support;
 
@@ -54,5 +55,37 @@ public sealed class DoctorOvsTests
             Ovs = new OvsState([.. host.Ovs!.Bridges, new OvsBridge("br-phy", "netdev", [], new Dictionary<string, string>())]),
         };
         Assert.Empty(Doctor.CheckHost(Lab.Input(spec, onBridge, 2), HostFacts.None));
+    }
+
+    [Theory]
+    [InlineData("key", "2", "vx-c000020c has VNI (key) 2, not network.vni 1: its packets reach no peer")]
+    [InlineData("dst_port", "4789", "vx-c000020c sends to UDP port (dst_port) 4789, not network.port 8472: peers do not listen there")]
+    [InlineData("remote_ip", "192.0.2.99", "vx-c000020c is vxlan to 192.0.2.99, not vxlan to 192.0.2.12")]
+    public void ATunnelPortPlanWouldResetIsOneDoctorNames(string option, string value, string problem)
+    {
+        var spec = Lab.Spec(backend: "ovs");
+        var host = Lab.Converged(spec, 2);
+        var bridge = host.Ovs!.Bridges[0];
+        var drifted = host with
+        {
+            Ovs = new OvsState([bridge with
+            {
+                Ports = bridge.Ports.Select(p => p.Name == "vx-c000020c" ? p with { Options = new Dictionary<string, string>(p.Options) { [option] = value } } : p).ToList(),
+            }]),
+        };
+        var input = Lab.Input(spec, drifted, 2);
+        Assert.Equal("ovs port vx-c000020c", Assert.Single(Planner.PlanApply(input).Operations).Resource);
+        var finding = Assert.Single(Doctor.CheckHost(input, HostFacts.None));
+        Assert.Equal(("peers", $"peer node2 (10.244.2.0/24): {problem}"), (finding.Check, finding.Problem));
+    }
+
+    [Fact]
+    public void AfterAVniChangeDoctorAndPlanAgreeEveryTunnelPortIsWrong()
+    {
+        var before = Lab.Spec(backend: "ovs");
+        var after = Lab.Spec(backend: "ovs", extra: "  vni: 2");
+        var input = Lab.Input(after, Lab.Converged(before, 2, 3), 2, 3);
+        Assert.Equal(["ovs port vx-c000020c", "ovs port vx-c000020d"], Planner.PlanApply(input).Operations.Select(o => o.Resource));
+        Assert.Equal(["peers", "peers"], Doctor.CheckHost(input, HostFacts.None).Select(f => f.Check));
     }
 }

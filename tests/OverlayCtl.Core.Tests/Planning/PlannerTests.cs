@@ -158,6 +158,66 @@ public sealed class PlannerTests
     }
 
     [Fact]
+    public void AVniChangeRemovesTheOldDeviceOverlayctlMadeAndBuildsTheNewOne()
+    {
+        var before = Lab.Spec(extra: "  vni: 1");
+        var after = Lab.Spec(extra: "  vni: 2");
+        var plan = Planner.PlanApply(Lab.Input(after, Lab.Converged(before, 2), 2));
+        Golden.Match("OverlayCtl.Core.Tests", "vni-changed.txt", Render(plan));
+        Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
+        Assert.Contains(plan.Operations, o => o.Step.Render().StartsWith("ip link add flannel.2 ", StringComparison.Ordinal));
+        // Its routes, neighbours and address go with the device: nothing else may name it.
+        Assert.DoesNotContain(plan.Operations.Skip(1), o => o.Step.Render().Contains("flannel.1", StringComparison.Ordinal));
+        Assert.Empty(Planner.PlanApply(Lab.Input(after, Lab.Converged(after, 2), 2)).Operations);
+    }
+
+    [Fact]
+    public void AFlannelDeviceForAnotherVniWithoutOurMarkIsLeftAlone()
+    {
+        var spec = Lab.Spec(extra: "  vni: 2");
+        var converged = Lab.Converged(spec, 2);
+        var foreign = converged with
+        {
+            Links = [.. converged.Links, new LinkInfo(8, "flannel.1", "vxlan", 1450, null, true, null, null, new VxlanInfo(1, Ipv4Address.Parse("192.0.2.11"), "eth0", 8472, false))],
+        };
+        Assert.Empty(Planner.PlanApply(Lab.Input(spec, foreign, 2)).Operations);
+        Assert.DoesNotContain(Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), foreign).Operations, o => o.Resource == "link flannel.1");
+    }
+
+    [Fact]
+    public void DestroyAfterAVniChangeRemovesTheOldDeviceTooAndNoRouteTwice()
+    {
+        var before = Lab.Spec(extra: "  vni: 1");
+        var after = Lab.Spec(extra: "  vni: 2");
+        var plan = Planner.PlanDestroy(after, after.Hosts[0], Lab.LeaseOf(after, 1), Lab.Converged(before, 2, 3));
+        Golden.Match("OverlayCtl.Core.Tests", "vni-changed-destroy.txt", Render(plan));
+        Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
+        Assert.DoesNotContain(plan.Operations, o => o.Step.Render().StartsWith("ip route del", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ADeviceAnEarlierVersionMadeWithoutTheMarkGetsItAndNothingElse()
+    {
+        var spec = Lab.Spec();
+        var converged = Lab.Converged(spec, 2);
+        var unmarked = converged with { Links = converged.Links.Select(l => l.Name == "flannel.1" ? l with { Alias = null } : l).ToList() };
+        var op = Assert.Single(Planner.PlanApply(Lab.Input(spec, unmarked, 2)).Operations);
+        Assert.Equal((ChangeKind.Change, "ip link set dev flannel.1 alias overlayctl"), (op.Kind, op.Step.Render()));
+    }
+
+    [Fact]
+    public void StatusSeesTheOldDeviceAsDriftAndTheNewOneAsMissing()
+    {
+        var before = Lab.Spec(extra: "  vni: 1");
+        var after = Lab.Spec(extra: "  vni: 2");
+        var observed = Lab.Converged(before, 2);
+        var plan = Planner.PlanApply(Lab.Input(after, observed, 2));
+        var status = after.Network.Backend.Status(after, Lab.LeaseOf(after, 1), observed, plan);
+        Assert.Equal(("flannel.2", "missing", 1), (status.Device, status.DeviceState, status.PeersMissing));
+        Assert.Contains(plan.Operations, o => (o.Kind, o.Resource) == (ChangeKind.Remove, "link flannel.1"));
+    }
+
+    [Fact]
     public void DirectRoutingSendsOnLinkPeersStraightToTheirUnderlayAddress()
     {
         var spec = Lab.Spec(extra: "  directRouting: true");

@@ -1,3 +1,4 @@
+using OverlayCtl.Core.Backends.Vxlan;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Spec;
 
@@ -41,8 +42,7 @@ public sealed class SpecLoaderTests
         Assert.Equal(24, spec.Network.SubnetLength);
         Assert.Equal("10.244.1.0", spec.Network.SubnetMin.ToString());
         Assert.Equal("10.244.255.0", spec.Network.SubnetMax.ToString());
-        Assert.Equal(1, spec.Network.Vni);
-        Assert.Equal(8472, spec.Network.Port);
+        Assert.Equal(new VxlanSettings(1, 8472, false), VxlanBackend.SettingsOf(spec));
         Assert.True(spec.Network.IpMasq);
         Assert.Null(spec.Network.Mtu);
         Assert.Equal("docker0", spec.Docker.Bridge);

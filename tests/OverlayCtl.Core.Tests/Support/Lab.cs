@@ -1,3 +1,6 @@
+using OverlayCtl.Core.Backends;
+using OverlayCtl.Core.Backends.Ovs;
+using OverlayCtl.Core.Backends.Vxlan;
 using OverlayCtl.Core.Docker;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Net;
@@ -31,12 +34,12 @@ internal static class Lab
             address: 192.0.2.13
         """, "lab.yaml");
 
-    public static Lease LeaseOf(ClusterSpec spec, int n) => new(
-        Ipv4Cidr.Parse($"10.244.{n}.0/24"),
-        Ipv4Address.Parse($"192.0.2.1{n}"),
-        spec.Network.Backend switch { BackendKind.HostGw => "host-gw", BackendKind.Ovs => "ovs", _ => "vxlan" },
-        spec.Network.Backend == BackendKind.HostGw ? null : 1,
-        spec.Network.Backend == BackendKind.Vxlan ? MacAddress.ForVtep(spec.Network.Cidr, Ipv4Address.Parse($"192.0.2.1{n}")) : null);
+    /// <summary>node<paramref name="n"/>'s lease as apply writes it, the backend's data included.</summary>
+    public static Lease LeaseOf(ClusterSpec spec, int n)
+    {
+        var request = BackendRegistry.RequestFor(spec, spec.Hosts[n - 1]);
+        return new(Ipv4Cidr.Parse($"10.244.{n}.0/24"), request.PublicIp, request.BackendType, request.Vni, request.VtepMac);
+    }
 
     public static PlanInput Input(ClusterSpec spec, ObservedHost observed, params int[] peers) =>
         new(spec, spec.Hosts[0], LeaseOf(spec, 1), peers.Select(p => new Peer(LeaseOf(spec, p), $"node{p}")).ToList(), observed);
@@ -49,7 +52,7 @@ internal static class Lab
         [new RouteInfo(Ipv4Cidr.Parse("192.0.2.0/24"), null, "eth0", false, "kernel")],
         [], [], IptablesState.Empty, false, new Dictionary<string, string?>(), null);
 
-    /// <summary>node1 exactly as a vxlan apply leaves it with the given peers.</summary>
+    /// <summary>node1 exactly as an apply of <paramref name="spec"/> leaves it with the given peers.</summary>
     public static ObservedHost Converged(ClusterSpec spec, params int[] peers)
     {
         var fresh = Fresh();
@@ -62,13 +65,15 @@ internal static class Lab
         links.Add(new LinkInfo(3, "docker0", "bridge", 1500, MacAddress.Parse("d2:a6:d4:bd:7c:99"), true, null, "overlayctl", null));
         addresses.Add(new AddressInfo("docker0", new InterfaceAddress(lease.Subnet.Gateway, 24)));
         routes.Add(new RouteInfo(lease.Subnet, null, "docker0", false, "kernel"));
-        if (spec.Network.Backend == BackendKind.Vxlan)
+        var vxlan = VxlanBackend.SettingsOf(spec);
+        var device = VxlanBackend.DeviceName(spec);
+        if (spec.Network.Backend is VxlanBackend)
         {
-            links.Add(new LinkInfo(4, "flannel.1", "vxlan", 1450, lease.VtepMac, true, null, null, new VxlanInfo(1, lease.PublicIp, "eth0", 8472, false)));
-            addresses.Add(new AddressInfo("flannel.1", new InterfaceAddress(lease.Subnet.Network, 32)));
+            links.Add(new LinkInfo(4, device, "vxlan", 1450, lease.VtepMac, true, null, "overlayctl", new VxlanInfo(vxlan.Vni, lease.PublicIp, "eth0", vxlan.Port, false)));
+            addresses.Add(new AddressInfo(device, new InterfaceAddress(lease.Subnet.Network, 32)));
         }
         OvsState? ovs = null;
-        if (spec.Network.Backend == BackendKind.Ovs)
+        if (spec.Network.Backend is OvsBackend)
         {
             links.Add(new LinkInfo(5, "br-overlay", "openvswitch", 1450, MacAddress.Parse("6a:1f:00:00:00:01"), true, null, null, null));
             addresses.Add(new AddressInfo("br-overlay", new InterfaceAddress(lease.Subnet.Network, 32)));
@@ -76,28 +81,28 @@ internal static class Lab
             var ports = new List<OvsPort> { new("br-overlay", "internal", none, 1450, false) };
             ports.AddRange(peers.Select(p => LeaseOf(spec, p)).Select(peer => new OvsPort(
                 "vx-" + peer.PublicIp.Value.ToString("x8", System.Globalization.CultureInfo.InvariantCulture), "vxlan",
-                new Dictionary<string, string> { ["remote_ip"] = peer.PublicIp.ToString(), ["key"] = "1", ["dst_port"] = "8472" }, null, true)));
-            ovs = new OvsState([new OvsBridge("br-overlay", spec.Network.Ovs.DatapathType, ports, new Dictionary<string, string> { ["overlayctl-cluster"] = "lab" })]);
+                new Dictionary<string, string> { ["remote_ip"] = peer.PublicIp.ToString(), ["key"] = $"{vxlan.Vni}", ["dst_port"] = $"{vxlan.Port}" }, null, true)));
+            ovs = new OvsState([new OvsBridge("br-overlay", OvsBackend.SettingsOf(spec).DatapathType, ports, new Dictionary<string, string> { ["overlayctl-cluster"] = "lab" })]);
         }
         foreach (var p in peers)
         {
             var peer = LeaseOf(spec, p);
-            if (spec.Network.Backend == BackendKind.Ovs)
+            if (spec.Network.Backend is OvsBackend)
             {
                 routes.Add(new RouteInfo(peer.Subnet, peer.Subnet.Network, "br-overlay", true, Ops.RouteProtocol));
             }
-            else if (spec.Network.Backend == BackendKind.Vxlan)
+            else if (spec.Network.Backend is VxlanBackend)
             {
-                neighbors.Add(new NeighborInfo(peer.Subnet.Network, "flannel.1", peer.VtepMac, true));
-                fdb.Add(new FdbInfo(peer.VtepMac!.Value, "flannel.1", peer.PublicIp, true, true));
-                routes.Add(new RouteInfo(peer.Subnet, peer.Subnet.Network, "flannel.1", true, Ops.RouteProtocol));
+                neighbors.Add(new NeighborInfo(peer.Subnet.Network, device, peer.VtepMac, true));
+                fdb.Add(new FdbInfo(peer.VtepMac!.Value, device, peer.PublicIp, true, true));
+                routes.Add(new RouteInfo(peer.Subnet, peer.Subnet.Network, device, true, Ops.RouteProtocol));
             }
             else
             {
                 routes.Add(new RouteInfo(peer.Subnet, peer.PublicIp, "eth0", false, Ops.RouteProtocol));
             }
         }
-        var mtu = spec.Network.Backend == BackendKind.HostGw ? 1500 : 1450;
+        var mtu = spec.Network.OverlayMtu(1500);
         var filter = new IptablesTable(
             new Dictionary<string, string?> { ["INPUT"] = "ACCEPT", ["FORWARD"] = "ACCEPT", ["OUTPUT"] = "ACCEPT", [IptablesRules.ForwardChain] = null },
             [IptablesRules.Jump("FORWARD", IptablesRules.ForwardChain), .. IptablesRules.ForwardRules(spec.Network.Cidr)]);

@@ -1,3 +1,5 @@
+using OverlayCtl.Core.Diagnostics;
+using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Core.State;
@@ -7,16 +9,38 @@ namespace OverlayCtl.Core.Backends.HostGw;
 /// <summary>
 /// Direct routes: each peer's subnet via the peer's underlay address. No encapsulation, full MTU,
 /// but every peer must be on-link; the planner refuses, naming the peer, rather than half-apply.
+/// No device, no settings, no lease data (flannel's host-gw writes none either).
 /// </summary>
 public sealed class HostGwBackend : IBackend
 {
-    public BackendKind Kind => BackendKind.HostGw;
+    public string Name => "host-gw";
 
-    public int DefaultMtu(int underlayMtu) => underlayMtu;
+    public string LeaseType => "host-gw";
 
-    public IEnumerable<string> OwnedDevices(ClusterSpec spec) => [];
+    public IReadOnlyList<string> NetworkKeys => [];
+
+    public int Overhead => 0;
+
+    public IReadOnlyList<DoctorCheck> Checks => [];
+
+    public BackendSettings? ReadSpec(BackendSpecContext context) => null;
+
+    public string? Device(ClusterSpec spec) => null;
+
+    public LeaseData LeaseData(ClusterSpec spec, HostSpec host) => Backends.LeaseData.None;
+
+    public ConfigData ConfigData(ClusterSpec spec) => Backends.ConfigData.None;
+
+    public IEnumerable<HostRead> Reads(ClusterSpec spec, HostSpec host, bool selected) => [];
+
+    public IEnumerable<string> OwnedDevices(ClusterSpec spec, ObservedHost observed) => [];
 
     public IEnumerable<Operation> Remove(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
+
+    public IEnumerable<Finding> Check(DoctorContext context) => [];
+
+    public BackendStatus Status(ClusterSpec spec, Lease lease, ObservedHost observed, HostPlan plan) =>
+        new(null, null, BackendStatus.Wanting(plan, "route "));
 
     public BackendState Converge(BackendContext c)
     {

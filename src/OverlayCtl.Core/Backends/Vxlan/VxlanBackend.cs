@@ -1,4 +1,6 @@
 using System.Globalization;
+using OverlayCtl.Core.Diagnostics;
+using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
@@ -11,47 +13,106 @@ namespace OverlayCtl.Core.Backends.Vxlan;
 /// flannel's VXLAN data path: one <c>flannel.VNI</c> device (flannel's name, so a flannel node
 /// interoperates) with a fixed VTEP MAC, and per peer a permanent neighbour, fdb entry and onlink route.
 /// With directRouting, on-link peers get a plain route via their underlay address instead.
+/// The device carries overlayctl's alias: a <c>flannel.N</c> left behind by a VNI change is removed only
+/// when it has it (one flannel or an operator made is reported by doctor, never touched).
 /// </summary>
 public sealed class VxlanBackend : IBackend
 {
-    public BackendKind Kind => BackendKind.Vxlan;
+    /// <summary>The spec's spelling.</summary>
+    public const string BackendName = "vxlan";
 
-    public static string DeviceName(ClusterSpec spec) => "flannel." + spec.Network.Vni.ToString(CultureInfo.InvariantCulture);
+    private const string DevicePrefix = "flannel.";
 
-    public int DefaultMtu(int underlayMtu) => underlayMtu - 50;
+    public string Name => BackendName;
 
-    public IEnumerable<string> OwnedDevices(ClusterSpec spec) => [DeviceName(spec)];
+    public string LeaseType => "vxlan";
+
+    public IReadOnlyList<string> NetworkKeys { get; } = ["vni", "port", "directRouting"];
+
+    public int Overhead => 50;
+
+    public IReadOnlyList<DoctorCheck> Checks { get; } =
+    [
+        VxlanPortCheck.Check,
+        new("vtep-mac", "the VXLAN device's MAC is the one in the lease (peers' fdb entries point at it)"),
+        new("peers", "every peer has its neighbour, fdb entry and route, pointing at the right addresses"),
+        new("checksum-offload", "tx checksum offload is off on the VXLAN device (VXLAN behind NAT drops bad checksums)"),
+        new("stale-device", "no flannel.N VXLAN device is left from an earlier VNI"),
+    ];
+
+    /// <summary>The VXLAN settings of a spec, whichever backend it selects (ovs tunnels use the VNI and port too).</summary>
+    public static VxlanSettings SettingsOf(ClusterSpec spec) => spec.Network.SettingsOf<VxlanSettings>(BackendName);
+
+    public static string DeviceName(ClusterSpec spec) => DevicePrefix + SettingsOf(spec).Vni.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A <c>flannel.N</c> VXLAN device for another VNI than the spec's, as a VNI change leaves behind.
+    /// <paramref name="marked"/>: only those carrying overlayctl's alias (the ones it may remove).
+    /// </summary>
+    public static IEnumerable<LinkInfo> StaleDevices(ClusterSpec spec, ObservedHost observed, bool marked) =>
+        observed.Links.Where(l => l.Kind == "vxlan" && l.Name != DeviceName(spec) && IsDeviceName(l.Name) && (!marked || l.Alias == Planner.Comment));
+
+    private static bool IsDeviceName(string name) =>
+        name.StartsWith(DevicePrefix, StringComparison.Ordinal) && name.Length > DevicePrefix.Length && name[DevicePrefix.Length..].All(char.IsAsciiDigit);
+
+    public BackendSettings ReadSpec(BackendSpecContext context) => VxlanSettings.Read(context);
+
+    public string? Device(ClusterSpec spec) => DeviceName(spec);
+
+    public LeaseData LeaseData(ClusterSpec spec, HostSpec host) => new(SettingsOf(spec).Vni, MacAddress.ForVtep(spec.Network.Cidr, host.Address));
+
+    public ConfigData ConfigData(ClusterSpec spec) => new(SettingsOf(spec).Vni, SettingsOf(spec).Port);
+
+    public IEnumerable<HostRead> Reads(ClusterSpec spec, HostSpec host, bool selected) => [];
+
+    public IEnumerable<string> OwnedDevices(ClusterSpec spec, ObservedHost observed) =>
+        [DeviceName(spec), .. StaleDevices(spec, observed, marked: true).Select(l => l.Name)];
 
     public IEnumerable<Operation> Remove(ClusterSpec spec, HostSpec host, ObservedHost observed)
     {
         var device = DeviceName(spec);
         if (observed.FindLink(device) is { Kind: "vxlan" }) yield return Ip(ChangeKind.Remove, $"link {device}", "link", "del", device);
+        foreach (var stale in StaleDevices(spec, observed, marked: true)) yield return Ip(ChangeKind.Remove, $"link {stale.Name}", "link", "del", stale.Name);
     }
 
     public BackendState Converge(BackendContext c)
     {
         var spec = c.Spec;
+        var vx = SettingsOf(spec);
         var device = DeviceName(spec);
         var mac = c.Lease.VtepMac ?? MacAddress.ForVtep(spec.Network.Cidr, c.Host.Address);
         var mtu = c.Mtu.ToString(CultureInfo.InvariantCulture);
+        var vanishing = new HashSet<string>(StringComparer.Ordinal);
         var ops = new List<Operation>();
+
+        // A VNI change leaves the old device (and its routes, neighbours, VTEP address): ours go first.
+        foreach (var stale in StaleDevices(spec, c.Observed, marked: true))
+        {
+            ops.Add(Ip(ChangeKind.Remove, $"link {stale.Name}", "link", "del", stale.Name));
+            vanishing.Add(stale.Name);
+        }
+
         var link = c.Observed.FindLink(device);
         var compatible = link is { Kind: "vxlan", Vxlan: { } v }
-            && v.Id == spec.Network.Vni && v.Local == c.Host.Address && v.Device == c.Underlay.Interface
-            && v.Port == spec.Network.Port && !v.Learning && link.Mac == mac;
+            && v.Id == vx.Vni && v.Local == c.Host.Address && v.Device == c.Underlay.Interface
+            && v.Port == vx.Port && !v.Learning && link.Mac == mac;
         var fresh = link is null || !compatible;
         if (link is not null && !compatible) ops.Add(Ip(ChangeKind.Change, $"link {device}", "link", "del", device));
         if (fresh)
         {
             ops.Add(Ip(link is null ? ChangeKind.Add : ChangeKind.Change, $"link {device}",
                 "link", "add", device, "address", mac.Text, "mtu", mtu, "type", "vxlan",
-                "id", spec.Network.Vni.ToString(CultureInfo.InvariantCulture), "dev", c.Underlay.Interface,
-                "local", c.Host.Address.ToString(), "dstport", spec.Network.Port.ToString(CultureInfo.InvariantCulture), "nolearning"));
+                "id", vx.Vni.ToString(CultureInfo.InvariantCulture), "dev", c.Underlay.Interface,
+                "local", c.Host.Address.ToString(), "dstport", vx.Port.ToString(CultureInfo.InvariantCulture), "nolearning"));
+            vanishing.Add(device);
         }
         else if (link!.Mtu != c.Mtu)
         {
             ops.Add(Ip(ChangeKind.Change, $"link {device} mtu", "link", "set", "dev", device, "mtu", mtu));
         }
+        // The alias is overlayctl's mark: what proves a flannel.N is ours once the VNI has moved on.
+        if (fresh || link!.Alias != Planner.Comment)
+            ops.Add(Ip(fresh ? ChangeKind.Add : ChangeKind.Change, $"link {device} alias", "link", "set", "dev", device, "alias", Planner.Comment));
 
         var vtepAddress = new InterfaceAddress(c.Lease.Subnet.Network, 32);
         var addresses = fresh ? [] : c.Observed.AddressesOf(device).ToList();
@@ -69,13 +130,13 @@ public sealed class VxlanBackend : IBackend
         var observedNeighbors = fresh ? [] : c.Observed.Neighbors.Where(n => n.Device == device).ToList();
         var observedFdb = fresh ? [] : c.Observed.Fdb.Where(f => f.Device == device && f.Self).ToList();
         // Lookups by key keep a converged host with thousands of peers linear, not quadratic.
-        var underlayRoutes = spec.Network.DirectRouting ? Underlay.UnderlayRoutes(c.Observed, spec.Network.Cidr) : [];
+        var underlayRoutes = vx.DirectRouting ? Underlay.UnderlayRoutes(c.Observed, spec.Network.Cidr) : [];
         var neighborByAddress = observedNeighbors.GroupBy(n => n.Address).ToDictionary(g => g.Key, g => g.First());
         var fdbByMac = observedFdb.GroupBy(f => f.Mac).ToDictionary(g => g.Key, g => g.First());
         foreach (var peer in c.Peers.OrderBy(p => p.Lease.Subnet))
         {
             var lease = peer.Lease;
-            if (spec.Network.DirectRouting && Underlay.IsOnLink(underlayRoutes, lease.PublicIp))
+            if (vx.DirectRouting && Underlay.IsOnLink(underlayRoutes, lease.PublicIp))
             {
                 routes.Add(new DesiredRoute(lease.Subnet, lease.PublicIp, c.Underlay.Interface, Onlink: false));
                 continue;
@@ -94,6 +155,57 @@ public sealed class VxlanBackend : IBackend
             .Select(n => Ip(ChangeKind.Remove, $"neigh {n.Address}", "neigh", "del", n.Address.ToString(), "dev", device));
         var staleFdb = observedFdb.Where(f => !wantedMacs.Contains(f.Mac) && f.Destination is not null)
             .Select(f => Bridge(ChangeKind.Remove, $"fdb {f.Mac}", "fdb", "del", f.Mac.Text, "dev", device, "self", "dst", f.Destination!.Value.ToString()));
-        return new BackendState([.. ops, .. staleNeighbors, .. neighbors, .. staleFdb, .. fdb], routes, fresh ? new HashSet<string> { device } : null);
+        return new BackendState([.. ops, .. staleNeighbors, .. neighbors, .. staleFdb, .. fdb], routes, vanishing.Count > 0 ? vanishing : null);
+    }
+
+    public BackendStatus Status(ClusterSpec spec, Lease lease, ObservedHost observed, HostPlan plan)
+    {
+        var device = DeviceName(spec);
+        var state = BackendStatus.LinkState(observed, device);
+        if (state == "up" && observed.FindLink(device)!.Mac != lease.VtepMac) state = "wrong-mac";
+        return new BackendStatus(device, state, BackendStatus.Wanting(plan, "route "));
+    }
+
+    public IEnumerable<Finding> Check(DoctorContext context)
+    {
+        var (spec, lease, peers, observed) = (context.Input.Spec, context.Input.Lease, context.Input.Peers, context.Input.Observed);
+        var vx = SettingsOf(spec);
+        var findings = VxlanPortCheck.Run(context, vx.Port).ToList();
+        var device = DeviceName(spec);
+        if (observed.FindLink(device) is { } link)
+        {
+            if (lease.VtepMac is { } leaseMac && link.Mac != leaseMac)
+                findings.Add(context.Finding("vtep-mac", Severity.Error, $"{device} has MAC {link.Mac} but the lease says {leaseMac}: every peer's fdb entry points at the old MAC (udev or NetworkManager changed it?)", $"overlayctl apply (recreates {device} with the lease's MAC); mark it unmanaged for NetworkManager/systemd-networkd"));
+            findings.AddRange(CheckPeers(context, vx, device, peers, observed));
+            if (context.Facts.TxChecksumOffload == true)
+                findings.Add(context.Finding("checksum-offload", Severity.Warning, $"tx checksum offload is on for {device}: behind NAT some kernels send VXLAN packets with bad checksums", $"ethtool -K {device} tx-checksum-ip-generic off"));
+        }
+        foreach (var stale in StaleDevices(spec, observed, marked: false))
+            findings.Add(stale.Alias == Planner.Comment
+                ? context.Finding("stale-device", Severity.Warning, $"{stale.Name} is a VXLAN device overlayctl made for VNI {stale.Vxlan?.Id.ToString(CultureInfo.InvariantCulture) ?? "?"}, but network.vni is {vx.Vni}: it still holds this host's VTEP address", $"overlayctl apply (removes {stale.Name})")
+                : context.Finding("stale-device", Severity.Warning, $"{stale.Name} is a VXLAN device overlayctl did not make (no alias {Planner.Comment}), for another VNI than network.vni {vx.Vni}", $"ip link del {stale.Name}, if nothing on this host uses it (a flannel left from before?)"));
+        return findings;
+    }
+
+    private static IEnumerable<Finding> CheckPeers(DoctorContext context, VxlanSettings vx, string device, IReadOnlyList<Peer> peers, ObservedHost observed)
+    {
+        var neighbors = observed.Neighbors.Where(n => n.Device == device).GroupBy(n => n.Address).ToDictionary(g => g.Key, g => g.First());
+        var fdb = observed.Fdb.Where(f => f.Device == device).GroupBy(f => f.Mac).ToDictionary(g => g.Key, g => g.First());
+        var routes = observed.Routes.Where(r => r.Destination is not null).ToLookup(r => r.Destination!.Value);
+        var underlayRoutes = vx.DirectRouting ? Underlay.UnderlayRoutes(observed, context.Input.Spec.Network.Cidr) : [];
+        foreach (var peer in peers)
+        {
+            var l = peer.Lease;
+            var name = peer.HostName ?? l.PublicIp.ToString();
+            if (l.VtepMac is not { } mac || (vx.DirectRouting && Underlay.IsOnLink(underlayRoutes, l.PublicIp))) continue;
+            var problems = new List<string>();
+            if (!neighbors.TryGetValue(l.Subnet.Network, out var n)) problems.Add($"no neighbour entry for {l.Subnet.Network}");
+            else if (n.LinkAddress != mac) problems.Add($"neighbour {l.Subnet.Network} points at {n.LinkAddress}, not {mac}");
+            if (!fdb.TryGetValue(mac, out var f)) problems.Add($"no fdb entry for {mac}");
+            else if (f.Destination != l.PublicIp) problems.Add($"fdb {mac} sends to {f.Destination}, not {l.PublicIp}");
+            if (!routes[l.Subnet].Any(r => r.Device == device)) problems.Add($"no route to {l.Subnet} via {device}");
+            if (problems.Count > 0)
+                yield return context.Finding("peers", Severity.Error, $"peer {name} ({l.Subnet}): {string.Join("; ", problems)}", "overlayctl apply (re-adds them; a network restart or a stopped daemon loses them)");
+        }
     }
 }

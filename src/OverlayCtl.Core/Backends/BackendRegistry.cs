@@ -1,0 +1,50 @@
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Spec;
+
+namespace OverlayCtl.Core.Backends;
+
+/// <summary>
+/// Every backend overlayctl knows, as flannel's <c>pkg/backend/manager.go</c> keeps them: adding one is a
+/// folder and a line here. An explicit list, not discovery, so the native binary needs no reflection.
+/// </summary>
+public static class BackendRegistry
+{
+    public static IReadOnlyList<IBackend> All { get; } =
+    [
+        new Vxlan.VxlanBackend(),
+        new Ovs.OvsBackend(),
+        new HostGw.HostGwBackend(),
+    ];
+
+    /// <summary>The backend a spec without <c>network.backend</c> uses: flannel's default.</summary>
+    public static IBackend Default => All[0];
+
+    /// <summary>The backend the spec spells <paramref name="name"/>, or null.</summary>
+    public static IBackend? Find(string name) => All.FirstOrDefault(b => b.Name == name);
+
+    /// <summary>The spec's choices, as an error's fix spells them: "vxlan, ovs or host-gw".</summary>
+    public static string Choices => string.Join(", ", All.Take(All.Count - 1).Select(b => b.Name)) + " or " + All[^1].Name;
+
+    /// <summary>Every key any backend reads under <c>network:</c>.</summary>
+    public static IEnumerable<string> NetworkKeys => All.SelectMany(b => b.NetworkKeys).Distinct(StringComparer.Ordinal);
+
+    /// <summary>What a host asks for when it wants a lease: its address, its pin, and the selected backend's data.</summary>
+    public static LeaseRequest RequestFor(ClusterSpec spec, HostSpec host)
+    {
+        var backend = spec.Network.Backend;
+        var data = backend.LeaseData(spec, host);
+        return new LeaseRequest(host.Address, host.Subnet, backend.LeaseType, data.Vni, data.VtepMac, host.Name);
+    }
+
+    /// <summary>flannel's network config for the spec.</summary>
+    public static NetworkConfig ConfigOf(ClusterSpec spec)
+    {
+        var network = spec.Network;
+        var data = network.Backend.ConfigData(spec);
+        return new NetworkConfig(network.Cidr, network.SubnetLength, network.SubnetMin, network.SubnetMax, network.Backend.LeaseType, data.Vni, data.Port);
+    }
+
+    /// <summary>What to read from a host: what the selected backend needs, and what the others need to find what they left behind.</summary>
+    public static IReadOnlyList<HostRead> ReadsFor(ClusterSpec spec, HostSpec host) =>
+        All.SelectMany(b => b.Reads(spec, host, selected: b == spec.Network.Backend)).ToList();
+}
