@@ -252,18 +252,20 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
     {
         EnsureChannel(endpoint);
         if (_options.User is null) return null;
-        if (endpoint.Token is null)
+        // Tasks share the endpoint: work on a local copy, another task may drop the token meanwhile.
+        var token = endpoint.Token;
+        if (token is null)
         {
             try
             {
                 Interlocked.Increment(ref _roundTrips);
                 var response = await endpoint.Client.AuthenticateAsync(
                     new AuthenticateRequest { Name = _options.User, Password = _options.Password ?? "" }, null, DateTime.UtcNow + _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
-                endpoint.Token = response.Token;
+                token = endpoint.Token = response.Token;
             }
             catch (RpcException e) when (e.Status.Detail.Contains("authentication is not enabled", StringComparison.Ordinal))
             {
-                endpoint.Token = "";
+                token = endpoint.Token = "";
             }
             catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.InvalidArgument or StatusCode.PermissionDenied)
             {
@@ -271,7 +273,7 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
                     $"etcd at {endpoint.Uri} refused authentication as '{_options.User}': {Detail(e)} (check --user, or OVERLAYCTL_USER / OVERLAYCTL_PASSWORD)", e);
             }
         }
-        return endpoint.Token.Length == 0 ? null : new Metadata { { "token", endpoint.Token } };
+        return token.Length == 0 ? null : new Metadata { { "token", token } };
     }
 
     private void EnsureChannel(Endpoint endpoint)
