@@ -65,6 +65,20 @@ public sealed class PlannerTests
     }
 
     [Fact]
+    public void StatusCountsThePeersOfAReplacedDeviceAsMissing()
+    {
+        var spec = Lab.Spec();
+        var converged = Lab.Converged(spec, 2);
+        var drifted = converged with
+        {
+            Links = converged.Links.Select(l => l.Name == "flannel.1" ? l with { Mac = MacAddress.Parse("02:00:00:00:00:01") } : l).ToList(),
+        };
+        var plan = Planner.PlanApply(Lab.Input(spec, drifted, 2));
+        var status = spec.Network.Backend.Status(spec, Lab.LeaseOf(spec, 1), drifted, plan);
+        Assert.Equal(("wrong-mac", 1), (status.DeviceState, status.PeersMissing));
+    }
+
+    [Fact]
     public void ForeignRulesRoutesAndDockerChainsAreLeftAlone()
     {
         var spec = Lab.Spec();
