@@ -29,11 +29,13 @@ public sealed class OutputContractTests
     public void ConvergeReportShapeIsPinned()
     {
         var report = new ConvergeReport([
-            new HostReport("node1", "10.244.1.0/24", false, "changed", null, 1, 0, 1, [
-                new OperationReport("add", "route 10.244.2.0/24", "ip route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink proto 211"),
-                new OperationReport("remove", "route 10.244.3.0/24", "ip route del 10.244.3.0/24 dev flannel.1"),
+            new HostReport("node1", "10.244.1.0/24", false, "changed", null, 1, 0, 1, 1, [
+                new OperationReport("replace", "link", "link flannel.1",
+                    "ip link del flannel.1\nip link add flannel.1 address 9a:0d:ac:e0:ff:33 mtu 1450 type vxlan id 1 dev eth0 local 192.0.2.11 dstport 8472 nolearning"),
+                new OperationReport("add", "route", "route 10.244.2.0/24", "ip route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink proto 211"),
+                new OperationReport("remove", "route", "route 10.244.3.0/24", "ip route del 10.244.3.0/24 dev flannel.1"),
             ]),
-            new HostReport("node2", null, false, "failed", "node2: `ip -j -d link show` exited 255: ssh: connect to host node2 port 22: Connection refused", 0, 0, 0, []),
+            new HostReport("node2", null, false, "failed", "node2: `ip -j -d link show` exited 255: ssh: connect to host node2 port 22: Connection refused", 0, 0, 0, 0, []),
         ]);
         Golden.Match("OverlayCtl.Cli.Tests", "converge.json", Render(OutputFormat.Json, report, ConvergeJsonContext.Default.ConvergeReport));
         Golden.Match("OverlayCtl.Cli.Tests", "converge.yaml", Render(OutputFormat.Yaml, report, ConvergeJsonContext.Default.ConvergeReport));
@@ -44,7 +46,7 @@ public sealed class OutputContractTests
     {
         Golden.Match("OverlayCtl.Cli.Tests", "status.json", Render(OutputFormat.Json, new StatusReport([
             new HostStatus("node1", "10.244.1.0/24", "vxlan", "9a:0d:ac:e0:ff:33", "up", 2, 2, true, true, 0, [], true, null),
-            new HostStatus("node2", "10.244.2.0/24", "vxlan", "6e:9a:db:69:95:4f", "wrong-mac", 0, 2, true, false, 3, ["~ link flannel.1", "+ route 10.244.1.0/24", "~ file /etc/docker/daemon.json"], true, null),
+            new HostStatus("node2", "10.244.2.0/24", "vxlan", "6e:9a:db:69:95:4f", "wrong-mac", 0, 2, true, false, 3, ["-/+ link flannel.1", "+ route 10.244.1.0/24", "~ file /etc/docker/daemon.json"], true, null),
         ]), StatusJsonContext.Default.StatusReport));
         Golden.Match("OverlayCtl.Cli.Tests", "verify.json", Render(OutputFormat.Json, new VerifyReport(false, [
             new Probe("node1", "node2", "10.244.2.1", 1450, true, null),

@@ -75,8 +75,9 @@ internal static class ConvergeCommands
             o.Error,
             o.Plan?.Count(ChangeKind.Add) ?? 0,
             o.Plan?.Count(ChangeKind.Change) ?? 0,
+            o.Plan?.Count(ChangeKind.Replace) ?? 0,
             o.Plan?.Count(ChangeKind.Remove) ?? 0,
-            o.Plan?.Operations.Select(op => new OperationReport(op.Kind.ToString().ToLowerInvariant(), op.Resource, op.Step.Render())).ToList() ?? [])).ToList());
+            o.Plan?.Operations.Select(op => new OperationReport(op.Kind.ToString().ToLowerInvariant(), op.Address.Type, op.Address.ToString(), op.Render())).ToList() ?? [])).ToList());
         context.Out.Write(report, ConvergeJsonContext.Default.ConvergeReport, r => Human(r, outcomes));
     }
 
@@ -85,11 +86,12 @@ internal static class ConvergeCommands
         var text = new StringBuilder();
         var plans = outcomes.Where(o => o.Plan is not null).Select(o => o.Plan!).ToList();
         if (plans.Count > 0) text.Append(PlanRenderer.Render(new Plan(plans)));
-        var recap = new Table("HOST", "SUBNET", "RESULT", "ADD", "CHANGE", "REMOVE", "DETAIL");
+        var recap = new Table("HOST", "SUBNET", "RESULT", "ADD", "CHANGE", "REPLACE", "REMOVE", "DETAIL");
         foreach (var h in report.Hosts)
             recap.Add(h.Host, h.Subnet is null ? null : h.Subnet + (h.Provisional ? " (to allocate)" : ""), h.Result,
                 h.Add.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 h.Change.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                h.Replace.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 h.Remove.ToString(System.Globalization.CultureInfo.InvariantCulture), h.Error);
         text.Append('\n').Append(recap.Render());
         return text.ToString();
@@ -101,10 +103,13 @@ internal sealed record ConvergeReport(IReadOnlyList<HostReport> Hosts);
 
 /// <summary>One host's part of a converge report.</summary>
 internal sealed record HostReport(
-    string Host, string? Subnet, bool Provisional, string Result, string? Error, int Add, int Change, int Remove, IReadOnlyList<OperationReport> Operations);
+    string Host, string? Subnet, bool Provisional, string Result, string? Error, int Add, int Change, int Replace, int Remove, IReadOnlyList<OperationReport> Operations);
 
-/// <summary>One planned operation, with the exact command.</summary>
-internal sealed record OperationReport(string Kind, string Resource, string Command);
+/// <summary>
+/// One planned operation: its action (<see cref="Kind"/>), the resource's type and name, and the exact
+/// commands (a replacement's delete and create, one per line).
+/// </summary>
+internal sealed record OperationReport(string Kind, string Type, string Resource, string Command);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ConvergeReport))]

@@ -37,13 +37,11 @@ internal static class StatusCommand
         var facts = cluster.Network.Backend.Status(cluster, o.Lease, observed, o.Plan);
         var missing = facts.PeersMissing;
         var chains = IptablesRules.Chains.All(c => observed.Iptables.Table(c.Table).Chains.ContainsKey(c.Chain) || (c.Table == "nat" && !cluster.Network.IpMasq));
-        var filesInSync = !o.Plan.Operations.Any(op => op.Step is FileStep);
+        var filesInSync = !o.Plan.Operations.Any(op => op.Address.Kind == ResourceKind.File);
         return new HostStatus(o.Host, o.Lease.Subnet.ToString(), backend, o.Lease.VtepMac?.Text, facts.DeviceState,
             peers - missing, peers, chains, filesInSync, o.Plan.Operations.Count,
-            o.Plan.Operations.Select(op => $"{Sign(op.Kind)} {op.Resource}").ToList(), true, null);
+            o.Plan.Operations.Select(op => $"{op.Sign} {op.Address}").ToList(), true, null);
     }
-
-    private static string Sign(ChangeKind kind) => kind switch { ChangeKind.Add => "+", ChangeKind.Change => "~", _ => "-" };
 
     private static string Human(StatusReport report, bool wide)
     {

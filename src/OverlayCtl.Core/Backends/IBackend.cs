@@ -110,7 +110,7 @@ public sealed record BackendStatus(string? Device, string? DeviceState, int Peer
     public static string LinkState(ObservedHost observed, string device) =>
         observed.FindLink(device) is not { } link ? "missing" : link.Up ? "up" : "down";
 
-    /// <summary>How many operations of the plan add or change resources named with this prefix (one per peer not yet programmed).</summary>
-    public static int Wanting(HostPlan plan, string prefix) =>
-        plan.Operations.Count(op => op.Resource.StartsWith(prefix, StringComparison.Ordinal) && op.Kind != ChangeKind.Remove);
+    /// <summary>How many operations of the plan add, change or replace resources of this kind (one per peer not yet programmed).</summary>
+    public static int Wanting(HostPlan plan, ResourceKind kind) =>
+        plan.Operations.Count(op => op.Address.Kind == kind && op.Kind != ChangeKind.Remove);
 }

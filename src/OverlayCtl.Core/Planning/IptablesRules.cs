@@ -45,10 +45,10 @@ public static class IptablesRules
             var lines = new List<string> { $":{chain} - [0:0]" };
             if (exists) lines.Add($"-F {chain}");
             lines.AddRange(rules);
-            yield return new Operation(exists ? ChangeKind.Change : ChangeKind.Add, $"iptables {table} {chain}", new IptablesStep(table, lines));
+            yield return new Operation(exists ? ChangeKind.Change : ChangeKind.Add, ResourceAddress.IptablesChain(table, chain), new IptablesStep(table, lines));
         }
         if (!t.RulesOf(parent).Contains(Jump(parent, chain), StringComparer.Ordinal))
-            yield return new Operation(ChangeKind.Add, $"iptables {table} {parent} jump", new IptablesStep(table, [$"-I {parent} 1 -m comment --comment {Comment} -j {chain}"]));
+            yield return new Operation(ChangeKind.Add, ResourceAddress.IptablesJump(table, parent), new IptablesStep(table, [$"-I {parent} 1 -m comment --comment {Comment} -j {chain}"]));
     }
 
     /// <summary>Operations removing one of our chains and every jump to it.</summary>
@@ -59,6 +59,6 @@ public static class IptablesRules
         if (jumps.Count == 0 && !t.Chains.ContainsKey(chain)) yield break;
         var lines = jumps.Select(j => "-D" + j[2..]).ToList();
         if (t.Chains.ContainsKey(chain)) lines.AddRange([$"-F {chain}", $"-X {chain}"]);
-        yield return new Operation(ChangeKind.Remove, $"iptables {table} {chain}", new IptablesStep(table, lines));
+        yield return new Operation(ChangeKind.Remove, ResourceAddress.IptablesChain(table, chain), new IptablesStep(table, lines));
     }
 }

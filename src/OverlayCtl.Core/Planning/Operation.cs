@@ -7,44 +7,31 @@ public enum ChangeKind
 {
     Add,
     Change,
+
+    /// <summary>
+    /// Deleted and created again, because what is wrong cannot be changed in place (a VXLAN device's VNI,
+    /// local address, port or MAC): one operation holding both steps, as terraform's DeleteThenCreate.
+    /// </summary>
+    Replace,
     Remove,
 }
 
 /// <summary>
 /// One change to one resource on one host. A plan is a list of these: printable, diffable and
-/// executable, in order. <see cref="Resource"/> names the thing ("route 10.244.2.0/24").
+/// executable, in order. Most operations have one step; a <see cref="ChangeKind.Replace"/> has its delete
+/// and its create.
 /// </summary>
-public sealed record Operation(ChangeKind Kind, string Resource, Step Step);
-
-/// <summary>How an operation is carried out.</summary>
-public abstract record Step
+public sealed record Operation(ChangeKind Kind, ResourceAddress Address, IReadOnlyList<Step> Steps)
 {
-    /// <summary>Rendered exactly as it would run.</summary>
-    public abstract string Render();
-}
+    public Operation(ChangeKind kind, ResourceAddress address, Step step) : this(kind, address, [step])
+    {
+    }
 
-/// <summary>
-/// Runs one command. Consecutive steps for <c>ip</c> or <c>bridge</c> are executed as one
-/// <c>ip -batch -</c> / <c>bridge -batch -</c> process, so the arguments must be batch-safe (no spaces).
-/// </summary>
-public sealed record CommandStep(CommandSpec Command) : Step
-{
-    public override string Render() => Command.ToString();
-}
+    /// <summary>The steps exactly as they would run, one per line.</summary>
+    public string Render() => string.Join('\n', Steps.Select(s => s.Render()));
 
-/// <summary>
-/// Lines for one iptables table (<c>:CHAIN - [0:0]</c>, <c>-A ...</c>, <c>-D ...</c>, <c>-X CHAIN</c>).
-/// Every such step of a host is merged into one <c>iptables-restore --noflush --wait</c> payload.
-/// </summary>
-public sealed record IptablesStep(string Table, IReadOnlyList<string> Lines) : Step
-{
-    public override string Render() => $"iptables-restore --noflush: *{Table} " + string.Join(" ; ", Lines) + " ; COMMIT";
-}
-
-/// <summary>Writes (atomically) or, when <see cref="Content"/> is null, deletes a file.</summary>
-public sealed record FileStep(string Path, string? Content) : Step
-{
-    public override string Render() => Content is null ? $"rm -f {Path}" : $"write {Path} ({Content.Length} bytes)";
+    /// <summary>How plan and status mark the operation: + add, ~ change, -/+ replace, - remove (terraform's signs).</summary>
+    public string Sign => Kind switch { ChangeKind.Add => "+", ChangeKind.Change => "~", ChangeKind.Replace => "-/+", _ => "-" };
 }
 
 /// <summary>The ordered operations for one host.</summary>
@@ -54,7 +41,13 @@ public sealed record HostPlan(string Host, IReadOnlyList<Operation> Operations)
 
     public bool IsEmpty => Operations.Count == 0;
 
-    public string Summary => $"{Host}: {Count(ChangeKind.Add)} to add, {Count(ChangeKind.Change)} to change, {Count(ChangeKind.Remove)} to remove";
+    /// <summary>
+    /// Replacements are named only when there are some (as terraform names imports), so a plan without one
+    /// reads as it always has.
+    /// </summary>
+    public string Summary => $"{Host}: {Count(ChangeKind.Add)} to add, {Count(ChangeKind.Change)} to change, "
+        + (Count(ChangeKind.Replace) is var replace and > 0 ? $"{replace} to replace, " : "")
+        + $"{Count(ChangeKind.Remove)} to remove";
 }
 
 /// <summary>A whole plan: one entry per host, in spec order.</summary>

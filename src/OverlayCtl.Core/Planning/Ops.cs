@@ -11,22 +11,14 @@ public static class Ops
     /// </summary>
     public const string RouteProtocol = "211";
 
-    public static Operation Ip(ChangeKind kind, string resource, params string[] args) => new(kind, resource, new CommandStep(new CommandSpec("ip", args)));
+    public static Operation Ip(ChangeKind kind, ResourceAddress address, params string[] args) => new(kind, address, new IpStep(args));
 
-    public static Operation Bridge(ChangeKind kind, string resource, params string[] args) => new(kind, resource, new CommandStep(new CommandSpec("bridge", args)));
+    public static Operation Bridge(ChangeKind kind, ResourceAddress address, params string[] args) => new(kind, address, new BridgeStep(args));
 
-    /// <summary>
-    /// One <c>ovs-vsctl</c> command (which may chain several with <c>--</c>). Consecutive ones for the same
-    /// database run as one invocation, which ovs-vsctl applies as a single transaction.
-    /// </summary>
-    public static Operation Vsctl(ChangeKind kind, string resource, string? db, params string[] args)
-    {
-        var all = new List<string>();
-        if (db is not null) all.Add("--db=" + db);
-        all.AddRange(["--timeout=10", "--"]);
-        all.AddRange(args);
-        return new(kind, resource, new CommandStep(new CommandSpec("ovs-vsctl", all)));
-    }
+    public static Operation Vsctl(ChangeKind kind, ResourceAddress address, string? db, params string[] args) => new(kind, address, new OvsStep(db, args));
 
-    public static Operation Run(ChangeKind kind, string resource, string program, params string[] args) => new(kind, resource, new CommandStep(new CommandSpec(program, args)));
+    public static Operation Run(ChangeKind kind, ResourceAddress address, string program, params string[] args) => new(kind, address, new CommandStep(new CommandSpec(program, args)));
+
+    /// <summary>Deletes a resource and creates it again, as one operation.</summary>
+    public static Operation Replace(ResourceAddress address, Step delete, Step create) => new(ChangeKind.Replace, address, [delete, create]);
 }

@@ -2,7 +2,7 @@ using System.Text;
 
 namespace OverlayCtl.Core.Planning;
 
-/// <summary>Renders a plan for people: per host, each operation with its exact command, then the summary.</summary>
+/// <summary>Renders a plan for people: per host, each operation with its exact commands, then the summary.</summary>
 public static class PlanRenderer
 {
     public static string Render(Plan plan)
@@ -13,9 +13,8 @@ public static class PlanRenderer
             text.Append("# ").Append(host.Host).Append('\n');
             foreach (var op in host.Operations)
             {
-                var sign = op.Kind switch { ChangeKind.Add => '+', ChangeKind.Change => '~', _ => '-' };
-                text.Append("  ").Append(sign).Append(' ').Append(op.Resource).Append('\n');
-                text.Append("      ").Append(op.Step.Render()).Append('\n');
+                text.Append("  ").Append(op.Sign).Append(' ').Append(op.Address).Append('\n');
+                foreach (var step in op.Steps) text.Append("      ").Append(step.Render()).Append('\n');
             }
             text.Append("  ").Append(host.Summary).Append('\n');
         }

@@ -37,7 +37,7 @@ public static class Planner
         ops.AddRange(Routes(spec, backend, observed, state, removed));
 
         if (observed.IpForward != true)
-            ops.Add(Run(ChangeKind.Change, "sysctl net.ipv4.ip_forward", "sysctl", "-w", "net.ipv4.ip_forward=1"));
+            ops.Add(Run(ChangeKind.Change, ResourceAddress.Sysctl("net.ipv4.ip_forward"), "sysctl", "-w", "net.ipv4.ip_forward=1"));
 
         ops.AddRange(IptablesRules.Converge(observed.Iptables, "filter", "FORWARD", IptablesRules.ForwardChain, IptablesRules.ForwardRules(spec.Network.Cidr)));
         ops.AddRange(spec.Network.IpMasq
@@ -46,12 +46,12 @@ public static class Planner
 
         if (spec.Docker.DaemonConfigFor(host) is { } daemonPath
             && DockerFiles.MergeDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), lease.Subnet, mtu, spec.Network.IpMasq) is { } daemon)
-            ops.Add(new Operation(observed.Files.GetValueOrDefault(daemonPath) is null ? ChangeKind.Add : ChangeKind.Change, $"file {daemonPath}", new FileStep(daemonPath, daemon)));
+            ops.Add(new Operation(observed.Files.GetValueOrDefault(daemonPath) is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, daemon)));
         if (spec.Docker.SubnetEnvFor(host) is { } envPath)
         {
             var env = DockerFiles.SubnetEnv(spec.Network.Cidr, lease.Subnet, mtu, spec.Network.IpMasq);
             var current = observed.Files.GetValueOrDefault(envPath);
-            if (current != env) ops.Add(new Operation(current is null ? ChangeKind.Add : ChangeKind.Change, $"file {envPath}", new FileStep(envPath, env)));
+            if (current != env) ops.Add(new Operation(current is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(envPath), new FileStep(envPath, env)));
         }
         return new HostPlan(host.Name, ops);
     }
@@ -69,20 +69,20 @@ public static class Planner
         var bridge = spec.Docker.Bridge;
         if (observed.FindLink(bridge) is { } link)
         {
-            if (link.Alias == Comment) ops.Add(Ip(ChangeKind.Remove, $"link {bridge}", "link", "del", bridge));
+            if (link.Alias == Comment) ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Link(bridge), "link", "del", bridge));
             else if (lease is not null)
             {
                 var gateway = new InterfaceAddress(lease.Subnet.Gateway, lease.Subnet.PrefixLength);
                 if (observed.AddressesOf(bridge).Contains(gateway))
-                    ops.Add(Ip(ChangeKind.Remove, $"address {gateway} on {bridge}", "addr", "del", gateway.ToString(), "dev", bridge));
+                    ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Address(gateway, bridge), "addr", "del", gateway.ToString(), "dev", bridge));
             }
         }
         foreach (var (table, parent, chain) in IptablesRules.Chains) ops.AddRange(IptablesRules.Remove(observed.Iptables, table, parent, chain));
 
         if (spec.Docker.DaemonConfigFor(host) is { } daemonPath && DockerFiles.StripDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath)) is { } stripped)
-            ops.Add(new Operation(stripped.Length == 0 ? ChangeKind.Remove : ChangeKind.Change, $"file {daemonPath}", new FileStep(daemonPath, stripped.Length == 0 ? null : stripped)));
+            ops.Add(new Operation(stripped.Length == 0 ? ChangeKind.Remove : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, stripped.Length == 0 ? null : stripped)));
         if (spec.Docker.SubnetEnvFor(host) is { } envPath && observed.Files.GetValueOrDefault(envPath) is not null)
-            ops.Add(new Operation(ChangeKind.Remove, $"file {envPath}", new FileStep(envPath, null)));
+            ops.Add(new Operation(ChangeKind.Remove, ResourceAddress.File(envPath), new FileStep(envPath, null)));
         return new HostPlan(host.Name, ops);
     }
 
@@ -98,17 +98,17 @@ public static class Planner
         var gateway = new InterfaceAddress(lease.Subnet.Gateway, lease.Subnet.PrefixLength);
         if (link is null)
         {
-            yield return Ip(ChangeKind.Add, $"link {bridge}", "link", "add", bridge, "type", "bridge");
+            yield return Ip(ChangeKind.Add, ResourceAddress.Link(bridge), "link", "add", bridge, "type", "bridge");
             // The alias is overlayctl's mark: destroy deletes only a bridge it created.
-            yield return Ip(ChangeKind.Add, $"link {bridge} alias", "link", "set", "dev", bridge, "alias", Comment);
+            yield return Ip(ChangeKind.Add, ResourceAddress.Link(bridge, "alias"), "link", "set", "dev", bridge, "alias", Comment);
         }
         var addresses = link is null ? [] : observed.AddressesOf(bridge).ToList();
         foreach (var stale in addresses.Where(a => a != gateway))
-            yield return Ip(ChangeKind.Remove, $"address {stale} on {bridge}", "addr", "del", stale.ToString(), "dev", bridge);
+            yield return Ip(ChangeKind.Remove, ResourceAddress.Address(stale, bridge), "addr", "del", stale.ToString(), "dev", bridge);
         if (!addresses.Contains(gateway))
-            yield return Ip(ChangeKind.Add, $"address {gateway} on {bridge}", "addr", "add", gateway.ToString(), "dev", bridge);
+            yield return Ip(ChangeKind.Add, ResourceAddress.Address(gateway, bridge), "addr", "add", gateway.ToString(), "dev", bridge);
         if (link is null || !link.Up)
-            yield return Ip(link is null ? ChangeKind.Add : ChangeKind.Change, $"link {bridge} up", "link", "set", bridge, "up");
+            yield return Ip(link is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(bridge, "up"), "link", "set", bridge, "up");
     }
 
     /// <summary>
@@ -138,7 +138,7 @@ public static class Planner
             if (w.Onlink) args.Add("onlink");
             args.AddRange(["proto", RouteProtocol]);
             var exists = byDestination.Contains(w.Destination);
-            yield return Ip(exists ? ChangeKind.Change : ChangeKind.Add, $"route {w.Destination}", [.. args]);
+            yield return Ip(exists ? ChangeKind.Change : ChangeKind.Add, ResourceAddress.Route(w.Destination), [.. args]);
         }
     }
 
@@ -146,6 +146,6 @@ public static class Planner
     {
         var args = new List<string> { "route", "del", route.Destination!.Value.ToString() };
         if (route.Device is not null) args.AddRange(["dev", route.Device]);
-        return Ip(ChangeKind.Remove, $"route {route.Destination}", [.. args]);
+        return Ip(ChangeKind.Remove, ResourceAddress.Route(route.Destination.Value), [.. args]);
     }
 }

@@ -9,51 +9,46 @@ public sealed record ExecutionResult(int OperationsApplied, int ProcessesSpawned
 
 /// <summary>
 /// Carries out a host plan in order, batching so process count does not grow with peers:
-/// consecutive <c>ip</c> (or <c>bridge</c>) steps become one <c>-batch -</c> process, and every
-/// iptables step of the plan becomes one <c>iptables-restore --noflush</c> payload.
+/// consecutive <see cref="IpStep"/>s (or <see cref="BridgeStep"/>s) become one <c>-batch -</c> process,
+/// consecutive <see cref="OvsStep"/>s for one database one ovs-vsctl transaction, and every
+/// <see cref="IptablesStep"/> of the plan one <c>iptables-restore --noflush</c> payload. A replacement's
+/// steps join the batches like any others.
 /// </summary>
 public static class PlanExecutor
 {
-    private static readonly string[] Batchable = ["ip", "bridge"];
+    /// <summary>A step and the operation it belongs to, so a failing batch line names that operation.</summary>
+    private sealed record Planned(Step Step, Operation Operation);
 
     public static async Task<ExecutionResult> ExecuteAsync(IHostRunner runner, HostPlan plan, CancellationToken cancellationToken)
     {
         var commands = new List<CommandSpec>();
-        var ops = plan.Operations;
+        var steps = plan.Operations.SelectMany(o => o.Steps.Select(s => new Planned(s, o))).ToList();
         var iptablesDone = false;
-        for (var i = 0; i < ops.Count;)
+        for (var i = 0; i < steps.Count;)
         {
-            switch (ops[i].Step)
+            switch (steps[i].Step)
             {
-                case CommandStep { Command.Program: var program } when Batchable.Contains(program):
-                    var run = ops.Skip(i).TakeWhile(o => o.Step is CommandStep c && c.Command.Program == program).ToList();
-                    if (run.Count == 1)
-                    {
-                        await MustAsync(runner, ((CommandStep)run[0].Step).Command, run, commands, cancellationToken).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        var batch = new CommandSpec(program, ["-batch", "-"], BatchInput(run.Select(o => ((CommandStep)o.Step).Command)));
-                        await MustAsync(runner, batch, run, commands, cancellationToken).ConfigureAwait(false);
-                    }
-                    i += run.Count;
+                case IpStep:
+                    i += await BatchAsync<IpStep>(runner, IpStep.Program, steps, i, s => s.ToCommand(), commands, cancellationToken).ConfigureAwait(false);
                     break;
-                case CommandStep { Command.Program: "ovs-vsctl" } first:
-                    var prefix = OvsPrefix(first.Command);
-                    var chain = ops.Skip(i).TakeWhile(o => o.Step is CommandStep { Command.Program: "ovs-vsctl" } c && OvsPrefix(c.Command).SequenceEqual(prefix)).ToList();
-                    await MustAsync(runner, OvsTransaction(chain.Select(o => ((CommandStep)o.Step).Command)), chain, commands, cancellationToken).ConfigureAwait(false);
+                case BridgeStep:
+                    i += await BatchAsync<BridgeStep>(runner, BridgeStep.Program, steps, i, s => s.ToCommand(), commands, cancellationToken).ConfigureAwait(false);
+                    break;
+                case OvsStep first:
+                    var chain = steps.Skip(i).TakeWhile(p => p.Step is OvsStep o && o.Db == first.Db).ToList();
+                    await MustAsync(runner, OvsTransaction(chain.Select(p => (OvsStep)p.Step)), chain, commands, cancellationToken).ConfigureAwait(false);
                     i += chain.Count;
                     break;
                 case CommandStep single:
-                    await MustAsync(runner, single.Command, [ops[i]], commands, cancellationToken).ConfigureAwait(false);
+                    await MustAsync(runner, single.Command, [steps[i]], commands, cancellationToken).ConfigureAwait(false);
                     i++;
                     break;
                 case IptablesStep:
                     if (!iptablesDone)
                     {
-                        var steps = ops.Select(o => o.Step).OfType<IptablesStep>().ToList();
-                        var restore = new CommandSpec("iptables-restore", ["--noflush", "--wait=5"], IptablesPayload(steps));
-                        await MustAsync(runner, restore, ops.Where(o => o.Step is IptablesStep).ToList(), commands, cancellationToken).ConfigureAwait(false);
+                        var all = steps.Where(p => p.Step is IptablesStep).ToList();
+                        var restore = new CommandSpec("iptables-restore", ["--noflush", "--wait=5"], IptablesPayload(all.Select(p => (IptablesStep)p.Step)));
+                        await MustAsync(runner, restore, all, commands, cancellationToken).ConfigureAwait(false);
                         iptablesDone = true;
                     }
                     i++;
@@ -64,10 +59,22 @@ public static class PlanExecutor
                     i++;
                     break;
                 default:
-                    throw new InvalidOperationException($"no way to execute {ops[i].Step.GetType().Name}");
+                    throw new InvalidOperationException($"no way to execute {steps[i].Step.GetType().Name}");
             }
         }
-        return new ExecutionResult(ops.Count, commands.Count, commands);
+        return new ExecutionResult(plan.Operations.Count, commands.Count, commands);
+    }
+
+    /// <summary>Runs the consecutive steps of type <typeparamref name="T"/> from <paramref name="start"/>: alone, or as one <c>-batch -</c>; returns how many.</summary>
+    private static async Task<int> BatchAsync<T>(IHostRunner runner, string program, List<Planned> steps, int start, Func<T, CommandSpec> command, List<CommandSpec> log, CancellationToken cancellationToken)
+        where T : Step
+    {
+        var run = steps.Skip(start).TakeWhile(p => p.Step is T).ToList();
+        var spec = run.Count == 1
+            ? command((T)run[0].Step)
+            : new CommandSpec(program, ["-batch", "-"], BatchInput(run.Select(p => command((T)p.Step))));
+        await MustAsync(runner, spec, run, log, cancellationToken).ConfigureAwait(false);
+        return run.Count;
     }
 
     /// <summary>One line per command; batch lines are split on whitespace, so arguments must not contain any.</summary>
@@ -85,24 +92,22 @@ public static class PlanExecutor
     }
 
     /// <summary>
-    /// Chains ovs-vsctl commands that share their global options (database, timeout) into one
-    /// invocation: <c>ovs-vsctl OPTIONS -- CMD1 -- CMD2 ...</c>, which ovs-vsctl commits as one transaction.
+    /// Chains ovs-vsctl commands for one database into one invocation: <c>ovs-vsctl OPTIONS -- CMD1 -- CMD2 ...</c>,
+    /// which ovs-vsctl commits as one transaction.
     /// </summary>
-    public static CommandSpec OvsTransaction(IEnumerable<CommandSpec> commands)
+    public static CommandSpec OvsTransaction(IEnumerable<OvsStep> steps)
     {
-        var list = commands.ToList();
-        var prefix = OvsPrefix(list[0]);
-        var args = new List<string>(prefix);
-        foreach (var command in list)
+        var list = steps.ToList();
+        var db = list[0].Db;
+        var args = new List<string>(OvsStep.Options(db));
+        foreach (var step in list)
         {
-            if (!OvsPrefix(command).SequenceEqual(prefix)) throw new ArgumentException("ovs-vsctl commands with different options cannot share a transaction", nameof(commands));
-            args.AddRange(command.Arguments.Skip(prefix.Count));
+            if (step.Db != db) throw new ArgumentException("ovs-vsctl commands for different databases cannot share a transaction", nameof(steps));
+            args.Add("--");
+            args.AddRange(step.Arguments);
         }
-        return new CommandSpec("ovs-vsctl", args);
+        return new CommandSpec(OvsStep.Program, args);
     }
-
-    /// <summary>The global options of an ovs-vsctl command: everything before its first <c>--</c>.</summary>
-    private static List<string> OvsPrefix(CommandSpec command) => command.Arguments.TakeWhile(a => a != "--").ToList();
 
     /// <summary>Groups lines by table, in order of first appearance, each table closed by COMMIT.</summary>
     public static string IptablesPayload(IEnumerable<IptablesStep> steps)
@@ -130,7 +135,7 @@ public static class PlanExecutor
         return text.ToString();
     }
 
-    private static async Task MustAsync(IHostRunner runner, CommandSpec command, IReadOnlyList<Operation> covering, List<CommandSpec> log, CancellationToken cancellationToken)
+    private static async Task MustAsync(IHostRunner runner, CommandSpec command, IReadOnlyList<Planned> covering, List<CommandSpec> log, CancellationToken cancellationToken)
     {
         log.Add(command);
         var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
@@ -139,7 +144,7 @@ public static class PlanExecutor
         // iproute2 reports "Command failed -:N" for the Nth batch line: name the operation.
         var marker = result.StandardError.IndexOf("Command failed -:", StringComparison.Ordinal);
         if (marker >= 0 && int.TryParse(new string(result.StandardError[(marker + 17)..].TakeWhile(char.IsAsciiDigit).ToArray()), out var line) && line >= 1 && line <= covering.Count)
-            detail = result with { StandardError = $"{result.StandardError.Trim()} (operation: {covering[line - 1].Resource}: {covering[line - 1].Step.Render()})" };
+            detail = result with { StandardError = $"{result.StandardError.Trim()} (operation: {covering[line - 1].Operation.Address}: {covering[line - 1].Step.Render()})" };
         throw new CommandFailedException(runner.HostName, command, detail);
     }
 }

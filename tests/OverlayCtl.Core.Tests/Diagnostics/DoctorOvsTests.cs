@@ -74,7 +74,7 @@ public sealed class DoctorOvsTests
             }]),
         };
         var input = Lab.Input(spec, drifted, 2);
-        Assert.Equal("ovs port vx-c000020c", Assert.Single(Planner.PlanApply(input).Operations).Resource);
+        Assert.Equal(ResourceAddress.OvsPort("vx-c000020c"), Assert.Single(Planner.PlanApply(input).Operations).Address);
         var finding = Assert.Single(Doctor.CheckHost(input, HostFacts.None));
         Assert.Equal(("peers", $"peer node2 (10.244.2.0/24): {problem}"), (finding.Check, finding.Problem));
     }
@@ -85,7 +85,7 @@ public sealed class DoctorOvsTests
         var before = Lab.Spec(backend: "ovs");
         var after = Lab.Spec(backend: "ovs", extra: "  vni: 2");
         var input = Lab.Input(after, Lab.Converged(before, 2, 3), 2, 3);
-        Assert.Equal(["ovs port vx-c000020c", "ovs port vx-c000020d"], Planner.PlanApply(input).Operations.Select(o => o.Resource));
+        Assert.Equal([ResourceAddress.OvsPort("vx-c000020c"), ResourceAddress.OvsPort("vx-c000020d")], Planner.PlanApply(input).Operations.Select(o => o.Address));
         Assert.Equal(["peers", "peers"], Doctor.CheckHost(input, HostFacts.None).Select(f => f.Check));
     }
 }

@@ -13,7 +13,7 @@ public sealed class OvsPlannerTests
 
     private static string Render(HostPlan plan) => PlanRenderer.Render(new Plan([plan]));
 
-    private static IEnumerable<string> Commands(HostPlan plan) => plan.Operations.Select(o => o.Step.Render());
+    private static IEnumerable<string> Commands(HostPlan plan) => plan.Operations.Select(o => o.Render());
 
     [Fact]
     public void AFreshHostGetsTheBridgeItsVtepAddressAndOneProtectedTunnelPortPerPeer()
@@ -21,13 +21,13 @@ public sealed class OvsPlannerTests
         var spec = Lab.Spec(backend: "ovs", extra: PerHostDb);
         var plan = Planner.PlanApply(Lab.Input(spec, Lab.Fresh(), 2, 3));
         Golden.Match("OverlayCtl.Core.Tests", "ovs-fresh.txt", Render(plan));
-        var vsctl = plan.Operations.Where(o => o.Step is CommandStep { Command.Program: "ovs-vsctl" }).ToList();
-        Assert.All(vsctl, o => Assert.StartsWith("ovs-vsctl --db=unix:/run/ovs/node1/db.sock --timeout=10 -- ", o.Step.Render(), StringComparison.Ordinal));
-        Assert.Equal(["ovs port vx-c000020c", "ovs port vx-c000020d"], vsctl.Select(o => o.Resource).Where(r => r.Contains("vx-", StringComparison.Ordinal)));
+        var vsctl = plan.Operations.Where(o => o.Steps.Single() is OvsStep).ToList();
+        Assert.All(vsctl, o => Assert.StartsWith("ovs-vsctl --db=unix:/run/ovs/node1/db.sock --timeout=10 -- ", o.Render(), StringComparison.Ordinal));
+        Assert.Equal(["ovs port vx-c000020c", "ovs port vx-c000020d"], vsctl.Where(o => o.Address.Kind == ResourceKind.OvsPort).Select(o => o.Address.ToString()));
         Assert.Contains("ip route replace 10.244.3.0/24 via 10.244.3.0 dev br-overlay onlink proto 211", Commands(plan));
         // The VTEP address goes on the bridge's interface only after the transaction has created it.
-        var lastVsctl = plan.Operations.ToList().FindLastIndex(o => o.Step is CommandStep { Command.Program: "ovs-vsctl" });
-        Assert.True(lastVsctl < plan.Operations.ToList().FindIndex(o => o.Resource == "address 10.244.1.0/32 on br-overlay"));
+        var lastVsctl = plan.Operations.ToList().FindLastIndex(o => o.Steps.Single() is OvsStep);
+        Assert.True(lastVsctl < plan.Operations.ToList().FindIndex(o => o.Address.ToString() == "address 10.244.1.0/32 on br-overlay"));
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class OvsPlannerTests
         var op = Assert.Single(Planner.PlanApply(Lab.Input(spec, drifted, 2)).Operations);
         Assert.Equal(ChangeKind.Change, op.Kind);
         Assert.Equal("ovs-vsctl --timeout=10 -- --may-exist add-port br-overlay vx-c000020c -- set interface vx-c000020c type=vxlan"
-            + " options:remote_ip=192.0.2.12 options:key=1 options:dst_port=8472 -- set port vx-c000020c protected=true", op.Step.Render());
+            + " options:remote_ip=192.0.2.12 options:key=1 options:dst_port=8472 -- set port vx-c000020c protected=true", op.Render());
     }
 
     [Fact]
@@ -74,9 +74,9 @@ public sealed class OvsPlannerTests
         var ovs = Lab.Spec(backend: "ovs");
         var plan = Planner.PlanApply(Lab.Input(ovs, Lab.Converged(vxlan, 2, 3), 2, 3));
         Golden.Match("OverlayCtl.Core.Tests", "switch-vxlan-to-ovs.txt", Render(plan));
-        Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
+        Assert.Equal("ip link del flannel.1", plan.Operations[0].Render());
         // flannel.1's routes vanish with it: replaced, never deleted one by one.
-        Assert.DoesNotContain(plan.Operations, o => o.Step.Render().StartsWith("ip route del", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan.Operations, o => o.Render().StartsWith("ip route del", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class OvsPlannerTests
         var plan = Planner.PlanApply(Lab.Input(hostGw, Lab.Converged(ovs, 2), 2));
         Golden.Match("OverlayCtl.Core.Tests", "switch-ovs-to-host-gw.txt", Render(plan));
         Assert.Equal("ovs-vsctl --timeout=10 -- --if-exists del-br br-overlay", Commands(plan).First());
-        Assert.DoesNotContain(plan.Operations, o => o.Step.Render().StartsWith("ip route del", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan.Operations, o => o.Render().StartsWith("ip route del", StringComparison.Ordinal));
     }
 
     [Fact]

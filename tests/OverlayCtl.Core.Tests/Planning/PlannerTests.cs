@@ -32,7 +32,7 @@ public sealed class PlannerTests
         var spec = Lab.Spec();
         var plan = Planner.PlanApply(Lab.Input(spec, Lab.Converged(spec, 2), 2, 3));
         Golden.Match("OverlayCtl.Core.Tests", "peer-added.txt", Render(plan));
-        Assert.Equal(["neigh 10.244.3.0", "fdb " + Lab.LeaseOf(spec, 3).VtepMac, "route 10.244.3.0/24"], plan.Operations.Select(o => o.Resource));
+        Assert.Equal(["neigh 10.244.3.0", "fdb " + Lab.LeaseOf(spec, 3).VtepMac, "route 10.244.3.0/24"], plan.Operations.Select(o => o.Address.ToString()));
     }
 
     [Fact]
@@ -56,7 +56,26 @@ public sealed class PlannerTests
         };
         var plan = Planner.PlanApply(Lab.Input(spec, drifted, 2));
         Golden.Match("OverlayCtl.Core.Tests", "drifted-device.txt", Render(plan));
-        Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
+        var replace = plan.Operations[0];
+        Assert.Equal((ChangeKind.Replace, ResourceAddress.Link("flannel.1")), (replace.Kind, replace.Address));
+        Assert.Equal("ip link del flannel.1", replace.Steps[0].Render());
+        Assert.StartsWith("ip link add flannel.1 address 9a:0d:ac:e0:ff:33 ", replace.Steps[1].Render(), StringComparison.Ordinal);
+        Assert.Equal(1, plan.Count(ChangeKind.Replace));
+        Assert.Equal(0, plan.Count(ChangeKind.Change));
+    }
+
+    [Fact]
+    public void StatusCountsThePeersOfAReplacedDeviceAsMissing()
+    {
+        var spec = Lab.Spec();
+        var converged = Lab.Converged(spec, 2);
+        var drifted = converged with
+        {
+            Links = converged.Links.Select(l => l.Name == "flannel.1" ? l with { Mac = MacAddress.Parse("02:00:00:00:00:01") } : l).ToList(),
+        };
+        var plan = Planner.PlanApply(Lab.Input(spec, drifted, 2));
+        var status = spec.Network.Backend.Status(spec, Lab.LeaseOf(spec, 1), drifted, plan);
+        Assert.Equal(("wrong-mac", 1), (status.DeviceState, status.PeersMissing));
     }
 
     [Fact]
@@ -94,7 +113,7 @@ public sealed class PlannerTests
         var off = Lab.Spec(ipMasq: false);
         var plan = Planner.PlanApply(Lab.Input(off, Lab.Converged(on, 2), 2));
         Golden.Match("OverlayCtl.Core.Tests", "ipmasq-off.txt", Render(plan));
-        var daemon = Assert.IsType<FileStep>(plan.Operations.Single(o => o.Resource.EndsWith("daemon.json", StringComparison.Ordinal)).Step);
+        var daemon = Assert.IsType<FileStep>(plan.Operations.Single(o => o.Address == ResourceAddress.File("/run/lab/node1/daemon.json")).Steps.Single());
         Assert.Contains("\"ip-masq\": true", daemon.Content, StringComparison.Ordinal);
     }
 
@@ -104,7 +123,7 @@ public sealed class PlannerTests
         var spec = Lab.Spec();
         var fresh = Lab.Fresh() with { Files = new Dictionary<string, string?> { ["/run/lab/node1/daemon.json"] = """{ "log-driver": "journald", "mtu": 9000, "default-ulimits": { "nofile": { "Name": "nofile", "Hard": 64000, "Soft": 64000 } } }""" } };
         var plan = Planner.PlanApply(Lab.Input(spec, fresh, 2));
-        var daemon = Assert.IsType<FileStep>(plan.Operations.Single(o => o.Resource.EndsWith("daemon.json", StringComparison.Ordinal)).Step);
+        var daemon = Assert.IsType<FileStep>(plan.Operations.Single(o => o.Address == ResourceAddress.File("/run/lab/node1/daemon.json")).Steps.Single());
         Golden.Match("OverlayCtl.Core.Tests", "daemon-json-merged.txt", daemon.Content!);
     }
 
@@ -154,7 +173,7 @@ public sealed class PlannerTests
         var hostGw = Lab.Spec(backend: "host-gw");
         var plan = Planner.PlanApply(Lab.Input(hostGw, Lab.Converged(vxlan, 2), 2));
         Golden.Match("OverlayCtl.Core.Tests", "switch-vxlan-to-host-gw.txt", Render(plan));
-        Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
+        Assert.Equal("ip link del flannel.1", plan.Operations[0].Render());
     }
 
     [Fact]
@@ -164,10 +183,10 @@ public sealed class PlannerTests
         var after = Lab.Spec(extra: "  vni: 2");
         var plan = Planner.PlanApply(Lab.Input(after, Lab.Converged(before, 2), 2));
         Golden.Match("OverlayCtl.Core.Tests", "vni-changed.txt", Render(plan));
-        Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
-        Assert.Contains(plan.Operations, o => o.Step.Render().StartsWith("ip link add flannel.2 ", StringComparison.Ordinal));
+        Assert.Equal("ip link del flannel.1", plan.Operations[0].Render());
+        Assert.Contains(plan.Operations, o => o.Render().StartsWith("ip link add flannel.2 ", StringComparison.Ordinal));
         // Its routes, neighbours and address go with the device: nothing else may name it.
-        Assert.DoesNotContain(plan.Operations.Skip(1), o => o.Step.Render().Contains("flannel.1", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan.Operations.Skip(1), o => o.Render().Contains("flannel.1", StringComparison.Ordinal));
         Assert.Empty(Planner.PlanApply(Lab.Input(after, Lab.Converged(after, 2), 2)).Operations);
     }
 
@@ -181,7 +200,7 @@ public sealed class PlannerTests
             Links = [.. converged.Links, new LinkInfo(8, "flannel.1", "vxlan", 1450, null, true, null, null, new VxlanInfo(1, Ipv4Address.Parse("192.0.2.11"), "eth0", 8472, false))],
         };
         Assert.Empty(Planner.PlanApply(Lab.Input(spec, foreign, 2)).Operations);
-        Assert.DoesNotContain(Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), foreign).Operations, o => o.Resource == "link flannel.1");
+        Assert.DoesNotContain(Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), foreign).Operations, o => o.Address == ResourceAddress.Link("flannel.1"));
     }
 
     [Fact]
@@ -191,8 +210,8 @@ public sealed class PlannerTests
         var after = Lab.Spec(extra: "  vni: 2");
         var plan = Planner.PlanDestroy(after, after.Hosts[0], Lab.LeaseOf(after, 1), Lab.Converged(before, 2, 3));
         Golden.Match("OverlayCtl.Core.Tests", "vni-changed-destroy.txt", Render(plan));
-        Assert.Equal("ip link del flannel.1", plan.Operations[0].Step.Render());
-        Assert.DoesNotContain(plan.Operations, o => o.Step.Render().StartsWith("ip route del", StringComparison.Ordinal));
+        Assert.Equal("ip link del flannel.1", plan.Operations[0].Render());
+        Assert.DoesNotContain(plan.Operations, o => o.Render().StartsWith("ip route del", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -202,7 +221,7 @@ public sealed class PlannerTests
         var converged = Lab.Converged(spec, 2);
         var unmarked = converged with { Links = converged.Links.Select(l => l.Name == "flannel.1" ? l with { Alias = null } : l).ToList() };
         var op = Assert.Single(Planner.PlanApply(Lab.Input(spec, unmarked, 2)).Operations);
-        Assert.Equal((ChangeKind.Change, "ip link set dev flannel.1 alias overlayctl"), (op.Kind, op.Step.Render()));
+        Assert.Equal((ChangeKind.Change, "ip link set dev flannel.1 alias overlayctl"), (op.Kind, op.Render()));
     }
 
     [Fact]
@@ -214,7 +233,7 @@ public sealed class PlannerTests
         var plan = Planner.PlanApply(Lab.Input(after, observed, 2));
         var status = after.Network.Backend.Status(after, Lab.LeaseOf(after, 1), observed, plan);
         Assert.Equal(("flannel.2", "missing", 1), (status.Device, status.DeviceState, status.PeersMissing));
-        Assert.Contains(plan.Operations, o => (o.Kind, o.Resource) == (ChangeKind.Remove, "link flannel.1"));
+        Assert.Contains(plan.Operations, o => (o.Kind, o.Address) == (ChangeKind.Remove, ResourceAddress.Link("flannel.1")));
     }
 
     [Fact]
@@ -222,8 +241,8 @@ public sealed class PlannerTests
     {
         var spec = Lab.Spec(extra: "  directRouting: true");
         var plan = Planner.PlanApply(Lab.Input(spec, Lab.Fresh(), 2));
-        Assert.Contains(plan.Operations, o => o.Step.Render() == "ip route replace 10.244.2.0/24 via 192.0.2.12 dev eth0 proto 211");
-        Assert.DoesNotContain(plan.Operations, o => o.Resource.StartsWith("fdb", StringComparison.Ordinal));
+        Assert.Contains(plan.Operations, o => o.Render() == "ip route replace 10.244.2.0/24 via 192.0.2.12 dev eth0 proto 211");
+        Assert.DoesNotContain(plan.Operations, o => o.Address.Kind == ResourceKind.FdbEntry);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Hosts.Execute;
 using OverlayCtl.Hosts.Tests.Support;
@@ -7,18 +8,21 @@ namespace OverlayCtl.Hosts.Tests.Execute;
 
 public sealed class PlanExecutorTests
 {
-    private static Operation Ip(params string[] args) => Ops.Ip(ChangeKind.Add, string.Join(' ', args), args);
+    private static Operation Link(params string[] args) => Ops.Ip(ChangeKind.Add, ResourceAddress.Link(args[2]), args);
+
+    private static Operation Route(string destination, params string[] rest) =>
+        Ops.Ip(ChangeKind.Add, ResourceAddress.Route(Ipv4Cidr.Parse(destination)), ["route", "replace", destination, .. rest]);
 
     [Fact]
     public async Task ConsecutiveIpAndBridgeStepsRunAsOneBatchProcessEach()
     {
         var host = new RecordingHostRunner();
         var plan = new HostPlan("h", [
-            Ip("link", "add", "docker0", "type", "bridge"),
-            Ip("neigh", "replace", "10.244.2.0", "dev", "flannel.1", "lladdr", "02:00:00:00:00:02", "nud", "permanent"),
-            Ops.Bridge(ChangeKind.Add, "fdb", "fdb", "replace", "02:00:00:00:00:02", "dev", "flannel.1", "self", "dst", "192.0.2.12", "permanent"),
-            Ops.Bridge(ChangeKind.Add, "fdb", "fdb", "replace", "02:00:00:00:00:03", "dev", "flannel.1", "self", "dst", "192.0.2.13", "permanent"),
-            Ip("route", "replace", "10.244.2.0/24", "via", "10.244.2.0", "dev", "flannel.1", "onlink", "proto", "211"),
+            Link("link", "add", "docker0", "type", "bridge"),
+            Ops.Ip(ChangeKind.Add, ResourceAddress.Neighbour(Ipv4Address.Parse("10.244.2.0")), "neigh", "replace", "10.244.2.0", "dev", "flannel.1", "lladdr", "02:00:00:00:00:02", "nud", "permanent"),
+            Ops.Bridge(ChangeKind.Add, ResourceAddress.Fdb(MacAddress.Parse("02:00:00:00:00:02")), "fdb", "replace", "02:00:00:00:00:02", "dev", "flannel.1", "self", "dst", "192.0.2.12", "permanent"),
+            Ops.Bridge(ChangeKind.Add, ResourceAddress.Fdb(MacAddress.Parse("02:00:00:00:00:03")), "fdb", "replace", "02:00:00:00:00:03", "dev", "flannel.1", "self", "dst", "192.0.2.13", "permanent"),
+            Route("10.244.2.0/24", "via", "10.244.2.0", "dev", "flannel.1", "onlink", "proto", "211"),
         ]);
         var result = await PlanExecutor.ExecuteAsync(host, plan, default);
         Assert.Equal(3, result.ProcessesSpawned);
@@ -31,10 +35,10 @@ public sealed class PlanExecutorTests
     {
         var host = new RecordingHostRunner();
         var plan = new HostPlan("h", [
-            new Operation(ChangeKind.Add, "a", new IptablesStep("filter", [":OVERLAYCTL-FWD - [0:0]", "-A OVERLAYCTL-FWD -s 10.244.0.0/16 -j ACCEPT"])),
-            new Operation(ChangeKind.Add, "b", new IptablesStep("nat", ["-I POSTROUTING 1 -m comment --comment overlayctl -j OVERLAYCTL-POSTRTG", ":OVERLAYCTL-POSTRTG - [0:0]"])),
-            new Operation(ChangeKind.Add, "c", new IptablesStep("filter", ["-I FORWARD 1 -m comment --comment overlayctl -j OVERLAYCTL-FWD"])),
-            new Operation(ChangeKind.Add, "f", new FileStep("/run/x/subnet.env", "A=1\n")),
+            new Operation(ChangeKind.Add, ResourceAddress.IptablesChain("filter", "OVERLAYCTL-FWD"), new IptablesStep("filter", [":OVERLAYCTL-FWD - [0:0]", "-A OVERLAYCTL-FWD -s 10.244.0.0/16 -j ACCEPT"])),
+            new Operation(ChangeKind.Add, ResourceAddress.IptablesChain("nat", "OVERLAYCTL-POSTRTG"), new IptablesStep("nat", ["-I POSTROUTING 1 -m comment --comment overlayctl -j OVERLAYCTL-POSTRTG", ":OVERLAYCTL-POSTRTG - [0:0]"])),
+            new Operation(ChangeKind.Add, ResourceAddress.IptablesJump("filter", "FORWARD"), new IptablesStep("filter", ["-I FORWARD 1 -m comment --comment overlayctl -j OVERLAYCTL-FWD"])),
+            new Operation(ChangeKind.Add, ResourceAddress.File("/run/x/subnet.env"), new FileStep("/run/x/subnet.env", "A=1\n")),
         ]);
         var result = await PlanExecutor.ExecuteAsync(host, plan, default);
         Assert.Equal(1, result.ProcessesSpawned);
@@ -60,11 +64,11 @@ public sealed class PlanExecutorTests
         var host = new RecordingHostRunner();
         const string db = "unix:/run/ovs/h/db.sock";
         var plan = new HostPlan("h", [
-            Ops.Vsctl(ChangeKind.Add, "ovs bridge br-overlay", db, "--may-exist", "add-br", "br-overlay", "--", "set", "bridge", "br-overlay", "datapath_type=netdev"),
-            Ops.Vsctl(ChangeKind.Add, "ovs port vx-c000020c", db, "--may-exist", "add-port", "br-overlay", "vx-c000020c", "--", "set", "port", "vx-c000020c", "protected=true"),
-            Ops.Vsctl(ChangeKind.Remove, "ovs port vx-c000020d", db, "--if-exists", "del-port", "br-overlay", "vx-c000020d"),
-            Ops.Vsctl(ChangeKind.Add, "ovs bridge other", null, "--may-exist", "add-br", "other"),
-            Ip("route", "replace", "10.244.2.0/24", "via", "10.244.2.1", "dev", "docker0", "onlink", "proto", "211"),
+            Ops.Vsctl(ChangeKind.Add, ResourceAddress.OvsBridge("br-overlay"), db, "--may-exist", "add-br", "br-overlay", "--", "set", "bridge", "br-overlay", "datapath_type=netdev"),
+            Ops.Vsctl(ChangeKind.Add, ResourceAddress.OvsPort("vx-c000020c"), db, "--may-exist", "add-port", "br-overlay", "vx-c000020c", "--", "set", "port", "vx-c000020c", "protected=true"),
+            Ops.Vsctl(ChangeKind.Remove, ResourceAddress.OvsPort("vx-c000020d"), db, "--if-exists", "del-port", "br-overlay", "vx-c000020d"),
+            Ops.Vsctl(ChangeKind.Add, ResourceAddress.OvsBridge("other"), null, "--may-exist", "add-br", "other"),
+            Route("10.244.2.0/24", "via", "10.244.2.1", "dev", "docker0", "onlink", "proto", "211"),
         ]);
         var result = await PlanExecutor.ExecuteAsync(host, plan, default);
         Assert.Equal(3, result.ProcessesSpawned);
@@ -80,9 +84,20 @@ public sealed class PlanExecutorTests
     public async Task AFailingBatchLineNamesTheOperationItBelongsTo()
     {
         var host = new RecordingHostRunner { Answer = _ => new CommandResult(2, "", "RTNETLINK answers: File exists\nCommand failed -:2") };
-        var plan = new HostPlan("h", [Ip("link", "add", "a", "type", "bridge"), Ip("link", "add", "b", "type", "bridge")]);
+        var plan = new HostPlan("h", [Link("link", "add", "a", "type", "bridge"), Link("link", "add", "b", "type", "bridge")]);
         var e = await Assert.ThrowsAsync<CommandFailedException>(() => PlanExecutor.ExecuteAsync(host, plan, default));
-        Assert.Contains("(operation: link add b type bridge: ip link add b type bridge)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("(operation: link b: ip link add b type bridge)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AReplacementsStepsJoinTheBatchAndAFailingOneNamesTheReplacement()
+    {
+        var host = new RecordingHostRunner { Answer = _ => new CommandResult(2, "", "RTNETLINK answers: File exists\nCommand failed -:3") };
+        var replace = Ops.Replace(ResourceAddress.Link("flannel.1"), new IpStep(["link", "del", "flannel.1"]), new IpStep(["link", "add", "flannel.1", "type", "vxlan", "id", "1"]));
+        var plan = new HostPlan("h", [Link("link", "add", "docker0", "type", "bridge"), replace, Link("link", "set", "flannel.1", "up")]);
+        var e = await Assert.ThrowsAsync<CommandFailedException>(() => PlanExecutor.ExecuteAsync(host, plan, default));
+        Assert.Equal("link add docker0 type bridge\nlink del flannel.1\nlink add flannel.1 type vxlan id 1\nlink set flannel.1 up\n", Assert.Single(host.Ran).StandardInput);
+        Assert.Contains("(operation: link flannel.1: ip link add flannel.1 type vxlan id 1)", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

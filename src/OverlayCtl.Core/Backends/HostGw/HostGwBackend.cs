@@ -40,7 +40,7 @@ public sealed class HostGwBackend : IBackend
     public IEnumerable<Finding> Check(DoctorContext context) => [];
 
     public BackendStatus Status(ClusterSpec spec, Lease lease, ObservedHost observed, HostPlan plan) =>
-        new(null, null, BackendStatus.Wanting(plan, "route "));
+        new(null, null, BackendStatus.Wanting(plan, ResourceKind.Route));
 
     public BackendState Converge(BackendContext c)
     {

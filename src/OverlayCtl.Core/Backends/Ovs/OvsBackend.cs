@@ -76,7 +76,7 @@ public sealed class OvsBackend : IBackend
     {
         var ovs = SettingsOf(spec);
         if (observed.Ovs?.FindBridge(ovs.Bridge) is { } bridge && bridge.ExternalIds.ContainsKey(OwnerKey))
-            yield return Vsctl(ChangeKind.Remove, $"ovs bridge {ovs.Bridge}", ovs.DbFor(host), "--if-exists", "del-br", ovs.Bridge);
+            yield return Vsctl(ChangeKind.Remove, ResourceAddress.OvsBridge(ovs.Bridge), ovs.DbFor(host), "--if-exists", "del-br", ovs.Bridge);
     }
 
     public BackendState Converge(BackendContext c)
@@ -93,12 +93,12 @@ public sealed class OvsBackend : IBackend
         if (bridge is not null && !bridge.ExternalIds.ContainsKey(OwnerKey))
             throw new PlanningException($"{c.Host.Name}: the OVS bridge {name} exists but overlayctl did not create it; set network.ovs.bridge to a name of overlayctl's own");
         if (bridge is null)
-            ops.Add(Vsctl(ChangeKind.Add, $"ovs bridge {name}", db, "--may-exist", "add-br", name,
+            ops.Add(Vsctl(ChangeKind.Add, ResourceAddress.OvsBridge(name), db, "--may-exist", "add-br", name,
                 "--", "set", "bridge", name, $"datapath_type={ovs.DatapathType}", $"external_ids:{OwnerKey}={spec.Name}"));
         else if ((bridge.DatapathType ?? "system") != ovs.DatapathType)
-            ops.Add(Vsctl(ChangeKind.Change, $"ovs bridge {name} datapath", db, "set", "bridge", name, $"datapath_type={ovs.DatapathType}"));
+            ops.Add(Vsctl(ChangeKind.Change, ResourceAddress.OvsBridge(name, "datapath"), db, "set", "bridge", name, $"datapath_type={ovs.DatapathType}"));
         if (bridge?.FindPort(name)?.Mtu != c.Mtu)
-            ops.Add(Vsctl(bridge is null ? ChangeKind.Add : ChangeKind.Change, $"ovs bridge {name} mtu", db, "set", "interface", name, $"mtu_request={mtu}"));
+            ops.Add(Vsctl(bridge is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.OvsBridge(name, "mtu"), db, "set", "interface", name, $"mtu_request={mtu}"));
 
         // One protected VXLAN port per peer; tunnel ports for peers that left go.
         var routes = new List<DesiredRoute>();
@@ -110,22 +110,22 @@ public sealed class OvsBackend : IBackend
             wanted.Add(tunnel.Name);
             var current = bridge?.FindPort(tunnel.Name);
             if (tunnel.Problems(current, name).Count > 0)
-                ops.Add(Vsctl(current is null ? ChangeKind.Add : ChangeKind.Change, $"ovs port {tunnel.Name}", db, tunnel.Set(name)));
+                ops.Add(Vsctl(current is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.OvsPort(tunnel.Name), db, tunnel.Set(name)));
             routes.Add(new DesiredRoute(lease.Subnet, lease.Subnet.Network, name, Onlink: true));
         }
         foreach (var stale in bridge?.Ports.Where(p => IsTunnelName(p.Name) && !wanted.Contains(p.Name)) ?? [])
-            ops.Add(Vsctl(ChangeKind.Remove, $"ovs port {stale.Name}", db, "--if-exists", "del-port", name, stale.Name));
+            ops.Add(Vsctl(ChangeKind.Remove, ResourceAddress.OvsPort(stale.Name), db, "--if-exists", "del-port", name, stale.Name));
 
         // The VTEP address on the bridge's internal interface, which ovs-vsctl has created by now.
         var vtep = new InterfaceAddress(c.Lease.Subnet.Network, 32);
         var link = bridge is null ? null : c.Observed.FindLink(name);
         var addresses = link is null ? [] : c.Observed.AddressesOf(name).ToList();
         foreach (var stale in addresses.Where(a => a != vtep))
-            ops.Add(Ip(ChangeKind.Remove, $"address {stale} on {name}", "addr", "del", stale.ToString(), "dev", name));
+            ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Address(stale, name), "addr", "del", stale.ToString(), "dev", name));
         if (!addresses.Contains(vtep))
-            ops.Add(Ip(ChangeKind.Add, $"address {vtep} on {name}", "addr", "add", vtep.ToString(), "dev", name));
+            ops.Add(Ip(ChangeKind.Add, ResourceAddress.Address(vtep, name), "addr", "add", vtep.ToString(), "dev", name));
         if (link is not { Up: true })
-            ops.Add(Ip(link is null ? ChangeKind.Add : ChangeKind.Change, $"link {name} up", "link", "set", name, "up"));
+            ops.Add(Ip(link is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(name, "up"), "link", "set", name, "up"));
         return new BackendState(ops, routes, bridge is null ? new HashSet<string>(StringComparer.Ordinal) { name } : null);
     }
 
@@ -134,7 +134,7 @@ public sealed class OvsBackend : IBackend
     {
         var bridge = SettingsOf(spec).Bridge;
         return new BackendStatus(bridge, BackendStatus.LinkState(observed, bridge),
-            Math.Max(BackendStatus.Wanting(plan, "route "), BackendStatus.Wanting(plan, "ovs port vx-")));
+            Math.Max(BackendStatus.Wanting(plan, ResourceKind.Route), BackendStatus.Wanting(plan, ResourceKind.OvsPort)));
     }
 
     public IEnumerable<Finding> Check(DoctorContext context)

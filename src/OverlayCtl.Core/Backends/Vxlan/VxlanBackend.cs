@@ -71,8 +71,8 @@ public sealed class VxlanBackend : IBackend
     public IEnumerable<Operation> Remove(ClusterSpec spec, HostSpec host, ObservedHost observed)
     {
         var device = DeviceName(spec);
-        if (observed.FindLink(device) is { Kind: "vxlan" }) yield return Ip(ChangeKind.Remove, $"link {device}", "link", "del", device);
-        foreach (var stale in StaleDevices(spec, observed, marked: true)) yield return Ip(ChangeKind.Remove, $"link {stale.Name}", "link", "del", stale.Name);
+        if (observed.FindLink(device) is { Kind: "vxlan" }) yield return Ip(ChangeKind.Remove, ResourceAddress.Link(device), "link", "del", device);
+        foreach (var stale in StaleDevices(spec, observed, marked: true)) yield return Ip(ChangeKind.Remove, ResourceAddress.Link(stale.Name), "link", "del", stale.Name);
     }
 
     public BackendState Converge(BackendContext c)
@@ -88,7 +88,7 @@ public sealed class VxlanBackend : IBackend
         // A VNI change leaves the old device (and its routes, neighbours, VTEP address): ours go first.
         foreach (var stale in StaleDevices(spec, c.Observed, marked: true))
         {
-            ops.Add(Ip(ChangeKind.Remove, $"link {stale.Name}", "link", "del", stale.Name));
+            ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Link(stale.Name), "link", "del", stale.Name));
             vanishing.Add(stale.Name);
         }
 
@@ -97,30 +97,32 @@ public sealed class VxlanBackend : IBackend
             && v.Id == vx.Vni && v.Local == c.Host.Address && v.Device == c.Underlay.Interface
             && v.Port == vx.Port && !v.Learning && link.Mac == mac;
         var fresh = link is null || !compatible;
-        if (link is not null && !compatible) ops.Add(Ip(ChangeKind.Change, $"link {device}", "link", "del", device));
         if (fresh)
         {
-            ops.Add(Ip(link is null ? ChangeKind.Add : ChangeKind.Change, $"link {device}",
-                "link", "add", device, "address", mac.Text, "mtu", mtu, "type", "vxlan",
+            var add = new IpStep(["link", "add", device, "address", mac.Text, "mtu", mtu, "type", "vxlan",
                 "id", vx.Vni.ToString(CultureInfo.InvariantCulture), "dev", c.Underlay.Interface,
-                "local", c.Host.Address.ToString(), "dstport", vx.Port.ToString(CultureInfo.InvariantCulture), "nolearning"));
+                "local", c.Host.Address.ToString(), "dstport", vx.Port.ToString(CultureInfo.InvariantCulture), "nolearning"]);
+            // None of these can be changed on a live VXLAN device: a wrong one is deleted and made again.
+            ops.Add(link is null
+                ? new Operation(ChangeKind.Add, ResourceAddress.Link(device), add)
+                : Replace(ResourceAddress.Link(device), new IpStep(["link", "del", device]), add));
             vanishing.Add(device);
         }
         else if (link!.Mtu != c.Mtu)
         {
-            ops.Add(Ip(ChangeKind.Change, $"link {device} mtu", "link", "set", "dev", device, "mtu", mtu));
+            ops.Add(Ip(ChangeKind.Change, ResourceAddress.Link(device, "mtu"), "link", "set", "dev", device, "mtu", mtu));
         }
         // The alias is overlayctl's mark: what proves a flannel.N is ours once the VNI has moved on.
         if (fresh || link!.Alias != Planner.Comment)
-            ops.Add(Ip(fresh ? ChangeKind.Add : ChangeKind.Change, $"link {device} alias", "link", "set", "dev", device, "alias", Planner.Comment));
+            ops.Add(Ip(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "alias"), "link", "set", "dev", device, "alias", Planner.Comment));
 
         var vtepAddress = new InterfaceAddress(c.Lease.Subnet.Network, 32);
         var addresses = fresh ? [] : c.Observed.AddressesOf(device).ToList();
         foreach (var stale in addresses.Where(a => a != vtepAddress))
-            ops.Add(Ip(ChangeKind.Remove, $"address {stale} on {device}", "addr", "del", stale.ToString(), "dev", device));
+            ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Address(stale, device), "addr", "del", stale.ToString(), "dev", device));
         if (!addresses.Contains(vtepAddress))
-            ops.Add(Ip(ChangeKind.Add, $"address {vtepAddress} on {device}", "addr", "add", vtepAddress.ToString(), "dev", device));
-        if (fresh || !link!.Up) ops.Add(Ip(fresh ? ChangeKind.Add : ChangeKind.Change, $"link {device} up", "link", "set", device, "up"));
+            ops.Add(Ip(ChangeKind.Add, ResourceAddress.Address(vtepAddress, device), "addr", "add", vtepAddress.ToString(), "dev", device));
+        if (fresh || !link!.Up) ops.Add(Ip(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "up"), "link", "set", device, "up"));
 
         var routes = new List<DesiredRoute>();
         var neighbors = new List<Operation>();
@@ -146,15 +148,15 @@ public sealed class VxlanBackend : IBackend
             wantedNeighbors.Add(vtep);
             wantedMacs.Add(peerMac);
             if (!(neighborByAddress.TryGetValue(vtep, out var n) && n.LinkAddress == peerMac && n.Permanent))
-                neighbors.Add(Ip(ChangeKind.Add, $"neigh {vtep}", "neigh", "replace", vtep.ToString(), "dev", device, "lladdr", peerMac.Text, "nud", "permanent"));
+                neighbors.Add(Ip(ChangeKind.Add, ResourceAddress.Neighbour(vtep), "neigh", "replace", vtep.ToString(), "dev", device, "lladdr", peerMac.Text, "nud", "permanent"));
             if (!(fdbByMac.TryGetValue(peerMac, out var f) && f.Destination == lease.PublicIp && f.Permanent))
-                fdb.Add(Bridge(ChangeKind.Add, $"fdb {peerMac}", "fdb", "replace", peerMac.Text, "dev", device, "self", "dst", lease.PublicIp.ToString(), "permanent"));
+                fdb.Add(Bridge(ChangeKind.Add, ResourceAddress.Fdb(peerMac), "fdb", "replace", peerMac.Text, "dev", device, "self", "dst", lease.PublicIp.ToString(), "permanent"));
             routes.Add(new DesiredRoute(lease.Subnet, vtep, device, Onlink: true));
         }
         var staleNeighbors = observedNeighbors.Where(n => !wantedNeighbors.Contains(n.Address))
-            .Select(n => Ip(ChangeKind.Remove, $"neigh {n.Address}", "neigh", "del", n.Address.ToString(), "dev", device));
+            .Select(n => Ip(ChangeKind.Remove, ResourceAddress.Neighbour(n.Address), "neigh", "del", n.Address.ToString(), "dev", device));
         var staleFdb = observedFdb.Where(f => !wantedMacs.Contains(f.Mac) && f.Destination is not null)
-            .Select(f => Bridge(ChangeKind.Remove, $"fdb {f.Mac}", "fdb", "del", f.Mac.Text, "dev", device, "self", "dst", f.Destination!.Value.ToString()));
+            .Select(f => Bridge(ChangeKind.Remove, ResourceAddress.Fdb(f.Mac), "fdb", "del", f.Mac.Text, "dev", device, "self", "dst", f.Destination!.Value.ToString()));
         return new BackendState([.. ops, .. staleNeighbors, .. neighbors, .. staleFdb, .. fdb], routes, vanishing.Count > 0 ? vanishing : null);
     }
 
@@ -163,7 +165,7 @@ public sealed class VxlanBackend : IBackend
         var device = DeviceName(spec);
         var state = BackendStatus.LinkState(observed, device);
         if (state == "up" && observed.FindLink(device)!.Mac != lease.VtepMac) state = "wrong-mac";
-        return new BackendStatus(device, state, BackendStatus.Wanting(plan, "route "));
+        return new BackendStatus(device, state, BackendStatus.Wanting(plan, ResourceKind.Route));
     }
 
     public IEnumerable<Finding> Check(DoctorContext context)
