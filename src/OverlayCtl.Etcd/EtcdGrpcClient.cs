@@ -48,6 +48,24 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
         }, cancellationToken);
     }
 
+    public Task<IReadOnlyList<RangeResult>> RangesAsync(IReadOnlyList<(string Key, bool Prefix)> reads, CancellationToken cancellationToken)
+    {
+        var request = new TxnRequest();
+        foreach (var (key, prefix) in reads)
+        {
+            var range = new RangeRequest { Key = Bytes(key) };
+            if (prefix) range.RangeEnd = PrefixEnd(key);
+            request.Success.Add(new RequestOp { RequestRange = range });
+        }
+        return CallAsync("read " + string.Join(", ", reads.Select(r => r.Key)), async (e, headers, deadline, ct) =>
+        {
+            var response = await e.Client.TransactionAsync(request, headers, deadline, ct).ConfigureAwait(false);
+            return (IReadOnlyList<RangeResult>)response.Responses
+                .Select(r => new RangeResult(r.ResponseRange.Kvs.Select(ToKeyValue).ToList(), response.Header.Revision))
+                .ToList();
+        }, cancellationToken);
+    }
+
     public Task PutAsync(string key, string value, long lease, CancellationToken cancellationToken) =>
         CallAsync("write " + key, (e, headers, deadline, ct) =>
             e.Client.PutAsync(new PutRequest { Key = Bytes(key), Value = Bytes(value), Lease = lease }, headers, deadline, ct), cancellationToken);

@@ -21,7 +21,7 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
 
     public async Task<LeaseSnapshot> SnapshotAsync(CancellationToken cancellationToken)
     {
-        var snapshot = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        var snapshot = await ReadAsync(cancellationToken, withClaims: false).ConfigureAwait(false);
         var config = snapshot.Config is null ? null : FlannelFormat.ParseConfig(snapshot.Config.Value);
         var problem = snapshot.Config is not null && config is null
             ? $"{FlannelFormat.ConfigKey(Prefix)} holds something that is not a flannel network config: {Truncate(snapshot.Config.Value)}"
@@ -35,7 +35,7 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         var wanted = FlannelFormat.SerializeConfig(config);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var snapshot = await ReadAsync(cancellationToken).ConfigureAwait(false);
+            var snapshot = await ReadAsync(cancellationToken, withClaims: false).ConfigureAwait(false);
             if (snapshot.Config is { } current)
             {
                 if (current.Value == wanted) return;
@@ -180,9 +180,22 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         return (lease, snapshot with { Leases = leases, Claims = claims });
     }
 
-    private async Task<Snapshot> ReadAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The prefix at one revision. Without <paramref name="withClaims"/> (reading, not allocating) only the
+    /// config and the subnets are fetched, in one request: a list then reads what etcdctl would.
+    /// </summary>
+    private async Task<Snapshot> ReadAsync(CancellationToken cancellationToken, bool withClaims = true)
     {
-        var range = await etcd.RangeAsync(Prefix + "/", prefix: true, cancellationToken).ConfigureAwait(false);
+        RangeResult range;
+        if (withClaims)
+        {
+            range = await etcd.RangeAsync(Prefix + "/", prefix: true, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var parts = await etcd.RangesAsync([(FlannelFormat.ConfigKey(Prefix), false), (FlannelFormat.SubnetsPrefix(Prefix), true)], cancellationToken).ConfigureAwait(false);
+            range = new RangeResult([.. parts[0].Kvs, .. parts[1].Kvs], parts[0].Revision);
+        }
         KeyValue? config = null;
         var leases = new List<StoredLease>();
         var unreadable = new List<UnreadableLease>();

@@ -11,6 +11,9 @@ public interface IEtcdClient
 
     Task<RangeResult> RangeAsync(string key, bool prefix, CancellationToken cancellationToken);
 
+    /// <summary>Several reads in one request, all at one revision (a read-only transaction); the results in order.</summary>
+    Task<IReadOnlyList<RangeResult>> RangesAsync(IReadOnlyList<(string Key, bool Prefix)> reads, CancellationToken cancellationToken);
+
     Task PutAsync(string key, string value, long lease, CancellationToken cancellationToken);
 
     /// <summary>Runs <paramref name="success"/> if every comparison holds; returns whether it did.</summary>
