@@ -29,8 +29,9 @@ public sealed class DoctorOnLabTests(EtcdFixture etcd)
         lab.InHost("n1", "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=1");
         var n1Subnet = Subnet(await lab.RunAsync("leases", "list", "-o", "json"), "n1");
         lab.InHost("n1", "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", n1Subnet, "!", "-o", "docker0", "-j", "MASQUERADE");
-        // node2: VXLAN port dropped, Docker told the wrong bip and MTU.
+        // node2: VXLAN port dropped, Docker told the wrong bip and MTU, our FORWARD jump twice (as racing applies left it).
         lab.InHost("n2", "iptables", "-A", "INPUT", "-p", "udp", "--dport", "8472", "-j", "DROP");
+        lab.InHost("n2", "iptables", "-I", "FORWARD", "1", "-m", "comment", "--comment", "overlayctl", "-j", "OVERLAYCTL-FWD");
         var daemon = Path.Combine(lab.Dir, "n2", "daemon.json");
         File.WriteAllText(daemon, """{ "bip": "10.244.250.1/24", "mtu": 1500, "ip-masq": false }""");
         // node3: VTEP MAC changed under us (peers' fdb now stale), underlay address gone.
@@ -72,9 +73,17 @@ public sealed class DoctorOnLabTests(EtcdFixture etcd)
         Assert.DoesNotContain(("n2", "docker-bip"), after);
         Assert.DoesNotContain(("n3", "vtep-mac"), after);
         Assert.DoesNotContain(after, f => f.Check == "peers");
-        Assert.Contains(("n1", "forward-policy"), after);
+        // The DROP stays, but apply moved overlayctl's jump back above it; n2 has one jump again.
+        Assert.DoesNotContain(("n1", "forward-policy"), after);
+        Assert.StartsWith("-A FORWARD -m comment --comment overlayctl -j OVERLAYCTL-FWD\n-A FORWARD -s 10.244.0.0/16 -j DROP",
+            ForwardRules(lab, "n1"), StringComparison.Ordinal);
+        Assert.Single(ForwardRules(lab, "n2").Split('\n'), r => r.EndsWith("-j OVERLAYCTL-FWD", StringComparison.Ordinal));
         Assert.Contains(("n2", "vxlan-port"), after);
+        Assert.True((await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode == 0);
     }
+
+    private static string ForwardRules(LabCluster lab, string host) =>
+        string.Join('\n', lab.InHost(host, "iptables-save", "-t", "filter").Split('\n').Where(l => l.StartsWith("-A FORWARD ", StringComparison.Ordinal)));
 
     private static List<(string Host, string Check)> Findings(CliResult doctor) =>
         doctor.Json().GetProperty("findings").EnumerateArray().Select(f => (f.GetProperty("host").GetString()!, f.GetProperty("check").GetString()!)).ToList();

@@ -118,9 +118,9 @@ public static partial class Doctor
         var policy = filter.Chains.GetValueOrDefault("FORWARD");
         if (jump < 0 && policy is "DROP")
             add("forward-policy", Severity.Error, "FORWARD policy is DROP (Docker sets it) and overlayctl's accept rules are missing: traffic between hosts' containers is dropped", "overlayctl apply (adds OVERLAYCTL-FWD ahead of it)");
-        var blocker = forward.Take(jump < 0 ? forward.Count : jump).FirstOrDefault(r => r.EndsWith("-j DROP", StringComparison.Ordinal) || r.Contains("-j REJECT", StringComparison.Ordinal));
+        var blocker = forward.Take(jump < 0 ? forward.Count : jump).FirstOrDefault(IptablesRules.Drops);
         if (blocker is not null)
-            add("forward-policy", Severity.Error, $"'{blocker}' comes before overlayctl's accept rules in FORWARD", $"iptables -D {blocker[3..]} (or overlayctl destroy + apply to move our jump to the top)");
+            add("forward-policy", Severity.Error, $"'{blocker}' comes before overlayctl's accept rules in FORWARD", "overlayctl apply (it moves its jump back to the top of FORWARD), or remove the rule if it is not wanted");
     }
 
     private static JsonElement? ParseJson(string? text)

@@ -47,9 +47,28 @@ public static class IptablesRules
             lines.AddRange(rules);
             yield return new Operation(exists ? ChangeKind.Change : ChangeKind.Add, ResourceAddress.IptablesChain(table, chain), new IptablesStep(table, lines));
         }
-        if (!t.RulesOf(parent).Contains(Jump(parent, chain), StringComparer.Ordinal))
-            yield return new Operation(ChangeKind.Add, ResourceAddress.IptablesJump(table, parent), new IptablesStep(table, [$"-I {parent} 1 -m comment --comment {Comment} -j {chain}"]));
+        if (ConvergeJump(t, table, parent, chain) is { } jump) yield return jump;
     }
+
+    /// <summary>
+    /// Exactly one jump to our chain, with no DROP or REJECT ahead of it in the parent. Two applies racing
+    /// on a host once left several identical jumps, which nothing reported; a rule inserted above ours
+    /// that drops (an operator's, a firewall's) silently overrides the overlay. Either is drift: every jump
+    /// to our chain is deleted and one is inserted at the top.
+    /// </summary>
+    private static Operation? ConvergeJump(IptablesTable observed, string table, string parent, string chain)
+    {
+        var rules = observed.RulesOf(parent).ToList();
+        var ours = rules.Where(r => r.EndsWith($"-j {chain}", StringComparison.Ordinal)).ToList();
+        var first = rules.FindIndex(r => r.EndsWith($"-j {chain}", StringComparison.Ordinal));
+        var dropsAhead = first > 0 && rules.Take(first).Any(Drops);
+        if (ours.Count == 1 && ours[0] == Jump(parent, chain) && !dropsAhead) return null;
+        var lines = ours.Select(j => "-D" + j[2..]).Append($"-I {parent} 1 -m comment --comment {Comment} -j {chain}").ToList();
+        return new Operation(ours.Count == 0 ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.IptablesJump(table, parent), new IptablesStep(table, lines));
+    }
+
+    /// <summary>Whether a rule, as iptables-save prints it, drops or rejects what it matches.</summary>
+    public static bool Drops(string rule) => rule.EndsWith("-j DROP", StringComparison.Ordinal) || rule.Contains("-j REJECT", StringComparison.Ordinal);
 
     /// <summary>Operations removing one of our chains and every jump to it.</summary>
     public static IEnumerable<Operation> Remove(IptablesState observed, string table, string parent, string chain)
