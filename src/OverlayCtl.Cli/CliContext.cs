@@ -3,6 +3,7 @@ using OverlayCtl.Cli.Output;
 using OverlayCtl.Core;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Etcd;
+using OverlayCtl.Core.Leases;
 using OverlayCtl.Engine;
 using OverlayCtl.Hosts.Connections;
 using Serilog;
@@ -93,9 +94,31 @@ internal sealed class CliContext : IDisposable
     /// <summary>Every process overlayctl starts on any host goes through this one runner (and its counter).</summary>
     public ProcessRunner Processes => _processes ??= new ProcessRunner(_logger, TimeSpan.FromSeconds(60));
 
-    public ClusterEngine Engine(ClusterSpec spec, EtcdLeaseStore store, int parallel = 10) =>
+    public ClusterEngine Engine(ClusterSpec spec, EtcdLeaseStore store, int parallel = 10, TimeSpan lockWait = default) =>
         new(spec, store, host => HostRunnerFactory.Create(host, Processes), _logger, parallel,
-            new Progress(Stderr, ReferenceEquals(Stderr, Console.Error) && !Console.IsErrorRedirected && !NoColor));
+            new Progress(Stderr, ReferenceEquals(Stderr, Console.Error) && !Console.IsErrorRedirected && !NoColor),
+            new ClusterLocking(LockHolder, lockWait));
+
+    /// <summary>
+    /// This run as the cluster lock names it: the command path only (never its arguments, which may
+    /// carry a password), so etcd never stores a secret.
+    /// </summary>
+    public LockHolder LockHolder
+    {
+        get
+        {
+            var names = new List<string>();
+            for (var c = Parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult) names.Insert(0, c.Command.Name);
+            names[0] = "overlayctl";
+            return LockHolder.Current(string.Join(' ', names));
+        }
+    }
+
+    /// <summary>--lock-timeout: how long a run that changes the cluster waits for another one's lock.</summary>
+    public TimeSpan LockWait(Option<string?> option) =>
+        Parse.GetValue(option) is not { } text ? TimeSpan.Zero
+        : text is "0" or "0s" ? TimeSpan.Zero
+        : EtcdSettings.ParseDuration(text) ?? throw new InputException($"--lock-timeout '{text}' is not a duration (fix: e.g. 30s or 5m; 0 fails at once)");
 
     /// <summary>Colours on stdout only for a terminal, never for a pipe or a file.</summary>
     public bool Color => !NoColor && ReferenceEquals(_stdout, Console.Out) && !Console.IsOutputRedirected;

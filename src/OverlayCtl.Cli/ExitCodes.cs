@@ -23,6 +23,9 @@ internal static class ExitCodes
     /// <summary>A check found a problem: <c>verify</c> broken pairs, <c>doctor</c> findings.</summary>
     public const int ChecksFailed = 5;
 
+    /// <summary>Another run holds the cluster lock (apply, destroy, leases release/gc): nothing was changed.</summary>
+    public const int Locked = 6;
+
     /// <summary>A bug in overlayctl: an exception no failure category expects (sysexits' EX_SOFTWARE).</summary>
     public const int InternalError = 70;
 

@@ -20,6 +20,8 @@ internal enum FailureKind
     StoreRefused,
     /// <summary>A host could not be reached, or a command on it failed: exit 4.</summary>
     HostFailed,
+    /// <summary>Another run holds the cluster lock: exit 6.</summary>
+    Locked,
     /// <summary>Ctrl-C or SIGTERM: exit 130.</summary>
     Interrupted,
     /// <summary>An exception nothing expects: a bug, exit 70.</summary>
@@ -47,6 +49,7 @@ internal static class Failures
         // Local files written or read outside the spec and TLS checks (lab state, a host's files on this machine).
         IOException or UnauthorizedAccessException => new(FailureKind.BadInput, ExitCodes.Error, [Prefix + exception.Message]),
         LeaseException => new(FailureKind.LeaseRefused, ExitCodes.Error, [Prefix + "lease refused: " + exception.Message]),
+        ClusterLockedException => new(FailureKind.Locked, ExitCodes.Locked, [Prefix + exception.Message]),
         StoreUnavailableException => new(FailureKind.StoreUnavailable, ExitCodes.StoreUnavailable,
             [Prefix + "etcd unreachable: " + exception.Message + " (fix: check that etcd runs and that --endpoints, the spec's etcd.endpoints or $OVERLAYCTL_ENDPOINTS name its client URL, e.g. http://127.0.0.1:2379)"]),
         StoreRefusedException => new(FailureKind.StoreRefused, ExitCodes.StoreUnavailable, [Prefix + "etcd refused: " + exception.Message]),

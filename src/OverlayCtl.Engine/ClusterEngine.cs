@@ -7,10 +7,14 @@ namespace OverlayCtl.Engine;
 
 /// <summary>
 /// The use cases, whatever the front end: plan, apply and destroy a cluster from its spec and its
-/// leases. The command line parses, calls one of these and prints; an agent calls the same.
+/// leases. The command line parses, calls one of these and prints; an agent calls the same. Runs that
+/// change hosts hold the cluster lock, so two of them never interleave (they once left duplicate rules);
+/// plans and dry runs take none.
 /// </summary>
-public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<HostSpec, IHostRunner> runners, ILogger log, int parallel = 10, IClusterProgress? progress = null)
+public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<HostSpec, IHostRunner> runners, ILogger log, int parallel = 10, IClusterProgress? progress = null, ClusterLocking? locking = null)
 {
+    private readonly ClusterLocking _locking = locking ?? new ClusterLocking(LockHolder.Current("overlayctl"), TimeSpan.Zero);
+
     public ClusterSpec Spec => spec;
 
     public LeaseCoordinator Leases { get; } = new(spec, store, log);
@@ -39,15 +43,18 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         }
         else
         {
+            await using var held = await LockAsync(cancellationToken).ConfigureAwait(false);
             await Leases.AllocateAsync(spec.Hosts, cancellationToken).ConfigureAwait(false);
             leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
+            return await Hosts.ConvergeAsync(targets, leases, execute: true, cancellationToken).ConfigureAwait(false);
         }
-        return await Hosts.ConvergeAsync(targets, leases, execute: !dryRun, cancellationToken).ConfigureAwait(false);
+        return await Hosts.ConvergeAsync(targets, leases, execute: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Removes what overlayctl made on the targets; with <paramref name="releaseLeases"/>, the leases of the hosts that were cleaned.</summary>
     public async Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, bool releaseLeases, bool dryRun, CancellationToken cancellationToken)
     {
+        await using var held = dryRun ? null : await LockAsync(cancellationToken).ConfigureAwait(false);
         var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
         var outcomes = await Hosts.DestroyAsync(targets, leases, execute: !dryRun, cancellationToken).ConfigureAwait(false);
         if (dryRun || !releaseLeases) return outcomes;
@@ -58,7 +65,17 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         }
         return outcomes;
     }
+
+    /// <summary>The cluster lock for a run that changes something; log says who waits and for whom.</summary>
+    public Task<IAsyncDisposable> LockAsync(CancellationToken cancellationToken)
+    {
+        log.Debug("taking the cluster lock as {Holder}", _locking.Holder);
+        return store.LockAsync(_locking.Holder, _locking.Wait, cancellationToken);
+    }
 }
+
+/// <summary>Who takes the cluster lock for a run, and how long it waits for another holder.</summary>
+public sealed record ClusterLocking(LockHolder Holder, TimeSpan Wait);
 
 /// <summary>A plan per target; <see cref="Provisional"/> names the targets whose lease is only predicted.</summary>
 public sealed record PlanResult(IReadOnlyList<HostOutcome> Outcomes, IReadOnlySet<string> Provisional);

@@ -99,6 +99,40 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         return await DeleteLeaseKeyAsync(await ReadAsync(cancellationToken).ConfigureAwait(false), key, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The cluster lock's key: ignored by flannel, like the claims.</summary>
+    public string LockKey => Prefix + "/overlayctl/lock";
+
+    public async Task<IAsyncDisposable> LockAsync(LockHolder holder, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var until = DateTimeOffset.UtcNow + wait;
+        while (true)
+        {
+            // The key lives on an etcd lease, so a run that dies (kill -9, a lost machine) frees it within the TTL.
+            var lease = await etcd.LeaseGrantAsync(LockTtl, cancellationToken).ConfigureAwait(false);
+            if (await etcd.TxnAsync([new TxnCompare.Absent(LockKey)], [new TxnOp.Put(LockKey, holder.ToJson(), lease)], cancellationToken).ConfigureAwait(false))
+                return new EtcdClusterLock(etcd, lease, LockTtl);
+            await etcd.LeaseRevokeAsync(lease, cancellationToken).ConfigureAwait(false);
+            if (DateTimeOffset.UtcNow >= until)
+            {
+                var current = await etcd.RangeAsync(LockKey, prefix: false, cancellationToken).ConfigureAwait(false);
+                var who = current.Kvs.Count == 0 ? "another run (it has just finished: try again)" : LockHolder.Describe(current.Kvs[0].Value);
+                throw new ClusterLockedException(
+                    $"the cluster is locked by {who}; wait for it (--lock-timeout 5m waits), or if that run is gone: overlayctl unlock -f SPEC");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<string?> UnlockAsync(CancellationToken cancellationToken)
+    {
+        var current = await etcd.RangeAsync(LockKey, prefix: false, cancellationToken).ConfigureAwait(false);
+        if (current.Kvs.Count == 0) return null;
+        await etcd.DeleteAsync(LockKey, prefix: false, cancellationToken).ConfigureAwait(false);
+        return LockHolder.Describe(current.Kvs[0].Value);
+    }
+
+    private static readonly TimeSpan LockTtl = TimeSpan.FromSeconds(15);
+
     /// <summary>Deletes a lease key unless it changed since the snapshot, with the holder's claim when it points there.</summary>
     private async Task<bool> DeleteLeaseKeyAsync(Snapshot snapshot, string key, CancellationToken cancellationToken)
     {

@@ -12,6 +12,31 @@ namespace OverlayCtl.Cli.Tests;
 public sealed class ApplyOnLabTests(EtcdFixture etcd)
 {
     [Fact]
+    public async Task ConcurrentAppliesTakeTurnsAndLeaveExactlyOneJumpPerHost()
+    {
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 2, underlay: "198.18.9.0/24");
+        Assert.Equal(0, (await lab.RunAsync("lab", "up")).ExitCode);
+
+        // Without --lock-timeout the loser fails at once, naming the winner; nothing it did is half-done.
+        var racing = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => lab.RunAsync("apply")));
+        Assert.Contains(racing, r => r.ExitCode == 0);
+        Assert.All(racing, r => Assert.True(r.ExitCode is 0 or 6, r.ToString()));
+        Assert.All(racing.Where(r => r.ExitCode == 6), r => Assert.Contains("the cluster is locked by", r.Stderr, StringComparison.Ordinal));
+
+        // With it, every run waits its turn and succeeds.
+        lab.InHost("n1", "iptables", "-F", "FORWARD");
+        var waiting = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => lab.RunAsync("apply", "--lock-timeout", "60s")));
+        Assert.All(waiting, r => Assert.True(r.ExitCode == 0, r.ToString()));
+        foreach (var host in lab.HostNames)
+        {
+            var forward = lab.InHost(host, "iptables-save", "-t", "filter").Split('\n').Where(l => l.StartsWith("-A FORWARD ", StringComparison.Ordinal));
+            Assert.Single(forward, l => l.EndsWith("-j OVERLAYCTL-FWD", StringComparison.Ordinal));
+        }
+        Assert.Equal(0, (await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode);
+        Assert.Equal(0, (await lab.RunAsync("unlock")).ExitCode);
+    }
+
+    [Fact]
     public async Task ContainersOnThreeHostsPingEachOtherAndASecondApplyChangesNothing()
     {
         await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3);

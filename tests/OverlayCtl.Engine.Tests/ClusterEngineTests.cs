@@ -129,4 +129,22 @@ public sealed class ClusterEngineTests
         Assert.All(outcomes, o => Assert.Contains("holds no lease", o.Error, StringComparison.Ordinal));
         Assert.All(cluster.Hosts.Values, h => Assert.Empty(h.Ran));
     }
+
+    [Fact]
+    public async Task ApplyAndDestroyRefuseWhileAnotherRunHoldsTheLockAndTouchNoHost()
+    {
+        var cluster = new Cluster(2);
+        await using (await cluster.Store.LockAsync(LockHolder.Current("overlayctl apply"), TimeSpan.Zero, default))
+        {
+            await Assert.ThrowsAsync<ClusterLockedException>(() => cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default));
+            await Assert.ThrowsAsync<ClusterLockedException>(() => cluster.Engine.DestroyAsync(cluster.Spec.Hosts, releaseLeases: true, dryRun: false, default));
+            Assert.All(cluster.Hosts.Values, h => Assert.Empty(h.Ran));
+            Assert.Equal(0, cluster.Store.Writes);
+            // Plans and dry runs read only: they take no lock.
+            await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default);
+            await cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: true, default);
+        }
+        await cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default);
+        Assert.Null(cluster.Store.Holder);
+    }
 }

@@ -9,7 +9,8 @@ namespace OverlayCtl.Cli.Commands;
 /// The options of every command that drives hosts (<c>-f</c>, <c>--limit</c>, <c>--parallel</c>) and
 /// the one way to turn them into a spec, its targets, the lease store and the engine.
 /// </summary>
-internal sealed class ClusterOptions
+/// <param name="locks">the command changes the cluster (apply, destroy), so it takes the lock and offers --lock-timeout</param>
+internal sealed class ClusterOptions(bool locks = false)
 {
     public Option<string> Spec { get; } = CommandSet.SpecOption();
 
@@ -17,13 +18,16 @@ internal sealed class ClusterOptions
 
     public Option<int> Parallel { get; } = new("--parallel") { Description = "hosts driven at once", DefaultValueFactory = _ => 10 };
 
-    public IEnumerable<Option> All => [Spec, Limit, Parallel];
+    /// <summary>How long apply and destroy wait for another run's cluster lock (default: fail at once, naming it).</summary>
+    public Option<string?> LockTimeout { get; } = CommandSet.LockTimeoutOption();
+
+    public IEnumerable<Option> All => locks ? [Spec, Limit, Parallel, LockTimeout] : [Spec, Limit, Parallel];
 
     public Opened Open(CliContext context)
     {
         var cluster = context.LoadSpec(Spec);
         var store = context.OpenLeaseStore(cluster);
-        return new Opened(cluster, LeaseCoordinator.Targets(cluster, context.Parse.GetValue(Limit)), store, context.Engine(cluster, store, context.Parse.GetValue(Parallel)));
+        return new Opened(cluster, LeaseCoordinator.Targets(cluster, context.Parse.GetValue(Limit)), store, context.Engine(cluster, store, context.Parse.GetValue(Parallel), locks ? context.LockWait(LockTimeout) : TimeSpan.Zero));
     }
 
     /// <summary>What a host-driving command works with.</summary>

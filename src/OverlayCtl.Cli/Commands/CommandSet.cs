@@ -19,11 +19,19 @@ internal sealed class CommandSet(TextWriter stdout, TextWriter stderr)
         VerifyCommand.Create(this),
         DoctorCommand.Create(this),
         LabCommands.Create(this),
+        UnlockCommand.Create(this),
     ];
 
     /// <summary>The standard body wrapper: context, logging, exit-code mapping.</summary>
     public Func<ParseResult, CancellationToken, Task<int>> Action(Func<CliContext, CancellationToken, Task<int>> body) =>
         CommandLine.Action(stdout, stderr, body);
+
+    /// <summary><c>--lock-timeout DURATION</c>, for the commands that take the cluster lock.</summary>
+    public static Option<string?> LockTimeoutOption() => new("--lock-timeout")
+    {
+        Description = "wait this long (e.g. 30s, 5m) for another run's cluster lock; default: fail at once, naming its holder",
+        HelpName = "DURATION",
+    };
 
     /// <summary><c>-f/--file SPEC</c>, required.</summary>
     public static Option<string> SpecOption() => new("--file", "-f")

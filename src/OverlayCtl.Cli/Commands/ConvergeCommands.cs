@@ -34,7 +34,7 @@ internal static class ConvergeCommands
 
     public static Command Apply(CommandSet commands)
     {
-        var options = new ClusterOptions();
+        var options = new ClusterOptions(locks: true);
         var dryRun = new Option<bool>("--dry-run") { Description = "allocate nothing and change nothing: the same as plan" };
         var command = new Command("apply", "allocate leases, then converge every host to the spec") { dryRun };
         foreach (var option in options.All) command.Options.Add(option);
@@ -50,7 +50,7 @@ internal static class ConvergeCommands
 
     public static Command Destroy(CommandSet commands)
     {
-        var options = new ClusterOptions();
+        var options = new ClusterOptions(locks: true);
         var release = new Option<bool>("--release-leases") { Description = "also delete the hosts' leases from etcd" };
         var dryRun = new Option<bool>("--dry-run") { Description = "show what would be removed; change nothing" };
         var command = new Command("destroy", "remove exactly what overlayctl made on the hosts (and, with --release-leases, their leases)") { release, dryRun };

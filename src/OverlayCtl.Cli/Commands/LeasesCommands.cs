@@ -56,13 +56,15 @@ internal static class LeasesCommands
         var spec = CommandSet.SpecOption();
         var host = new Argument<string?>("HOST") { Description = "the spec host whose lease to delete", Arity = ArgumentArity.ZeroOrOne };
         var key = new Option<string?>("--key") { Description = "delete this key under <prefix>/subnets/ instead: one that leases list reports as unreadable", HelpName = "KEY" };
-        var command = new Command("release", "delete a host's lease (its subnet becomes free), or with --key an unreadable lease key") { spec, host, key };
+        var lockTimeout = CommandSet.LockTimeoutOption();
+        var command = new Command("release", "delete a host's lease (its subnet becomes free), or with --key an unreadable lease key") { spec, host, key, lockTimeout };
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var cluster = context.LoadSpec(spec);
             var (name, rawKey) = (context.Parse.GetValue(host), context.Parse.GetValue(key));
             if ((name is null) == (rawKey is null)) throw new UsageException("name a HOST, or give --key KEY (one of the two)");
             var store = context.OpenLeaseStore(cluster);
+            await using var held = await store.LockAsync(context.LockHolder, context.LockWait(lockTimeout), ct).ConfigureAwait(false);
             if (rawKey is not null)
             {
                 var deleted = await store.ReleaseKeyAsync(rawKey, ct).ConfigureAwait(false);
@@ -88,7 +90,8 @@ internal static class LeasesCommands
     {
         var spec = CommandSet.SpecOption();
         var yes = new Option<bool>("--yes") { Description = "release them (without it, only list them)" };
-        var command = new Command("gc", "list leases whose holders are not in the spec (dead hosts) and lease keys that cannot be read; with --yes, delete them. Never touches a spec host's lease") { spec, yes };
+        var lockTimeout = CommandSet.LockTimeoutOption();
+        var command = new Command("gc", "list leases whose holders are not in the spec (dead hosts) and lease keys that cannot be read; with --yes, delete them. Never touches a spec host's lease") { spec, yes, lockTimeout };
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var cluster = context.LoadSpec(spec);
@@ -98,6 +101,7 @@ internal static class LeasesCommands
             var stale = snapshot with { Leases = snapshot.Leases.Where(l => !addresses.Contains(l.PublicIp)).ToList() };
             if (context.Parse.GetValue(yes))
             {
+                await using var held = await store.LockAsync(context.LockHolder, context.LockWait(lockTimeout), ct).ConfigureAwait(false);
                 foreach (var lease in stale.Leases)
                 {
                     await store.ReleaseAsync(lease.Subnet, ct).ConfigureAwait(false);

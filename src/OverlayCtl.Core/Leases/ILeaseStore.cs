@@ -25,6 +25,16 @@ public interface ILeaseStore
     /// <summary>Deletes the key holding <paramref name="subnet"/>, readable or not; false when there was none.</summary>
     Task<bool> ReleaseAsync(Ipv4Cidr subnet, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Takes the cluster lock for a run that changes hosts or leases, waiting up to <paramref name="wait"/>
+    /// for another holder to finish; throws <see cref="ClusterLockedException"/> naming the holder. The lock
+    /// dies with a crashed process; disposing releases it.
+    /// </summary>
+    Task<IAsyncDisposable> LockAsync(LockHolder holder, TimeSpan wait, CancellationToken cancellationToken);
+
+    /// <summary>Clears the lock whoever holds it; returns who did, or null when it was free.</summary>
+    Task<string?> UnlockAsync(CancellationToken cancellationToken);
+
     /// <summary>Deletes one key under the subnets prefix (an <see cref="UnreadableLease"/> that names no subnet); false when it was gone.</summary>
     Task<bool> ReleaseKeyAsync(string key, CancellationToken cancellationToken);
 }

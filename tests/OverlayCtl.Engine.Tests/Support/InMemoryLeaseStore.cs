@@ -54,6 +54,32 @@ internal sealed class InMemoryLeaseStore : ILeaseStore
         return Task.FromResult(_leases.RemoveAll(l => l.Subnet == subnet) > 0);
     }
 
+    /// <summary>Who holds the lock now, as the etcd store would describe them; null when free.</summary>
+    public LockHolder? Holder { get; private set; }
+
+    public Task<IAsyncDisposable> LockAsync(LockHolder holder, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (Holder is not null) throw new ClusterLockedException($"the cluster is locked by {Holder}");
+        Holder = holder;
+        return Task.FromResult<IAsyncDisposable>(new Release(this));
+    }
+
+    public Task<string?> UnlockAsync(CancellationToken cancellationToken)
+    {
+        var was = Holder?.ToString();
+        Holder = null;
+        return Task.FromResult(was);
+    }
+
+    private sealed class Release(InMemoryLeaseStore store) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            store.Holder = null;
+            return ValueTask.CompletedTask;
+        }
+    }
+
     public Task<bool> ReleaseKeyAsync(string key, CancellationToken cancellationToken)
     {
         Writes++;
