@@ -43,6 +43,13 @@ internal sealed class EtcdClusterLock : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _keepAlive.ConfigureAwait(false);
         _stop.Dispose();
-        await _etcd.LeaseRevokeAsync(_lease, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await _etcd.LeaseRevokeAsync(_lease, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OverlayCtl.Core.Leases.StoreUnavailableException or OverlayCtl.Core.Leases.StoreRefusedException)
+        {
+            // etcd went away as the run ended: the lock expires with its lease, and the run's own result stands.
+        }
     }
 }
