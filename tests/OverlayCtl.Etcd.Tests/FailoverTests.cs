@@ -88,7 +88,22 @@ public sealed class FailoverTests
         using var writer = new EtcdGrpcClient(new EtcdClientOptions(cluster.ClientUrls.Skip(1).ToList()));
         for (var i = 0; i < 10; i++) await writer.PutAsync($"{prefix}/k{i:00}", "v", 0, default);
         cluster.Kill(0); // the watch streams from the first endpoint listed
-        for (var i = 10; i < 20; i++) await writer.PutAsync($"{prefix}/k{i:00}", "v", 0, default);
+        for (var i = 10; i < 20; i++)
+        {
+            // If the killed member led, the other two elect a leader first: the writer waits that out.
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await writer.PutAsync($"{prefix}/k{i:00}", "v", 0, default);
+                    break;
+                }
+                catch (StoreUnavailableException) when (attempt < 40)
+                {
+                    await Task.Delay(250);
+                }
+            }
+        }
         await watch.WaitAsync(cts.Token);
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"{prefix}/k{i:00}"), seen);
     }

@@ -12,9 +12,15 @@ public sealed class NoSpaceTests
         using var cluster = await EtcdCluster.StartAsync(1, null, "--quota-backend-bytes", "200000");
         using var client = new EtcdGrpcClient(new EtcdClientOptions(cluster.ClientUrls));
         var filler = new string('x', 100_000);
+        // etcd checks its quota against the backend's size, which grows when a batch commits (every
+        // 100 ms): write until it refuses, not a fixed count.
         await Assert.ThrowsAsync<StoreRefusedException>(async () =>
         {
-            for (var i = 0; i < 10; i++) await client.PutAsync($"/filler/{i}", filler, 0, default);
+            for (var i = 0; i < 100; i++)
+            {
+                await client.PutAsync($"/filler/{i}", filler, 0, default);
+                await Task.Delay(50);
+            }
         });
         var store = new EtcdLeaseStore(client, "/full/network");
         var config = new NetworkConfig(Ipv4Cidr.Parse("10.246.0.0/16"), 24, Ipv4Address.Parse("10.246.1.0"), Ipv4Address.Parse("10.246.255.0"), "vxlan", 1, 8472);
