@@ -67,23 +67,13 @@ internal sealed class CliContext : IDisposable
     /// <summary>Loads and validates the spec named by <paramref name="option"/>; errors surface as <see cref="SpecException"/>.</summary>
     public ClusterSpec LoadSpec(Option<string> option) => SpecLoader.Load(Parse.GetRequiredValue(option));
 
-    /// <summary>
-    /// etcd settings from the flags, the environment and the spec (<see cref="EtcdSettings"/>), with every
-    /// TLS file checked now, before any etcd or host is touched.
-    /// </summary>
-    public EtcdClientOptions EtcdOptions(ClusterSpec? spec)
-    {
-        var options = EtcdSettings.Resolve(Parse, spec, Environment.GetEnvironmentVariable);
-        if (EtcdTls.Load(options.Tls) is { } material)
-        {
-            // Only the check is wanted here; the client loads the files again when it connects.
-            material.ClientCertificate?.Dispose();
-            foreach (var ca in material.TrustedCas ?? []) ca.Dispose();
-        }
-        return options;
-    }
+    /// <summary>etcd settings from the flags, the environment and the spec (<see cref="EtcdSettings"/>).</summary>
+    public EtcdClientOptions EtcdOptions(ClusterSpec? spec) => EtcdSettings.Resolve(Parse, spec, Environment.GetEnvironmentVariable);
 
-    /// <summary>The lease store for a spec, or for a bare --endpoints/--prefix when there is none.</summary>
+    /// <summary>
+    /// The lease store for a spec, or for a bare --endpoints/--prefix when there is none. The client reads
+    /// and checks every TLS file as it is made, before any etcd or host is touched.
+    /// </summary>
     public EtcdLeaseStore OpenLeaseStore(ClusterSpec? spec, string? prefix = null)
     {
         var client = new EtcdGrpcClient(EtcdOptions(spec));

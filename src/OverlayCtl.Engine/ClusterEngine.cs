@@ -15,8 +15,6 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
 {
     private readonly ClusterLocking _locking = locking ?? new ClusterLocking(LockHolder.Current("overlayctl"), TimeSpan.Zero);
 
-    public ClusterSpec Spec => spec;
-
     public LeaseCoordinator Leases { get; } = new(spec, store, log);
 
     public ClusterRunner Hosts { get; } = new(spec, runners, log, parallel, progress);
@@ -67,7 +65,7 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
     }
 
     /// <summary>The cluster lock for a run that changes something; log says who waits and for whom.</summary>
-    public Task<IAsyncDisposable> LockAsync(CancellationToken cancellationToken)
+    private Task<IAsyncDisposable> LockAsync(CancellationToken cancellationToken)
     {
         log.Debug("taking the cluster lock as {Holder}", _locking.Holder);
         return store.LockAsync(_locking.Holder, _locking.Wait, cancellationToken);

@@ -13,19 +13,13 @@ namespace OverlayCtl.Engine;
 /// </summary>
 public sealed class LeaseCoordinator(ClusterSpec spec, ILeaseStore store, ILogger log)
 {
-    public NetworkConfig Config { get; } = ConfigOf(spec);
-
-    public ILeaseStore Store => store;
-
-    public static NetworkConfig ConfigOf(ClusterSpec spec) => BackendRegistry.ConfigOf(spec);
-
-    public static LeaseRequest RequestFor(ClusterSpec spec, HostSpec host) => BackendRegistry.RequestFor(spec, host);
+    public NetworkConfig Config { get; } = BackendRegistry.ConfigOf(spec);
 
     /// <summary>Writes the config key and makes sure every host holds a lease; returns them by host name.</summary>
     public async Task<IReadOnlyDictionary<string, Lease>> AllocateAsync(IReadOnlyList<HostSpec> hosts, CancellationToken cancellationToken)
     {
         await store.EnsureConfigAsync(Config, cancellationToken).ConfigureAwait(false);
-        var leases = await store.AcquireAsync(Config, hosts.Select(h => RequestFor(spec, h)).ToList(), cancellationToken).ConfigureAwait(false);
+        var leases = await store.AcquireAsync(Config, hosts.Select(h => BackendRegistry.RequestFor(spec, h)).ToList(), cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < hosts.Count; i++) log.Debug("{Host}: lease {Subnet}", hosts[i].Name, leases[i].Subnet);
         return hosts.Zip(leases).ToDictionary(p => p.First.Name, p => p.Second);
     }
@@ -56,13 +50,13 @@ public sealed class LeaseCoordinator(ClusterSpec spec, ILeaseStore store, ILogge
         // A held lease keeps its subnet but takes the spec's backend data, as apply's acquire rewrites it.
         var hosts = spec.Hosts.GroupBy(h => h.Address).ToDictionary(g => g.Key, g => g.First());
         var unreadable = snapshot.Unreadable.Where(u => u.Subnet is not null).Select(u => u.Subnet!.Value).ToList();
-        var all = snapshot.Leases.Select(l => hosts.TryGetValue(l.PublicIp, out var h) && RequestFor(spec, h) is var r
+        var all = snapshot.Leases.Select(l => hosts.TryGetValue(l.PublicIp, out var h) && BackendRegistry.RequestFor(spec, h) is var r
             ? l with { BackendType = r.BackendType, Vni = r.Vni, VtepMac = r.VtepMac }
             : l).ToList();
         var held = HeldBy(spec, all);
         foreach (var host in spec.Hosts.Where(h => !held.ContainsKey(h.Name)))
         {
-            var request = RequestFor(spec, host);
+            var request = BackendRegistry.RequestFor(spec, host);
             var subnet = host.Subnet ?? Ipam.FirstFree(Config, all.Select(l => l.Subnet).Concat(unreadable));
             all.Add(new Lease(subnet, host.Address, request.BackendType, request.Vni, request.VtepMac));
         }

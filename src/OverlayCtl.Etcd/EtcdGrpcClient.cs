@@ -31,7 +31,8 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (options.Endpoints.Count == 0) throw new ArgumentException("at least one etcd endpoint is needed", nameof(options));
         _options = options;
-        _tls = options.Endpoints.Any(e => e.Scheme == Uri.UriSchemeHttps) ? EtcdTls.Load(options.Tls) : null;
+        // Read (and checked) here, once: a bad file is refused before anything connects.
+        _tls = EtcdTls.Load(options.Tls);
         _endpoints = options.Endpoints.Select(uri => new Endpoint(uri)).ToArray();
     }
 
@@ -223,6 +224,7 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
     public void Dispose()
     {
         foreach (var endpoint in _endpoints) endpoint.Dispose();
+        _tls?.Dispose();
     }
 
     /// <summary>

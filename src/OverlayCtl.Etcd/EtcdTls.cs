@@ -123,4 +123,11 @@ public static class EtcdTls
 /// What a TLS connection to etcd needs: the CAs to trust for etcd's certificate (null: the system's) and
 /// the client certificate with its private key (null: none).
 /// </summary>
-public sealed record EtcdTlsMaterial(X509Certificate2Collection? TrustedCas, X509Certificate2? ClientCertificate);
+public sealed record EtcdTlsMaterial(X509Certificate2Collection? TrustedCas, X509Certificate2? ClientCertificate) : IDisposable
+{
+    public void Dispose()
+    {
+        ClientCertificate?.Dispose();
+        foreach (var ca in TrustedCas ?? []) ca.Dispose();
+    }
+}

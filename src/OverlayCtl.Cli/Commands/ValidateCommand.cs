@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Serialization;
 using OverlayCtl.Cli.Output;
+using OverlayCtl.Etcd;
 
 namespace OverlayCtl.Cli.Commands;
 
@@ -15,7 +16,8 @@ internal static class ValidateCommand
         {
             var cluster = context.LoadSpec(spec);
             // The etcd settings too: a TLS file named in the spec or by a flag that is missing fails here, not at the first apply.
-            context.EtcdOptions(cluster);
+            // validate touches no etcd, but the TLS files it would use are checked all the same.
+            EtcdTls.Load(context.EtcdOptions(cluster).Tls)?.Dispose();
             var result = new ValidateResult(
                 cluster.SourcePath,
                 cluster.Name,
