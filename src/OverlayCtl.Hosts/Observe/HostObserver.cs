@@ -1,5 +1,6 @@
 using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.Net;
 using OverlayCtl.Core.State;
 
 namespace OverlayCtl.Hosts.Observe;
@@ -25,11 +26,12 @@ public static class HostObserver
         var fdb = MustAsync(runner, CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
         var iptables = MustAsync(runner, CommandSpec.Of("iptables-save"), cancellationToken);
         var forward = MustAsync(runner, CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken);
+        var ssh = runner.RunAsync(CommandSpec.Of("printenv", "SSH_CLIENT"), cancellationToken);
         var ovs = OvsAsync(runner, request.Reads?.OfType<HostRead.OpenVSwitch>().ToList() ?? [], links, cancellationToken);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
-        await Task.WhenAll(links, addresses, routes, neighbors, fdb, iptables, forward, ovs).ConfigureAwait(false);
+        await Task.WhenAll(links, addresses, routes, neighbors, fdb, iptables, forward, ovs, ssh).ConfigureAwait(false);
         var fileContents = await Task.WhenAll(files).ConfigureAwait(false);
         return new ObservedHost(
             await links.ConfigureAwait(false),
@@ -40,8 +42,15 @@ public static class HostObserver
             StateParsers.ParseIptablesSave(await iptables.ConfigureAwait(false)),
             (await forward.ConfigureAwait(false)).Trim() == "1",
             fileContents.ToDictionary(f => f.path, f => f.content, StringComparer.Ordinal),
-            await ovs.ConfigureAwait(false));
+            await ovs.ConfigureAwait(false))
+        {
+            SshClient = SshClient(await ssh.ConfigureAwait(false)),
+        };
     }
+
+    /// <summary><c>SSH_CLIENT</c> is "ADDRESS PORT PORT"; unset (not an ssh session) or IPv6 is none.</summary>
+    private static Ipv4Address? SshClient(CommandResult result) =>
+        result.Succeeded && Ipv4Address.TryParse(result.StandardOutput.Split(' ', 2)[0].Trim(), out var address) ? address : null;
 
     private static async Task<IReadOnlyList<LinkInfo>> ParseLinksAsync(Task<string> json) => StateParsers.ParseLinks(await json.ConfigureAwait(false));
 
