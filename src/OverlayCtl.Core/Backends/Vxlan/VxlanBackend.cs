@@ -75,7 +75,8 @@ public sealed class VxlanBackend : IBackend
     {
         if (wanted is not { } on || (!fresh && observed == on)) return null;
         var step = new CommandStep(CommandSpec.Of("ethtool", "-K", device, "tx-checksum-ip-generic", on ? "on" : "off"));
-        return new Operation(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "tx-checksum-offload"), step);
+        var operation = new Operation(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "tx-checksum-offload"), step);
+        return fresh ? operation : operation.Shows(observed switch { true => "on", false => "off", null => "unknown" }, on ? "on" : "off");
     }
 
     public IEnumerable<string> OwnedDevices(ClusterSpec spec, ObservedHost observed) =>
@@ -118,16 +119,17 @@ public sealed class VxlanBackend : IBackend
             // None of these can be changed on a live VXLAN device: a wrong one is deleted and made again.
             ops.Add(link is null
                 ? new Operation(ChangeKind.Add, ResourceAddress.Link(device), add)
-                : Replace(ResourceAddress.Link(device), new IpStep(["link", "del", device]), add));
+                : Replace(ResourceAddress.Link(device), new IpStep(["link", "del", device]), add).Shows(Incompatible(link, vx, c, mac)));
             vanishing.Add(device);
         }
         else if (link!.Mtu != c.Mtu)
         {
-            ops.Add(Ip(ChangeKind.Change, ResourceAddress.Link(device, "mtu"), "link", "set", "dev", device, "mtu", mtu));
+            ops.Add(Ip(ChangeKind.Change, ResourceAddress.Link(device, "mtu"), "link", "set", "dev", device, "mtu", mtu).Shows(link.Mtu.ToString(CultureInfo.InvariantCulture), mtu));
         }
         // The alias is overlayctl's mark: what proves a flannel.N is ours once the VNI has moved on.
-        if (fresh || link!.Alias != Planner.Comment)
-            ops.Add(Ip(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "alias"), "link", "set", "dev", device, "alias", Planner.Comment));
+        var alias = Ip(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "alias"), "link", "set", "dev", device, "alias", Planner.Comment);
+        if (fresh) ops.Add(alias);
+        else if (link!.Alias != Planner.Comment) ops.Add(alias.Shows(link.Alias ?? "(none)", Planner.Comment));
 
         if (Offload(device, vx.TxChecksumOffload, c.Observed.TxChecksumOffload.TryGetValue(device, out var on) ? on : null, fresh) is { } offload) ops.Add(offload);
 
@@ -136,8 +138,9 @@ public sealed class VxlanBackend : IBackend
         foreach (var stale in addresses.Where(a => a != vtepAddress))
             ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Address(stale, device), "addr", "del", stale.ToString(), "dev", device));
         if (!addresses.Contains(vtepAddress))
-            ops.Add(Ip(ChangeKind.Add, ResourceAddress.Address(vtepAddress, device), "addr", "add", vtepAddress.ToString(), "dev", device));
-        if (fresh || !link!.Up) ops.Add(Ip(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "up"), "link", "set", device, "up"));
+            ops.Add(Planner.AddressChange(Ip(ChangeKind.Add, ResourceAddress.Address(vtepAddress, device), "addr", "add", vtepAddress.ToString(), "dev", device), addresses, vtepAddress));
+        if (fresh) ops.Add(Ip(ChangeKind.Add, ResourceAddress.Link(device, "up"), "link", "set", device, "up"));
+        else if (!link!.Up) ops.Add(Ip(ChangeKind.Change, ResourceAddress.Link(device, "up"), "link", "set", device, "up").Shows("down", "up"));
 
         var routes = new List<DesiredRoute>();
         var neighbors = new List<Operation>();
@@ -173,6 +176,23 @@ public sealed class VxlanBackend : IBackend
         var staleFdb = observedFdb.Where(f => !wantedMacs.Contains(f.Mac) && f.Destination is not null)
             .Select(f => Bridge(ChangeKind.Remove, ResourceAddress.Fdb(f.Mac), "fdb", "del", f.Mac.Text, "dev", device, "self", "dst", f.Destination!.Value.ToString()));
         return new BackendState([.. ops, .. staleNeighbors, .. neighbors, .. staleFdb, .. fdb], routes, vanishing.Count > 0 ? vanishing : null);
+    }
+
+    /// <summary>What makes a live VXLAN device unusable as it is, before and after (<c>id 1, dstport 8472</c> → <c>id 2, dstport 8472</c>).</summary>
+    private static (string Before, string After) Incompatible(LinkInfo link, VxlanSettings vx, BackendContext c, MacAddress mac)
+    {
+        var v = link.Vxlan;
+        var fields = new (string Name, string? Now, string Wanted)[]
+        {
+            ("kind", link.Kind ?? "(none)", "vxlan"),
+            ("id", v?.Id.ToString(CultureInfo.InvariantCulture), vx.Vni.ToString(CultureInfo.InvariantCulture)),
+            ("local", v?.Local?.ToString(), c.Host.Address.ToString()),
+            ("dev", v?.Device, c.Underlay.Interface),
+            ("dstport", v?.Port.ToString(CultureInfo.InvariantCulture), vx.Port.ToString(CultureInfo.InvariantCulture)),
+            ("learning", v is null ? null : v.Learning ? "on" : "off", "off"),
+            ("address", link.Mac?.Text, mac.Text),
+        }.Where(f => f.Now != f.Wanted).ToList();
+        return (string.Join(", ", fields.Select(f => $"{f.Name} {f.Now ?? "(none)"}")), string.Join(", ", fields.Select(f => $"{f.Name} {f.Wanted}")));
     }
 
     public BackendStatus Status(ClusterSpec spec, Lease lease, ObservedHost observed, HostPlan plan)
