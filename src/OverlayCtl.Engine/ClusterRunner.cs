@@ -34,6 +34,16 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
             (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Executes plans already made (<see cref="ConvergeAsync"/> without execution), one outcome per target.</summary>
+    public Task<IReadOnlyList<HostOutcome>> ExecuteAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<HostOutcome> planned, CancellationToken cancellationToken)
+    {
+        var byHost = planned.ToDictionary(o => o.Host, StringComparer.Ordinal);
+        return ForEachHostAsync(targets, (host, runner, ct) => byHost[host.Name] is { Plan: { } plan, Lease: { } lease }
+                ? _reconciler.ExecuteAsync(host, lease, plan, runner, ct)
+                : Task.FromResult(byHost[host.Name]),
+            (host, error) => HostOutcome.Failed(host.Name, byHost[host.Name].Lease, error), cancellationToken);
+    }
+
     /// <summary>Reads each target's live state, in parallel; a host that cannot be read ends with its error.</summary>
     public async Task<IReadOnlyDictionary<string, Observation>> ObserveAsync(IReadOnlyList<HostSpec> targets, CancellationToken cancellationToken)
     {

@@ -33,6 +33,10 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
         return await FinishAsync(host, lease, plan, runner, execute, cancellationToken).ConfigureAwait(false) with { Observed = observed };
     }
 
+    /// <summary>Executes a plan made earlier for <paramref name="host"/>.</summary>
+    public Task<HostOutcome> ExecuteAsync(HostSpec host, Lease lease, HostPlan plan, IHostRunner runner, CancellationToken cancellationToken) =>
+        FinishAsync(host, lease, plan, runner, execute: true, cancellationToken);
+
     /// <summary>Removes everything overlayctl made on <paramref name="host"/>.</summary>
     public async Task<HostOutcome> DestroyAsync(HostSpec host, Lease? lease, IHostRunner runner, bool execute, CancellationToken cancellationToken)
     {
