@@ -58,7 +58,7 @@ public sealed class DoctorOnLabTests(EtcdFixture etcd)
 
         var verify = await lab.RunAsync("verify", "-o", "json");
         Assert.Equal(5, verify.ExitCode);
-        var broken = verify.Json().GetProperty("probes").EnumerateArray().Where(p => !p.GetProperty("ok").GetBoolean())
+        var broken = verify.Json().GetProperty("pairs").EnumerateArray().Where(p => !p.GetProperty("ok").GetBoolean())
             .Select(p => $"{p.GetProperty("from").GetString()}->{p.GetProperty("to").GetString()}").ToList();
         Assert.Contains("n1->n2", broken);
         Assert.Contains("n2->n3", broken);
