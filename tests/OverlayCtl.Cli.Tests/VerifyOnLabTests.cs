@@ -80,6 +80,31 @@ public sealed class VerifyOnLabTests(EtcdFixture etcd, ITestOutputHelper output)
         AssertNoProbeLeft(lab);
     }
 
+    [Fact]
+    public async Task CtrlCDuringVerifyStillRemovesEveryProbe()
+    {
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 2, underlay: "198.18.42.0/24");
+        await lab.RunAsync("lab", "up");
+        Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
+        // Pairs then wait out their pings, which leaves time to interrupt while the probes exist.
+        lab.InHost("n2", "iptables", "-I", "FORWARD", "1", "-j", "DROP");
+        var binary = Path.Combine(AppContext.BaseDirectory, "overlayctl");
+        var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "verify", "-f", lab.SpecPath }) start.ArgumentList.Add(arg);
+        using var verify = Process.Start(start)!;
+        var stderr = verify.StandardError.ReadToEndAsync();
+        var deadline = Stopwatch.StartNew();
+        while (!Sh.Must("ip", "netns", "list").Contains("ovlprobe-", StringComparison.Ordinal) && deadline.Elapsed < TimeSpan.FromSeconds(20))
+            await Task.Delay(50);
+        Assert.Contains("ovlprobe-", Sh.Must("ip", "netns", "list"), StringComparison.Ordinal);
+        await Task.Delay(500);
+        Sh.Must("kill", "-INT", verify.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(verify.WaitForExit(TimeSpan.FromSeconds(20)), "verify did not stop on SIGINT");
+        output.WriteLine(await stderr);
+        Assert.Equal(130, verify.ExitCode);
+        AssertNoProbeLeft(lab);
+    }
+
     /// <summary>Runs verify, expecting exactly these pairs broken, each with a cause.</summary>
     private static async Task<CliResult> BrokenAsync(LabCluster lab, params string[] expected)
     {
