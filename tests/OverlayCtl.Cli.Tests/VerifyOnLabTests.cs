@@ -70,6 +70,16 @@ public sealed class VerifyOnLabTests(EtcdFixture etcd, ITestOutputHelper output)
         AssertNoProbeLeft(lab);
         Assert.Equal(0, (await lab.RunAsync("verify")).ExitCode);
 
+        // A docker bridge that is down: that host is named, the others are still checked.
+        lab.InHost("n3", "ip", "link", "set", "docker0", "down");
+        var down = await lab.RunAsync("verify", "-o", "json");
+        Assert.True(down.ExitCode == 5, down.ToString());
+        Assert.Contains("is docker0 down?", down.Json().GetProperty("hosts").EnumerateArray().Single(h => h.GetProperty("name").GetString() == "n3").GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["n1->n2", "n2->n1"], Pairs(down).Where(p => p.GetProperty("ok").GetBoolean()).Select(p => $"{p.GetProperty("from").GetString()}->{p.GetProperty("to").GetString()}"));
+        Assert.Equal(2, Pairs(down).Count);
+        AssertNoProbeLeft(lab);
+        lab.InHost("n3", "ip", "link", "set", "docker0", "up");
+
         // (d) After destroy nothing is left to check: that is a failure, naming every host.
         Assert.Equal(0, (await lab.RunAsync("destroy", "--release-leases")).ExitCode);
         var empty = await lab.RunAsync("verify", "-o", "json");

@@ -27,9 +27,10 @@ internal static class VerifyCommand
             var outcome = await engine.VerifyAsync(targets, ct).ConfigureAwait(false);
             var report = Report(outcome);
             context.Out.Write(report, VerifyJsonContext.Default.VerifyReport, Human);
+            if (outcome.Hosts.Where(h => h.Error is not null).Select(h => h.Name).ToList() is { Count: > 0 } unprobed)
+                context.Log.Error("not probed: {Hosts}", string.Join(", ", unprobed));
             if (outcome.Problem is { } problem) context.Log.Error("{Problem}", problem);
-            else if (!outcome.Ok) context.Log.Error("{Broken} of {Pairs} pairs broken, {Hosts} host(s) not probed",
-                outcome.Pairs.Count(p => !p.Ok), outcome.Pairs.Count, outcome.Hosts.Count(h => h.Error is not null));
+            else if (outcome.Pairs.Count(p => !p.Ok) is > 0 and var broken) context.Log.Error("{Broken} of {Pairs} pairs broken", broken, outcome.Pairs.Count);
             return outcome.Ok ? ExitCodes.Ok : ExitCodes.ChecksFailed;
         }));
         return command;
@@ -52,10 +53,12 @@ internal static class VerifyCommand
                 table.Add([from, .. names.Select(to => to == from ? "·" : report.Pairs.FirstOrDefault(p => p.From == from && p.To == to) is { } p ? cell(p) : "-")]);
             return table.Render();
         }
-        var text = new StringBuilder("containers (probe to probe: ping, don't-fragment ping at the overlay MTU, TCP):\n")
-            .Append(Matrix(p => p.Ok ? "ok" : "FAIL"))
-            .Append("underlay (host to host):\n")
-            .Append(Matrix(p => p.Underlay switch { true => "ok", false => "FAIL", null => "?" }));
+        var text = new StringBuilder();
+        if (report.Pairs.Count > 0)
+            text.Append("containers (probe to probe: ping, don't-fragment ping at the overlay MTU, TCP):\n")
+                .Append(Matrix(p => p.Ok ? "ok" : "FAIL"))
+                .Append("underlay (host to host):\n")
+                .Append(Matrix(p => p.Underlay switch { true => "ok", false => "FAIL", null => "?" }));
         foreach (var host in report.Hosts.Where(h => h.Error is not null))
             text.Append(host.Name).Append(": not probed: ").Append(host.Error).Append('\n');
         foreach (var pair in report.Pairs.Where(p => !p.Ok))

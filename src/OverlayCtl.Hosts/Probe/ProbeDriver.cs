@@ -18,10 +18,19 @@ public static class ProbeDriver
     /// <summary>The exit code of <c>timeout</c> or a shell when the program is not installed.</summary>
     private const int NotInstalled = 127;
 
+    /// <summary>
+    /// Makes the probe, then pings its gateway as a starting container does: the host learns the probe's MAC from
+    /// its ARP request, replacing one a previous probe at the same address left in the host's neighbour cache
+    /// (else replies would go to that MAC for seconds), and a bridge that is down shows here, named.
+    /// </summary>
     public static async Task CreateAsync(IHostRunner runner, ContainerProbe probe, CancellationToken cancellationToken)
     {
         foreach (var command in probe.Create())
             await MustAsync(runner, command, cancellationToken).ConfigureAwait(false);
+        var ping = probe.Ping(probe.Gateway);
+        var result = await runner.RunAsync(ping, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+            throw new CommandFailedException(runner.HostName, ping, result with { StandardError = $"a probe on {probe.Bridge} gets no reply from its gateway {probe.Gateway}: is {probe.Bridge} down?" });
     }
 
     /// <summary>
