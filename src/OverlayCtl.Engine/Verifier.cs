@@ -34,10 +34,11 @@ public sealed class Verifier(ClusterSpec spec, ClusterRunner hosts, ILogger log,
             var inspected = await hosts.InspectAsync(targets, leases, async (input, runner, token) =>
             {
                 var findings = Doctor.CheckHost(input, await FactsObserver.ObserveAsync(runner, input, token).ConfigureAwait(false));
-                if (ContainerProbe.CannotAttach(input.Observed, spec.Docker.Bridge, input.Lease.Subnet) is { } problem)
+                // Doctor's docker-bridge check: without the bridge up and holding the gateway, no container there reaches anything.
+                if (findings.FirstOrDefault(f => f.Check == "docker-bridge" && f.Severity == Severity.Error) is { } bridge)
                 {
-                    log.Error("{Host}: {Problem}", input.Host.Name, problem);
-                    return new Probed(null, findings, problem);
+                    log.Error("{Host}: {Problem}", input.Host.Name, bridge.Problem);
+                    return new Probed(null, findings, bridge.Problem);
                 }
                 var mtu = ContainerMtu(input);
                 var probe = ContainerProbe.For(run, index[input.Host.Name], input.Host.Name, input.Lease.Subnet, spec.Docker.Bridge, mtu);

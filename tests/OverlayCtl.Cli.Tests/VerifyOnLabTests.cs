@@ -74,7 +74,7 @@ public sealed class VerifyOnLabTests(EtcdFixture etcd, ITestOutputHelper output)
         lab.InHost("n3", "ip", "link", "set", "docker0", "down");
         var down = await lab.RunAsync("verify", "-o", "json");
         Assert.True(down.ExitCode == 5, down.ToString());
-        Assert.Contains("is docker0 down?", down.Json().GetProperty("hosts").EnumerateArray().Single(h => h.GetProperty("name").GetString() == "n3").GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("the docker bridge docker0 is down", down.Json().GetProperty("hosts").EnumerateArray().Single(h => h.GetProperty("name").GetString() == "n3").GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal(["n1->n2", "n2->n1"], Pairs(down).Where(p => p.GetProperty("ok").GetBoolean()).Select(p => $"{p.GetProperty("from").GetString()}->{p.GetProperty("to").GetString()}"));
         Assert.Equal(2, Pairs(down).Count);
         AssertNoProbeLeft(lab);

@@ -2,7 +2,6 @@ using System.Globalization;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Spec;
-using OverlayCtl.Core.State;
 
 namespace OverlayCtl.Core.Verification;
 
@@ -43,19 +42,6 @@ public sealed record ContainerProbe(string Host, string Namespace, string HostVe
         if (subnet.PrefixLength > 30)
             throw new ArgumentException($"{subnet} has no address left for a probe beside its gateway", nameof(subnet));
         return new ContainerProbe(host, ns, veth, bridge, subnet, mtu);
-    }
-
-    /// <summary>
-    /// Why no probe can be made on this host, or null: without the docker bridge holding the lease's gateway,
-    /// containers there have no way out, which is what apply sets up.
-    /// </summary>
-    public static string? CannotAttach(ObservedHost observed, string bridge, Ipv4Cidr subnet)
-    {
-        var gateway = new InterfaceAddress(subnet.Gateway, subnet.PrefixLength);
-        if (observed.FindLink(bridge) is null)
-            return $"the docker bridge {bridge} does not exist, so no container there reaches anything (overlayctl apply creates it)";
-        return observed.AddressesOf(bridge).Contains(gateway) ? null
-            : $"the docker bridge {bridge} does not hold {gateway}, the lease's gateway (overlayctl apply sets it)";
     }
 
     /// <summary>Makes the namespace, the veth into the bridge, the address and the default route: three processes.</summary>

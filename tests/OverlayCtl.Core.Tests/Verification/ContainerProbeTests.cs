@@ -1,5 +1,4 @@
 using OverlayCtl.Core.Net;
-using OverlayCtl.Core.State;
 using OverlayCtl.Core.Verification;
 
 namespace OverlayCtl.Core.Tests.Verification;
@@ -51,16 +50,5 @@ public sealed class ContainerProbeTests
         var send = Probe.Send(target, 40001, new string('x', 4350), 2);
         Assert.Equal("ip netns exec ovlprobe-a1b2c3-2 timeout 2 socat -u STDIN TCP:10.244.1.254:40001,connect-timeout=1,retry=10,interval=0.1", send.ToString());
         Assert.Equal(4350, send.StandardInput!.Length);
-    }
-
-    [Fact]
-    public void NoProbeIsMadeWithoutTheDockerBridgeHoldingTheLeasesGateway()
-    {
-        var subnet = Ipv4Cidr.Parse("10.244.3.0/24");
-        var bridge = new LinkInfo(3, "docker0", "bridge", 1500, MacAddress.Parse("02:42:00:00:00:01"), true, null, null, null);
-        var gateway = new AddressInfo("docker0", new InterfaceAddress(Ipv4Address.Parse("10.244.3.1"), 24));
-        Assert.Contains("does not exist", ContainerProbe.CannotAttach(ObservedHost.Empty, "docker0", subnet));
-        Assert.Contains("does not hold 10.244.3.1/24", ContainerProbe.CannotAttach(ObservedHost.Empty with { Links = [bridge] }, "docker0", subnet));
-        Assert.Null(ContainerProbe.CannotAttach(ObservedHost.Empty with { Links = [bridge], Addresses = [gateway] }, "docker0", subnet));
     }
 }
