@@ -29,8 +29,12 @@ public sealed class AgentsOnLabTests(ITestOutputHelper output)
                 containers[host] = await ContainerWhenReadyAsync(lab, host);
             await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(20));
 
-            // A fourth host's agent: the others reach its container on their own.
-            Assert.Equal(0, (await lab.RunAsync("lab", "agents", "up", "--limit", "n4")).ExitCode);
+            // A fourth host's agent, run in the foreground as systemd would: the others reach its container on their own.
+            var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { "netns", "exec", lab.Netns("n4") }.Concat(Commands.AgentCommand.Self()).Concat(["agent", "-f", lab.SpecPath, "--host", "n4"]))
+                start.ArgumentList.Add(arg);
+            using var n4 = Process.Start(start)!;
+            var n4Log = n4.StandardError.ReadToEndAsync();
             containers["n4"] = await ContainerWhenReadyAsync(lab, "n4");
             var join = Stopwatch.StartNew();
             await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(10));
@@ -44,7 +48,10 @@ public sealed class AgentsOnLabTests(ITestOutputHelper output)
             output.WriteLine($"repair: the mesh is whole {repair.Elapsed.TotalSeconds:F2} s after n2 lost its overlay");
             Assert.Contains("-A OVERLAYCTL-FWD", lab.InHost("n2", "iptables-save", "-t", "filter"), StringComparison.Ordinal);
 
-            // SIGTERM: the agents stop and the network stays.
+            // SIGTERM: the agents stop, exit 0, and the network stays.
+            Sh.Must("kill", "-TERM", n4.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(n4.WaitForExit(TimeSpan.FromSeconds(10)), "n4's agent did not stop on SIGTERM");
+            Assert.True(n4.ExitCode == 0, $"exit {n4.ExitCode}: {await n4Log}");
             Assert.Equal(0, (await lab.RunAsync("lab", "agents", "down")).ExitCode);
             ApplyOnLabTests.AssertFullMesh(lab, containers);
             Assert.Contains("agent stopping; the network stays as it is", File.ReadAllText($"/run/overlayctl/lab/e{lab.Id}/n1.log"), StringComparison.Ordinal);
