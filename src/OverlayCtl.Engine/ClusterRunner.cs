@@ -44,6 +44,14 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
             (host, error) => HostOutcome.Failed(host.Name, byHost[host.Name].Lease, error), cancellationToken);
     }
 
+    /// <summary>One file from each target (null where it is absent or the host cannot be read), by host name.</summary>
+    public async Task<IReadOnlyDictionary<string, string?>> ReadFilesAsync(IReadOnlyList<HostSpec> targets, Func<HostSpec, string> path, CancellationToken cancellationToken)
+    {
+        var read = await ForEachHostAsync(targets, async (host, runner, ct) => (host.Name, Text: await runner.ReadFileAsync(path(host), ct).ConfigureAwait(false)),
+            (host, _) => (host.Name, Text: (string?)null), cancellationToken, quiet: true).ConfigureAwait(false);
+        return read.ToDictionary(r => r.Name, r => r.Text, StringComparer.Ordinal);
+    }
+
     /// <summary>Reads each target's live state, in parallel; a host that cannot be read ends with its error.</summary>
     public async Task<IReadOnlyDictionary<string, Observation>> ObserveAsync(IReadOnlyList<HostSpec> targets, CancellationToken cancellationToken)
     {

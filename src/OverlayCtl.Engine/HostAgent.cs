@@ -16,8 +16,23 @@ public sealed record AgentOptions(TimeSpan Resync, TimeSpan Debounce, TimeSpan M
     public static AgentOptions Default { get; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30));
 }
 
-/// <summary>What an agent last did, for the state file <c>status</c> reads.</summary>
-public sealed record AgentState(string Host, string? Subnet, DateTimeOffset? LastConverged, long Revision, int LastOperations, string? LastError);
+/// <summary>
+/// What an agent last did, for the state file <c>status</c> reads. <see cref="Updated"/> moves on every
+/// convergence and every failed attempt, at least once per <see cref="ResyncSeconds"/>: a file much older
+/// than that belongs to an agent that is not running.
+/// </summary>
+public sealed record AgentState(string Host, string? Subnet, DateTimeOffset? LastConverged, long Revision, int LastOperations, string? LastError)
+{
+    public DateTimeOffset Updated { get; init; }
+
+    public double ResyncSeconds { get; init; }
+
+    /// <summary>Set by an agent that stopped cleanly (SIGTERM, SIGINT).</summary>
+    public bool Stopped { get; init; }
+
+    /// <summary>Whether an agent that wrote this is still at work at <paramref name="now"/>: not stopped, and heard from within three resyncs (at least a minute, for backoff).</summary>
+    public bool IsLive(DateTimeOffset now) => !Stopped && now - Updated <= TimeSpan.FromSeconds(Math.Max(60, 3 * ResyncSeconds));
+}
 
 /// <summary>
 /// One host keeping itself converged, as flannel's daemon does, with the same engine as apply: it holds
@@ -63,6 +78,7 @@ public sealed class HostAgent(
         {
         }
         log.Information("{Host}: agent stopping; the network stays as it is", host.Name);
+        Report(_state with { Stopped = true });
         await kernelTask.ConfigureAwait(false);
     }
 
@@ -167,7 +183,7 @@ public sealed class HostAgent(
 
     private void Report(AgentState state)
     {
-        _state = state;
-        report?.Invoke(state);
+        _state = state with { Updated = DateTimeOffset.UtcNow, ResyncSeconds = _options.Resync.TotalSeconds };
+        report?.Invoke(_state);
     }
 }

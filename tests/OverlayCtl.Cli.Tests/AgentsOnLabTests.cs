@@ -29,6 +29,10 @@ public sealed class AgentsOnLabTests(ITestOutputHelper output)
                 containers[host] = await ContainerWhenReadyAsync(lab, host);
             await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(20));
 
+            var status = await lab.RunAsync("status", "-o", "json", "--limit", "n1,n2,n3");
+            Assert.True(status.ExitCode == 0, status.ToString());
+            Assert.All(status.Json().GetProperty("hosts").EnumerateArray(), h => Assert.Equal("running", h.GetProperty("agent").GetProperty("state").GetString()));
+
             // A fourth host's agent, run in the foreground as systemd would: the others reach its container on their own.
             var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var arg in new[] { "netns", "exec", lab.Netns("n4") }.Concat(Commands.AgentCommand.Self()).Concat(["agent", "-f", lab.SpecPath, "--host", "n4"]))
@@ -54,6 +58,8 @@ public sealed class AgentsOnLabTests(ITestOutputHelper output)
             Assert.True(n4.ExitCode == 0, $"exit {n4.ExitCode}: {await n4Log}");
             Assert.Equal(0, (await lab.RunAsync("lab", "agents", "down")).ExitCode);
             ApplyOnLabTests.AssertFullMesh(lab, containers);
+            status = await lab.RunAsync("status", "-o", "json");
+            Assert.All(status.Json().GetProperty("hosts").EnumerateArray(), h => Assert.Equal("stopped", h.GetProperty("agent").GetProperty("state").GetString()));
             Assert.Contains("agent stopping; the network stays as it is", File.ReadAllText($"/run/overlayctl/lab/e{lab.Id}/n1.log"), StringComparison.Ordinal);
         }
         finally

@@ -60,7 +60,10 @@ public sealed class OutputContractTests
     public void StatusVerifyDoctorAndLeaseShapesArePinned()
     {
         Golden.Match("OverlayCtl.Cli.Tests", "status.json", Render(OutputFormat.Json, new StatusReport([
-            new HostStatus("node1", "10.244.1.0/24", "vxlan", "9a:0d:ac:e0:ff:33", "up", 2, 2, true, "ok", true, "in sync", 0, [], true, "converged", null),
+            new HostStatus("node1", "10.244.1.0/24", "vxlan", "9a:0d:ac:e0:ff:33", "up", 2, 2, true, "ok", true, "in sync", 0, [], true, "converged", null)
+            {
+                Agent = new AgentStatus("running", new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero), 57, null),
+            },
             new HostStatus("node2", "10.244.2.0/24", "vxlan", "6e:9a:db:69:95:4f", "wrong-mac", 0, 2, false, "drift", false, "differ", 4,
                 ["-/+ link flannel.1", "+ route 10.244.1.0/24", "~ iptables filter FORWARD jump", "~ file /etc/docker/daemon.json"], true, "drift", null),
             new HostStatus("node3", null, "vxlan", null, null, null, null, false, "unknown", false, "unknown", null, [], false, "unknown", "holds no lease (run overlayctl apply or leases allocate)"),

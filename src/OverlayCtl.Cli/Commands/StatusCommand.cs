@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using OverlayCtl.Engine;
 using OverlayCtl.Cli.Output;
 using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Spec;
 
 namespace OverlayCtl.Cli.Commands;
@@ -21,7 +22,9 @@ internal static class StatusCommand
             var (cluster, targets, store, engine) = options.Open(context);
             var leases = await store.ListAsync(ct).ConfigureAwait(false);
             var outcomes = await engine.Hosts.ConvergeAsync(targets, leases, execute: false, ct).ConfigureAwait(false);
-            var report = new StatusReport(outcomes.Select(o => Row(cluster, o, Math.Max(0, leases.Count - 1))).ToList());
+            var agents = await engine.Hosts.ReadFilesAsync(targets, h => RunPaths.AgentState(cluster.Name, h.Name), ct).ConfigureAwait(false);
+            var now = DateTimeOffset.UtcNow;
+            var report = new StatusReport(outcomes.Select(o => Row(cluster, o, Math.Max(0, leases.Count - 1)) with { Agent = Agent(agents.GetValueOrDefault(o.Host), now) }).ToList());
             context.Out.Write(report, StatusJsonContext.Default.StatusReport, r => Human(r, context.Out.Format == OutputFormat.Wide));
             if (report.Hosts.Any(h => h.State == Unknown)) return ExitCodes.HostFailed;
             return report.Hosts.Any(h => h.State == "drift") ? ExitCodes.Changes : ExitCodes.Ok;
@@ -50,9 +53,38 @@ internal static class StatusCommand
             ops.Select(op => $"{op.Sign} {op.Address}").ToList(), true, ops.Count == 0 ? "converged" : "drift", null);
     }
 
+    /// <summary>The host's agent as its state file tells: running (heard from lately), stopped, or none.</summary>
+    private static AgentStatus Agent(string? file, DateTimeOffset now)
+    {
+        AgentState? state = null;
+        try
+        {
+            state = file is null ? null : System.Text.Json.JsonSerializer.Deserialize(file, AgentJsonContext.Default.AgentState);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // A file cut short or written by something else says nothing about an agent.
+        }
+        return state is null
+            ? new AgentStatus("none", null, null, null)
+            : new AgentStatus(state.IsLive(now) ? "running" : "stopped", state.LastConverged, state.Revision, state.LastError);
+    }
+
+    private static string AgentCell(AgentStatus agent, DateTimeOffset now) => agent.State switch
+    {
+        "none" => "none",
+        var s when agent.LastConverged is { } at => string.Create(CultureInfo.InvariantCulture, $"{s}, converged {Ago(now - at)} ago @{agent.Revision}"),
+        var s => s + (agent.LastError is null ? "" : ": " + agent.LastError),
+    };
+
+    private static string Ago(TimeSpan span) => span.TotalSeconds < 120
+        ? string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, (int)span.TotalSeconds)}s")
+        : span.TotalMinutes < 120 ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m") : string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}h");
+
     private static string Human(StatusReport report, bool wide)
     {
-        var headers = new List<string> { "HOST", "SUBNET", "BACKEND", "DEVICE", "PEERS", "IPTABLES", "FILES", "DRIFT", "STATE" };
+        var now = DateTimeOffset.UtcNow;
+        var headers = new List<string> { "HOST", "SUBNET", "BACKEND", "DEVICE", "PEERS", "IPTABLES", "FILES", "DRIFT", "STATE", "AGENT" };
         if (wide) headers.AddRange(["VTEP MAC", "DETAIL"]);
         var table = new Table([.. headers]);
         foreach (var h in report.Hosts)
@@ -64,6 +96,7 @@ internal static class StatusCommand
                 h.Iptables, h.Files,
                 h.Drift switch { null => Unknown, 0 => "none", var n => string.Create(CultureInfo.InvariantCulture, $"{n} op(s)") },
                 h.State,
+                AgentCell(h.Agent, now),
             };
             if (wide) cells.AddRange([h.VtepMac, h.Error ?? string.Join(", ", h.Changes)]);
             table.Add([.. cells]);
@@ -83,7 +116,14 @@ internal sealed record StatusReport(IReadOnlyList<HostStatus> Hosts);
 /// </summary>
 internal sealed record HostStatus(
     string Host, string? Subnet, string Backend, string? VtepMac, string? Device, int? PeersProgrammed, int? PeersExpected,
-    bool Chains, string Iptables, bool FilesInSync, string Files, int? Drift, IReadOnlyList<string> Changes, bool Reachable, string State, string? Error);
+    bool Chains, string Iptables, bool FilesInSync, string Files, int? Drift, IReadOnlyList<string> Changes, bool Reachable, string State, string? Error)
+{
+    /// <summary>The host's agent, from the state file it keeps (<c>/run/overlayctl/agent-CLUSTER-HOST.json</c>).</summary>
+    public AgentStatus Agent { get; init; } = new("none", null, null, null);
+}
+
+/// <summary>An agent as status reports it: running, stopped (its state file has gone quiet), or none; when it last converged and the etcd revision it saw.</summary>
+internal sealed record AgentStatus(string State, DateTimeOffset? LastConverged, long? Revision, string? LastError);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatusReport))]
