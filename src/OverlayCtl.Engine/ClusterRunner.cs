@@ -42,11 +42,25 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
     }
 
     /// <summary>Plans (and executes) the removal of everything overlayctl made on each target.</summary>
-    public Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, bool force, CancellationToken cancellationToken)
     {
         var held = LeaseCoordinator.HeldBy(spec, all);
-        return ForEachHostAsync(targets, (host, runner, ct) => _reconciler.DestroyAsync(host, held.GetValueOrDefault(host.Name), runner, execute, ct),
+        return ForEachHostAsync(targets, (host, runner, ct) => _reconciler.DestroyAsync(host, held.GetValueOrDefault(host.Name), runner, execute, force, ct),
             (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken);
+    }
+
+    /// <summary>
+    /// Carries out plans made earlier (and approved) exactly as they are, without planning again; a host
+    /// that failed or has nothing to do keeps its outcome.
+    /// </summary>
+    public Task<IReadOnlyList<HostOutcome>> ExecuteAsync(IReadOnlyList<HostOutcome> planned, CancellationToken cancellationToken)
+    {
+        var byName = planned.ToDictionary(o => o.Host, StringComparer.Ordinal);
+        var hosts = planned.Select(o => spec.FindHost(o.Host)!).ToList();
+        return ForEachHostAsync(hosts, (host, runner, ct) => byName[host.Name] is { Plan: { IsEmpty: false } } outcome && outcome.Result != HostResult.Failed
+                ? _reconciler.ExecuteAsync(host, outcome, runner, ct)
+                : Task.FromResult(byName[host.Name]),
+            (host, error) => HostOutcome.Failed(host.Name, byName[host.Name].Lease, error), cancellationToken);
     }
 
     private const string NoLease = "holds no lease (run overlayctl apply or leases allocate)";

@@ -27,23 +27,31 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
     {
         var observed = await ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
         var plan = Planner.PlanApply(new PlanInput(spec, host, lease, LeaseCoordinator.PeersOf(spec, lease, leases), observed));
-        return await FinishAsync(host, lease, plan, runner, execute, cancellationToken).ConfigureAwait(false) with { Observed = observed };
+        return await FinishAsync(host, Planned(host, lease, plan) with { Observed = observed }, runner, execute, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Removes everything overlayctl made on <paramref name="host"/>.</summary>
-    public async Task<HostOutcome> DestroyAsync(HostSpec host, Lease? lease, IHostRunner runner, bool execute, CancellationToken cancellationToken)
+    /// <summary>Removes everything overlayctl made on <paramref name="host"/>; <paramref name="force"/> also a docker bridge with containers on it.</summary>
+    public async Task<HostOutcome> DestroyAsync(HostSpec host, Lease? lease, IHostRunner runner, bool execute, bool force, CancellationToken cancellationToken)
     {
         var observed = await ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
-        var plan = Planner.PlanDestroy(spec, host, lease, observed);
-        return await FinishAsync(host, lease, plan, runner, execute, cancellationToken).ConfigureAwait(false);
+        var plan = Planner.PlanDestroy(spec, host, lease, observed, force);
+        return await FinishAsync(host, Planned(host, lease, plan), runner, execute, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<HostOutcome> FinishAsync(HostSpec host, Lease? lease, HostPlan plan, IHostRunner runner, bool execute, CancellationToken cancellationToken)
+    /// <summary>Carries out a plan made earlier on <paramref name="host"/>, as it is.</summary>
+    public async Task<HostOutcome> ExecuteAsync(HostSpec host, HostOutcome planned, IHostRunner runner, CancellationToken cancellationToken)
     {
-        if (!execute || plan.IsEmpty)
-            return new HostOutcome(host.Name, lease, plan, plan.IsEmpty ? HostResult.Ok : HostResult.Changed, null);
-        log.Information("{Host}: applying {Count} operation(s)", host.Name, plan.Operations.Count);
-        await PlanExecutor.ExecuteAsync(runner, plan, cancellationToken).ConfigureAwait(false);
-        return new HostOutcome(host.Name, lease, plan, HostResult.Changed, null);
+        log.Information("{Host}: applying {Count} operation(s)", host.Name, planned.Plan!.Operations.Count);
+        await PlanExecutor.ExecuteAsync(runner, planned.Plan, cancellationToken).ConfigureAwait(false);
+        return planned;
     }
+
+    private HostOutcome Planned(HostSpec host, Lease? lease, HostPlan plan)
+    {
+        foreach (var warning in plan.Warnings) log.Warning("{Host}: {Warning}", host.Name, warning);
+        return new HostOutcome(host.Name, lease, plan, plan.IsEmpty ? HostResult.Ok : HostResult.Changed, null);
+    }
+
+    private Task<HostOutcome> FinishAsync(HostSpec host, HostOutcome planned, IHostRunner runner, bool execute, CancellationToken cancellationToken) =>
+        execute && !planned.Plan!.IsEmpty ? ExecuteAsync(host, planned, runner, cancellationToken) : Task.FromResult(planned);
 }

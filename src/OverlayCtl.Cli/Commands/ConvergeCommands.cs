@@ -36,12 +36,16 @@ internal static class ConvergeCommands
     {
         var options = new ClusterOptions(locks: true);
         var dryRun = new Option<bool>("--dry-run") { Description = "allocate nothing and change nothing: the same as plan" };
-        var command = new Command("apply", "allocate leases, then converge every host to the spec") { dryRun };
+        var autoApprove = Confirmation.AutoApproveOption("apply without showing the plan and asking first (only asked on a terminal)");
+        var command = new Command("apply", "allocate leases, then converge every host to the spec") { dryRun, autoApprove };
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
+            var declined = false;
+            var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "apply", context.Parse.GetValue(autoApprove), requireOffTerminal: false, () => declined = true);
             var (_, targets, _, engine) = options.Open(context);
-            var outcomes = await engine.ApplyAsync(targets, context.Parse.GetValue(dryRun), ct).ConfigureAwait(false);
+            var outcomes = await engine.ApplyAsync(targets, context.Parse.GetValue(dryRun), ct, approve).ConfigureAwait(false);
+            if (declined) return Declined(context);
             Print(context, outcomes, _ => false);
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
         }));
@@ -53,16 +57,28 @@ internal static class ConvergeCommands
         var options = new ClusterOptions(locks: true);
         var release = new Option<bool>("--release-leases") { Description = "also delete the hosts' leases from etcd" };
         var dryRun = new Option<bool>("--dry-run") { Description = "show what would be removed; change nothing" };
-        var command = new Command("destroy", "remove exactly what overlayctl made on the hosts (and, with --release-leases, their leases)") { release, dryRun };
+        var force = new Option<bool>("--force") { Description = "also delete a docker bridge that has containers attached (kept and reported otherwise)" };
+        var autoApprove = Confirmation.AutoApproveOption("destroy without showing the plan and asking first; required when standard input is not a terminal");
+        var command = new Command("destroy", "remove exactly what overlayctl made on the hosts (and, with --release-leases, their leases)") { release, dryRun, force, autoApprove };
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
+            var declined = false;
+            var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "destroy", context.Parse.GetValue(autoApprove), requireOffTerminal: true, () => declined = true);
             var (_, targets, _, engine) = options.Open(context);
-            var outcomes = await engine.DestroyAsync(targets, context.Parse.GetValue(release), context.Parse.GetValue(dryRun), ct).ConfigureAwait(false);
+            var outcomes = await engine.DestroyAsync(targets, context.Parse.GetValue(release), context.Parse.GetValue(dryRun), ct, context.Parse.GetValue(force), approve).ConfigureAwait(false);
+            if (declined) return Declined(context);
             Print(context, outcomes, _ => false);
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>The answer was not "yes": nothing on any host changed.</summary>
+    private static int Declined(CliContext context)
+    {
+        context.Stderr.WriteLine("overlayctl: not confirmed; no host was changed");
+        return ExitCodes.Error;
     }
 
     private static void Print(CliContext context, IReadOnlyList<HostOutcome> outcomes, Func<HostOutcome, bool> provisional)
@@ -77,7 +93,8 @@ internal static class ConvergeCommands
             o.Plan?.Count(ChangeKind.Change) ?? 0,
             o.Plan?.Count(ChangeKind.Replace) ?? 0,
             o.Plan?.Count(ChangeKind.Remove) ?? 0,
-            o.Plan?.Operations.Select(op => new OperationReport(op.Kind.ToString().ToLowerInvariant(), op.Address.Type, op.Address.ToString(), op.Render())).ToList() ?? [])).ToList());
+            o.Plan?.Operations.Select(op => new OperationReport(op.Kind.ToString().ToLowerInvariant(), op.Address.Type, op.Address.ToString(), op.Render())).ToList() ?? [],
+            o.Plan?.Warnings ?? [])).ToList());
         context.Out.Write(report, ConvergeJsonContext.Default.ConvergeReport, r => Human(r, outcomes));
     }
 
@@ -103,7 +120,8 @@ internal sealed record ConvergeReport(IReadOnlyList<HostReport> Hosts);
 
 /// <summary>One host's part of a converge report.</summary>
 internal sealed record HostReport(
-    string Host, string? Subnet, bool Provisional, string Result, string? Error, int Add, int Change, int Replace, int Remove, IReadOnlyList<OperationReport> Operations);
+    string Host, string? Subnet, bool Provisional, string Result, string? Error, int Add, int Change, int Replace, int Remove, IReadOnlyList<OperationReport> Operations,
+    IReadOnlyList<string> Warnings);
 
 /// <summary>
 /// One planned operation: its action (<see cref="Kind"/>), the resource's type and name, and the exact
