@@ -1,4 +1,5 @@
 using OverlayCtl.Core.Backends;
+using OverlayCtl.Core.Docker;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
@@ -18,7 +19,8 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
 {
     public Task<ObservedHost> ObserveAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken)
     {
-        var files = new[] { spec.Docker.DaemonConfigFor(host), spec.Docker.SubnetEnvFor(host) }.OfType<string>().ToList();
+        var daemon = spec.Docker.DaemonConfigFor(host);
+        var files = new[] { daemon, daemon is null ? null : DockerFiles.BackupPath(daemon), spec.Docker.SubnetEnvFor(host) }.OfType<string>().ToList();
         return HostObserver.ObserveAsync(runner, new ObserveRequest(files, BackendRegistry.ReadsFor(spec, host)), cancellationToken);
     }
 

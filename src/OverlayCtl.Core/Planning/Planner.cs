@@ -48,7 +48,11 @@ public static class Planner
 
         if (spec.Docker.DaemonConfigFor(host) is { } daemonPath
             && DockerFiles.MergeDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), lease.Subnet, mtu, spec.Network.IpMasq) is { } daemon)
-            ops.Add(new Operation(observed.Files.GetValueOrDefault(daemonPath) is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, daemon)));
+        {
+            var backup = DockerFiles.BackupPath(daemonPath);
+            var keep = observed.Files.GetValueOrDefault(backup) is null ? backup : null;
+            ops.Add(new Operation(observed.Files.GetValueOrDefault(daemonPath) is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, daemon, keep)));
+        }
         if (spec.Docker.SubnetEnvFor(host) is { } envPath)
         {
             var env = DockerFiles.SubnetEnv(spec.Network.Cidr, lease.Subnet, mtu, spec.Network.IpMasq);
@@ -87,8 +91,14 @@ public static class Planner
         }
         foreach (var (table, parent, chain) in IptablesRules.Chains) ops.AddRange(IptablesRules.Remove(observed.Iptables, table, parent, chain));
 
-        if (spec.Docker.DaemonConfigFor(host) is { } daemonPath && DockerFiles.StripDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath)) is { } stripped)
-            ops.Add(new Operation(stripped.Length == 0 ? ChangeKind.Remove : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, stripped.Length == 0 ? null : stripped)));
+        if (spec.Docker.DaemonConfigFor(host) is { } daemonPath)
+        {
+            var backup = DockerFiles.BackupPath(daemonPath);
+            var original = observed.Files.GetValueOrDefault(backup);
+            if (DockerFiles.RestoreDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), original) is { } restored)
+                ops.Add(new Operation(restored.Length == 0 ? ChangeKind.Remove : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, restored.Length == 0 ? null : restored)));
+            if (original is not null) ops.Add(new Operation(ChangeKind.Remove, ResourceAddress.File(backup), new FileStep(backup, null)));
+        }
         if (spec.Docker.SubnetEnvFor(host) is { } envPath && observed.Files.GetValueOrDefault(envPath) is not null)
             ops.Add(new Operation(ChangeKind.Remove, ResourceAddress.File(envPath), new FileStep(envPath, null)));
         return new HostPlan(host.Name, ops) { Warnings = warnings };
