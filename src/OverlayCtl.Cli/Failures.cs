@@ -3,6 +3,7 @@ using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
+using OverlayCtl.Engine;
 using Serilog;
 
 namespace OverlayCtl.Cli;
@@ -56,7 +57,7 @@ internal static class Failures
         CommandFailedException or PlanningException => new(FailureKind.HostFailed, ExitCodes.HostFailed,
             [Prefix + "host failed: " + exception.Message + " (fix: correct the host, then run again; -v logs every command run)"]),
         // Its thrower names the host, the file, the cause and the fix.
-        HostFileException => new(FailureKind.HostFailed, ExitCodes.HostFailed, [Prefix + "host failed: " + exception.Message]),
+        HostFileException or DockerRestartException => new(FailureKind.HostFailed, ExitCodes.HostFailed, [Prefix + "host failed: " + exception.Message]),
         OperationCanceledException when interrupted => new(FailureKind.Interrupted, ExitCodes.Interrupted, [Prefix + "interrupted"]),
         _ => new(FailureKind.Internal, ExitCodes.InternalError,
             [Prefix + $"internal error: {exception.Message} (this is a bug in overlayctl; please report it with the output of the same command run with -v --log-file FILE)"]),

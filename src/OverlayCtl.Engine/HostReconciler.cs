@@ -2,6 +2,7 @@ using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Docker;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Core.State;
@@ -40,12 +41,39 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
         return await FinishAsync(host, Planned(host, lease, plan), runner, execute, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Carries out a plan made earlier on <paramref name="host"/>, as it is.</summary>
+    /// <summary>
+    /// Carries out a plan made earlier on <paramref name="host"/>, as it is; then, when it wrote daemon.json,
+    /// has dockerd restarted (<see cref="RestartDockerAsync"/>).
+    /// </summary>
     public async Task<HostOutcome> ExecuteAsync(HostSpec host, HostOutcome planned, IHostRunner runner, CancellationToken cancellationToken)
     {
         log.Information("{Host}: applying {Count} operation(s)", host.Name, planned.Plan!.Operations.Count);
         await PlanExecutor.ExecuteAsync(runner, planned.Plan, cancellationToken).ConfigureAwait(false);
-        return planned;
+        return planned with { DockerRestart = await RestartDockerAsync(host, planned, runner, cancellationToken).ConfigureAwait(false) };
+    }
+
+    /// <summary>
+    /// dockerd reads daemon.json only when it starts. When the executed plan wrote the file (an apply; destroy's
+    /// restore is the operator's to restart), runs <c>docker.restart</c> after the overlay is up, then checks
+    /// that the docker bridge holds the lease's gateway, the sign dockerd took the new bip. Without the key, the
+    /// outcome says a restart is due (as the plan's warning did).
+    /// </summary>
+    private async Task<DockerRestart?> RestartDockerAsync(HostSpec host, HostOutcome planned, IHostRunner runner, CancellationToken cancellationToken)
+    {
+        if (planned.Lease is not { } lease || spec.Docker.DaemonConfigFor(host) is not { } daemon
+            || !planned.Plan!.Operations.Any(o => o.Kind != ChangeKind.Remove && o.Address == ResourceAddress.File(daemon))) return null;
+        var bip = DockerFiles.Bip(lease.Subnet);
+        if (spec.Docker.RestartFor(host) is not { } argv) return new DockerRestart(bip, null, Ran: false);
+        var command = new CommandSpec(argv[0], argv.Skip(1).ToList());
+        log.Information("{Host}: restarting dockerd to use bip {Bip}: {Command}", host.Name, bip, command);
+        var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+            throw new DockerRestartException($"{host.Name}: docker.restart `{command}` exited {result.ExitCode}: {result.StandardError.Trim()} (fix: make the command work on the host, then run apply again; daemon.json already says bip {bip})");
+        var addresses = await runner.RunAsync(CommandSpec.Of("ip", "-j", "-4", "addr", "show", "dev", spec.Docker.Bridge), cancellationToken).ConfigureAwait(false);
+        var gateway = new InterfaceAddress(lease.Subnet.Gateway, lease.Subnet.PrefixLength);
+        if (!addresses.Succeeded || !StateParsers.ParseAddresses(addresses.StandardOutput).Any(a => a.Address == gateway))
+            throw new DockerRestartException($"{host.Name}: after `{command}`, {spec.Docker.Bridge} does not hold {bip} (fix: check that dockerd reads {daemon} and uses bridge {spec.Docker.Bridge}, e.g. with docker info and its log, then run apply again)");
+        return new DockerRestart(bip, command.ToString(), Ran: true);
     }
 
     private HostOutcome Planned(HostSpec host, Lease? lease, HostPlan plan)
@@ -57,3 +85,6 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
     private Task<HostOutcome> FinishAsync(HostSpec host, HostOutcome planned, IHostRunner runner, bool execute, CancellationToken cancellationToken) =>
         execute && !planned.Plan!.IsEmpty ? ExecuteAsync(host, planned, runner, cancellationToken) : Task.FromResult(planned);
 }
+
+/// <summary>docker.restart failed, or dockerd did not take the new bip; the message says which, on which host, and the fix.</summary>
+public sealed class DockerRestartException(string message) : Exception(message);

@@ -34,8 +34,9 @@ public sealed class OutputContractTests
                     "ip link del flannel.1\nip link add flannel.1 address 9a:0d:ac:e0:ff:33 mtu 1450 type vxlan id 1 dev eth0 local 192.0.2.11 dstport 8472 nolearning"),
                 new OperationReport("add", "route", "route 10.244.2.0/24", "ip route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink proto 211"),
                 new OperationReport("remove", "route", "route 10.244.3.0/24", "ip route del 10.244.3.0/24 dev flannel.1"),
-            ], ["docker0 kept: veth1234 is attached to it (a container?); stop what uses it and run again, or destroy --force deletes it anyway"]),
-            new HostReport("node2", null, false, "failed", "node2: `ip -j -d link show` exited 255: ssh: connect to host node2 port 22: Connection refused", 0, 0, 0, 0, [], []),
+            ], ["docker0 kept: veth1234 is attached to it (a container?); stop what uses it and run again, or destroy --force deletes it anyway"],
+                new DockerRestartReport("10.244.1.1/24", "systemctl restart docker", true)),
+            new HostReport("node2", null, false, "failed", "node2: `ip -j -d link show` exited 255: ssh: connect to host node2 port 22: Connection refused", 0, 0, 0, 0, [], [], null),
         ]);
         Golden.Match("OverlayCtl.Cli.Tests", "converge.json", Render(OutputFormat.Json, report, ConvergeJsonContext.Default.ConvergeReport));
         Golden.Match("OverlayCtl.Cli.Tests", "converge.yaml", Render(OutputFormat.Yaml, report, ConvergeJsonContext.Default.ConvergeReport));

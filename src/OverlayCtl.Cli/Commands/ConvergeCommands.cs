@@ -94,7 +94,8 @@ internal static class ConvergeCommands
             o.Plan?.Count(ChangeKind.Replace) ?? 0,
             o.Plan?.Count(ChangeKind.Remove) ?? 0,
             o.Plan?.Operations.Select(op => new OperationReport(op.Kind.ToString().ToLowerInvariant(), op.Address.Type, op.Address.ToString(), op.Render())).ToList() ?? [],
-            o.Plan?.Warnings ?? [])).ToList());
+            o.Plan?.Warnings ?? [],
+            o.DockerRestart is { } restart ? new DockerRestartReport(restart.Bip, restart.Command, restart.Ran) : null)).ToList());
         context.Out.Write(report, ConvergeJsonContext.Default.ConvergeReport, r => Human(r, outcomes));
     }
 
@@ -111,6 +112,9 @@ internal static class ConvergeCommands
                 h.Replace.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 h.Remove.ToString(System.Globalization.CultureInfo.InvariantCulture), h.Error);
         text.Append('\n').Append(recap.Render());
+        // A restart still due is the plan's warning, above.
+        foreach (var o in outcomes.Where(o => o.DockerRestart is { Ran: true }))
+            text.Append($"{o.Host}: dockerd restarted ({o.DockerRestart!.Command}); {o.DockerRestart.Bip} is on the docker bridge\n");
         return text.ToString();
     }
 }
@@ -121,7 +125,10 @@ internal sealed record ConvergeReport(IReadOnlyList<HostReport> Hosts);
 /// <summary>One host's part of a converge report.</summary>
 internal sealed record HostReport(
     string Host, string? Subnet, bool Provisional, string Result, string? Error, int Add, int Change, int Replace, int Remove, IReadOnlyList<OperationReport> Operations,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings, DockerRestartReport? DockerRestart);
+
+/// <summary>Set when apply changed daemon.json: the bip dockerd must restart to use, the docker.restart command and whether it ran.</summary>
+internal sealed record DockerRestartReport(string Bip, string? Command, bool Ran);
 
 /// <summary>
 /// One planned operation: its action (<see cref="Kind"/>), the resource's type and name, and the exact

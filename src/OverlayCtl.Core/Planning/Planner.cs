@@ -52,6 +52,10 @@ public static class Planner
             var backup = DockerFiles.BackupPath(daemonPath);
             var keep = observed.Files.GetValueOrDefault(backup) is null ? backup : null;
             ops.Add(new Operation(observed.Files.GetValueOrDefault(daemonPath) is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, daemon, keep)));
+            // dockerd reads daemon.json only when it starts.
+            warnings.Add(spec.Docker.RestartFor(host) is { } restart
+                ? $"dockerd restarts to use bip {DockerFiles.Bip(lease.Subnet)}: apply runs docker.restart ({string.Join(' ', restart)}) once the overlay is up"
+                : $"dockerd must restart to use bip {DockerFiles.Bip(lease.Subnet)}: {daemonPath} changes (docker.restart in the spec has apply do it)");
         }
         if (spec.Docker.SubnetEnvFor(host) is { } envPath)
         {
