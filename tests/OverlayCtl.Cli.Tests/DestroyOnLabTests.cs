@@ -15,9 +15,7 @@ public sealed class DestroyOnLabTests(EtcdFixture etcd)
     public async Task ARenamedDockerBridgeGivesUpTheGatewayAndDestroyLeavesNoBridgeOfOurs()
     {
         await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 1, underlay: "198.18.50.0/24");
-        Assert.Equal(0, (await lab.RunAsync("lab", "up")).ExitCode);
-        var apply = await lab.RunAsync("apply", "-o", "json");
-        Assert.True(apply.ExitCode == 0, apply.ToString());
+        var apply = await UpAndApplyAsync(lab);
         var gateway = GatewayOf(apply);
 
         lab.ExtraDocker = "bridge: br-ovl";
@@ -38,9 +36,7 @@ public sealed class DestroyOnLabTests(EtcdFixture etcd)
     public async Task DestroyAsksFirstAndKeepsADockerBridgeWithAContainerUntilForced()
     {
         await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 1, underlay: "198.18.51.0/24");
-        Assert.Equal(0, (await lab.RunAsync("lab", "up")).ExitCode);
-        var apply = await lab.RunAsync("apply", "-o", "json");
-        Assert.True(apply.ExitCode == 0, apply.ToString());
+        var apply = await UpAndApplyAsync(lab);
         var subnet = apply.Json().GetProperty("hosts")[0].GetProperty("subnet").GetString()!;
         lab.AddContainer("n1", subnet);
         var gateway = GatewayOf(apply).Split('/')[0];
@@ -114,6 +110,14 @@ public sealed class DestroyOnLabTests(EtcdFixture etcd)
         var twice = await lab.RunAsync("apply");
         Assert.Equal(4, twice.ExitCode);
         Assert.Contains("daemon.json has the key 'bip' twice", twice.Stdout + twice.Stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task<CliResult> UpAndApplyAsync(LabCluster lab)
+    {
+        Assert.Equal(0, (await lab.RunAsync("lab", "up")).ExitCode);
+        var apply = await lab.RunAsync("apply", "-o", "json");
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+        return apply;
     }
 
     private static string GatewayOf(CliResult apply)

@@ -7,21 +7,7 @@ namespace OverlayCtl.Engine.Tests;
 /// <summary>apply and destroy asking first: the plans shown are the plans run, and a no changes no host.</summary>
 public sealed class ApprovalTests
 {
-    private static readonly ClusterSpec Spec = SpecLoader.Parse("""
-        apiVersion: overlayctl/v1
-        kind: Cluster
-        name: unit
-        network:
-          cidr: 10.244.0.0/16
-        docker:
-          daemonConfig: null
-          subnetEnv: null
-        hosts:
-          - name: n1
-            address: 198.18.0.11
-          - name: n2
-            address: 198.18.0.12
-        """, "unit.yaml");
+    private static readonly ClusterSpec Spec = ClusterEngineTests.Spec(2);
 
     private readonly InMemoryLeaseStore _store = new();
     private readonly Dictionary<string, FakeHost> _hosts = Spec.Hosts.ToDictionary(h => h.Name, h => new FakeHost(h.Name, h.Address.ToString()));
