@@ -1,5 +1,6 @@
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
 using Serilog;
 
@@ -19,30 +20,35 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
 
     public ClusterRunner Hosts { get; } = new(spec, runners, log, parallel, progress);
 
-    /// <summary>What apply would do, changing nothing (not even etcd): leases predicted, every target planned.</summary>
+    /// <summary>
+    /// What apply would do, changing nothing (not even etcd): the same preflight, leases predicted, every
+    /// target planned.
+    /// </summary>
     public async Task<PlanResult> PlanAsync(IReadOnlyList<HostSpec> targets, CancellationToken cancellationToken)
     {
         var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
-        var outcomes = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot), execute: false, cancellationToken).ConfigureAwait(false);
+        var observed = await PreflightAsync(targets, snapshot, cancellationToken).ConfigureAwait(false);
+        var outcomes = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot), execute: false, cancellationToken, observed).ConfigureAwait(false);
         var held = LeaseCoordinator.HeldBy(spec, snapshot.Leases);
         return new PlanResult(outcomes, targets.Where(t => !held.ContainsKey(t.Name)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal));
     }
 
     /// <summary>
     /// Allocates every spec host's lease (even under a limit: peers must know each other's subnets), then
-    /// converges the targets. A dry run predicts the leases and executes nothing. With
+    /// converges the targets. Nothing is written before the preflight passes. A dry run is a plan. With
     /// <paramref name="approve"/>, the targets are planned first and exactly those plans run once it says
     /// yes (the leases are allocated before it is asked; declining leaves the hosts as they were).
     /// </summary>
     public async Task<IReadOnlyList<HostOutcome>> ApplyAsync(IReadOnlyList<HostSpec> targets, bool dryRun, CancellationToken cancellationToken, Approval? approve = null)
     {
-        if (dryRun)
-            return await Hosts.ConvergeAsync(targets, Leases.Predict(await store.SnapshotAsync(cancellationToken).ConfigureAwait(false)), execute: false, cancellationToken).ConfigureAwait(false);
+        if (dryRun) return (await PlanAsync(targets, cancellationToken).ConfigureAwait(false)).Outcomes;
         await using var held = await LockAsync(cancellationToken).ConfigureAwait(false);
+        var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
+        var observed = await PreflightAsync(targets, snapshot, cancellationToken).ConfigureAwait(false);
         await Leases.AllocateAsync(spec.Hosts, cancellationToken).ConfigureAwait(false);
         var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
-        if (approve is null) return await Hosts.ConvergeAsync(targets, leases, execute: true, cancellationToken).ConfigureAwait(false);
-        var planned = await Hosts.ConvergeAsync(targets, leases, execute: false, cancellationToken).ConfigureAwait(false);
+        if (approve is null) return await Hosts.ConvergeAsync(targets, leases, execute: true, cancellationToken, observed).ConfigureAwait(false);
+        var planned = await Hosts.ConvergeAsync(targets, leases, execute: false, cancellationToken, observed).ConfigureAwait(false);
         return await ApprovedAsync(planned, approve, cancellationToken).ConfigureAwait(false) ?? planned;
     }
 
@@ -76,6 +82,20 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
     {
         if (!await approve(planned, cancellationToken).ConfigureAwait(false)) return null;
         return await Hosts.ExecuteAsync(planned, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Every check apply makes before it writes: etcd's config against the spec's network, and each target's
+    /// live state against the spec (see <see cref="Preflight"/>). All problems are reported at once, located
+    /// in the spec. Returns what was observed, so the plan is made from the state that was checked.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, Observation>> PreflightAsync(IReadOnlyList<HostSpec> targets, LeaseSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        var errors = Preflight.Cluster(spec, Leases.Config, snapshot).ToList();
+        var observed = await Hosts.ObserveAsync(targets, cancellationToken).ConfigureAwait(false);
+        foreach (var host in targets)
+            if (observed[host.Name].State is { } state) errors.AddRange(Preflight.Host(spec, host, state));
+        return errors.Count == 0 ? observed : throw new SpecException(errors);
     }
 
     /// <summary>The cluster lock for a run that changes something; log says who waits and for whom.</summary>

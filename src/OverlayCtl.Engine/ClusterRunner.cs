@@ -14,14 +14,32 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
 {
     private readonly HostReconciler _reconciler = new(spec, log);
 
-    /// <summary>Observes and plans each target (and executes the plan when <paramref name="execute"/>).</summary>
-    public async Task<IReadOnlyList<HostOutcome>> ConvergeAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken)
+    /// <summary>
+    /// Observes and plans each target (and executes the plan when <paramref name="execute"/>). With
+    /// <paramref name="observed"/> (from <see cref="ObserveAsync"/>), a host is planned from what was seen
+    /// then, and a host that could not be observed fails with that error.
+    /// </summary>
+    public async Task<IReadOnlyList<HostOutcome>> ConvergeAsync(
+        IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken, IReadOnlyDictionary<string, Observation>? observed = null)
     {
         var held = LeaseCoordinator.HeldBy(spec, all);
-        return await ForEachHostAsync(targets, (host, runner, ct) => held.TryGetValue(host.Name, out var lease)
-                ? _reconciler.ReconcileAsync(host, lease, all, runner, execute, ct)
-                : Task.FromResult(HostOutcome.Failed(host.Name, null, NoLease)),
+        return await ForEachHostAsync(targets, (host, runner, ct) =>
+            {
+                var seen = observed?.GetValueOrDefault(host.Name);
+                if (seen?.Error is { } error) return Task.FromResult(HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error));
+                return held.TryGetValue(host.Name, out var lease)
+                    ? _reconciler.ReconcileAsync(host, lease, all, runner, execute, ct, seen?.State)
+                    : Task.FromResult(HostOutcome.Failed(host.Name, null, NoLease));
+            },
             (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads each target's live state, in parallel; a host that cannot be read ends with its error.</summary>
+    public async Task<IReadOnlyDictionary<string, Observation>> ObserveAsync(IReadOnlyList<HostSpec> targets, CancellationToken cancellationToken)
+    {
+        var seen = await ForEachHostAsync(targets, async (host, runner, ct) => new Observation(host.Name, await _reconciler.ObserveAsync(host, runner, ct).ConfigureAwait(false), null),
+            (host, error) => new Observation(host.Name, null, error), cancellationToken, quiet: true).ConfigureAwait(false);
+        return seen.ToDictionary(o => o.Host, StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -69,10 +87,12 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
         IReadOnlyList<HostSpec> targets,
         Func<HostSpec, IHostRunner, CancellationToken, Task<T>> work,
         Func<HostSpec, string, T> failed,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool quiet = false)
     {
         using var gate = new SemaphoreSlim(Math.Max(1, parallel));
-        progress?.Start(targets.Count);
+        var shown = quiet ? null : progress;
+        shown?.Start(targets.Count);
         var tasks = targets.Select(async host =>
         {
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -91,7 +111,7 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
             finally
             {
                 gate.Release();
-                progress?.HostDone(host.Name, ok);
+                shown?.HostDone(host.Name, ok);
             }
         });
         return await Task.WhenAll(tasks).ConfigureAwait(false);

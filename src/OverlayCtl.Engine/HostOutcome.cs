@@ -41,3 +41,6 @@ public interface IClusterProgress
 
     void HostDone(string host, bool ok);
 }
+
+/// <summary>One host's live state as read before planning, or why it could not be read.</summary>
+public sealed record Observation(string Host, ObservedHost? State, string? Error);

@@ -25,10 +25,13 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
         return HostObserver.ObserveAsync(runner, new ObserveRequest(files, BackendRegistry.ReadsFor(spec, host)), cancellationToken);
     }
 
-    /// <summary>Converges <paramref name="host"/> to its lease among <paramref name="leases"/> (all of them, its own included).</summary>
-    public async Task<HostOutcome> ReconcileAsync(HostSpec host, Lease lease, IReadOnlyList<Lease> leases, IHostRunner runner, bool execute, CancellationToken cancellationToken)
+    /// <summary>
+    /// Converges <paramref name="host"/> to its lease among <paramref name="leases"/> (all of them, its own
+    /// included), from <paramref name="observed"/> when the caller read the host already (a preflight).
+    /// </summary>
+    public async Task<HostOutcome> ReconcileAsync(HostSpec host, Lease lease, IReadOnlyList<Lease> leases, IHostRunner runner, bool execute, CancellationToken cancellationToken, ObservedHost? observed = null)
     {
-        var observed = await ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
+        observed ??= await ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
         var plan = Planner.PlanApply(new PlanInput(spec, host, lease, LeaseCoordinator.PeersOf(spec, lease, leases), observed));
         return await FinishAsync(host, Planned(host, lease, plan) with { Observed = observed }, runner, execute, cancellationToken).ConfigureAwait(false);
     }

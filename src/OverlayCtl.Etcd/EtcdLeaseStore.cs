@@ -41,7 +41,7 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
                 if (current.Value == wanted) return;
                 var existing = FlannelFormat.ParseConfig(current.Value);
                 var leases = snapshot.Leases.Count;
-                if (existing is not null && leases > 0 && (existing.Network != config.Network || existing.SubnetLen != config.SubnetLen))
+                if (existing is not null && leases > 0 && existing.Strands(config))
                     throw new LeaseException(
                         $"{key} says Network {existing.Network} with /{existing.SubnetLen} subnets and {leases} lease(s) exist; " +
                         $"the spec asks for {config.Network} with /{config.SubnetLen}. Changing it would strand those hosts: " +

@@ -46,8 +46,10 @@ public sealed class OutputContractTests
     public void StatusVerifyDoctorAndLeaseShapesArePinned()
     {
         Golden.Match("OverlayCtl.Cli.Tests", "status.json", Render(OutputFormat.Json, new StatusReport([
-            new HostStatus("node1", "10.244.1.0/24", "vxlan", "9a:0d:ac:e0:ff:33", "up", 2, 2, true, true, 0, [], true, null),
-            new HostStatus("node2", "10.244.2.0/24", "vxlan", "6e:9a:db:69:95:4f", "wrong-mac", 0, 2, true, false, 3, ["-/+ link flannel.1", "+ route 10.244.1.0/24", "~ file /etc/docker/daemon.json"], true, null),
+            new HostStatus("node1", "10.244.1.0/24", "vxlan", "9a:0d:ac:e0:ff:33", "up", 2, 2, "ok", "in sync", 0, [], "converged", null),
+            new HostStatus("node2", "10.244.2.0/24", "vxlan", "6e:9a:db:69:95:4f", "wrong-mac", 0, 2, "drift", "differ", 4,
+                ["-/+ link flannel.1", "+ route 10.244.1.0/24", "~ iptables filter FORWARD jump", "~ file /etc/docker/daemon.json"], "drift", null),
+            new HostStatus("node3", null, "vxlan", null, null, null, null, "unknown", "unknown", null, [], "unknown", "holds no lease (run overlayctl apply or leases allocate)"),
         ]), StatusJsonContext.Default.StatusReport));
         Golden.Match("OverlayCtl.Cli.Tests", "verify.json", Render(OutputFormat.Json, new VerifyReport(false, [
             new Probe("node1", "node2", "10.244.2.1", 1450, true, null),

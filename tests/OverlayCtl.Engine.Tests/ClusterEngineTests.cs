@@ -13,25 +13,26 @@ public sealed class ClusterEngineTests
     private static readonly ILogger Silent = new LoggerConfiguration().CreateLogger();
 
     /// <summary>A cluster of <paramref name="hosts"/> hosts n1, n2, ... that writes no Docker files.</summary>
-    internal static ClusterSpec Spec(int hosts) => SpecLoader.Parse($"""
+    internal static ClusterSpec Spec(int hosts, string cidr = "10.244.0.0/16", int typo = 0) => SpecLoader.Parse($"""
         apiVersion: overlayctl/v1
         kind: Cluster
         name: unit
         network:
-          cidr: 10.244.0.0/16
+          cidr: {cidr}
         docker:
           daemonConfig: null
           subnetEnv: null
         hosts:
-        {string.Concat(Enumerable.Range(1, hosts).Select(i => $"  - name: n{i}\n    address: 198.18.0.{10 + i}\n"))}
+        {string.Concat(Enumerable.Range(1, hosts).Select(i => $"  - name: n{i}\n    address: 198.18.0.{(i == typo ? 50 : 10) + i}\n"))}
         """, "unit.yaml");
 
     private sealed class Cluster
     {
-        public Cluster(int hosts, int parallel = 10)
+        public Cluster(int hosts, int parallel = 10, ClusterSpec? spec = null)
         {
-            Spec = ClusterEngineTests.Spec(hosts);
-            Hosts = Spec.Hosts.ToDictionary(h => h.Name, h => new FakeHost(h.Name, h.Address.ToString(), Gauge));
+            Spec = spec ?? ClusterEngineTests.Spec(hosts);
+            // Each fake host holds its real address (198.18.0.1N), whatever the spec says.
+            Hosts = Spec.Hosts.ToDictionary(h => h.Name, h => new FakeHost(h.Name, $"198.18.0.{10 + int.Parse(h.Name[1..], System.Globalization.CultureInfo.InvariantCulture)}", Gauge));
             Engine = new ClusterEngine(Spec, Store, h => Hosts[h.Name], Silent, parallel);
         }
 
@@ -147,5 +148,55 @@ public sealed class ClusterEngineTests
         }
         await cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default);
         Assert.Null(cluster.Store.Holder);
+    }
+
+    [Fact]
+    public async Task PlanAndApplyRefuseANetworkChangeThatWouldStrandLeasesAndWriteNothing()
+    {
+        var cluster = new Cluster(2);
+        await cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default);
+        var writes = cluster.Store.Writes;
+        var moved = new Cluster(2, spec: Spec(2, cidr: "10.245.0.0/16"));
+        var engine = new ClusterEngine(moved.Spec, cluster.Store, h => moved.Hosts[h.Name], Silent);
+
+        var plan = await Assert.ThrowsAsync<SpecException>(() => engine.PlanAsync(moved.Spec.Hosts, default));
+        var apply = await Assert.ThrowsAsync<SpecException>(() => engine.ApplyAsync(moved.Spec.Hosts, dryRun: false, default));
+        Assert.Equal(plan.Message, apply.Message);
+        var error = Assert.Single(apply.Errors);
+        Assert.Equal(("unit.yaml", 5), (error.File, error.Line));
+        Assert.Contains("would strand those hosts", error.Message, StringComparison.Ordinal);
+        Assert.Equal(writes, cluster.Store.Writes);
+        Assert.All(moved.Hosts.Values, h => Assert.False(h.Changed));
+    }
+
+    [Fact]
+    public async Task AnAddressTheHostDoesNotHoldIsRefusedAtItsLineBeforeAnyLease()
+    {
+        var cluster = new Cluster(3, spec: Spec(3, typo: 2));
+        var e = await Assert.ThrowsAsync<SpecException>(() => cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal(13, error.Line);
+        Assert.Contains("host n2 does not hold its address 198.18.0.52 (it holds 198.18.0.12 on eth0)", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, cluster.Store.Writes);
+        Assert.All(cluster.Hosts.Values, h => Assert.False(h.Changed));
+        await Assert.ThrowsAsync<SpecException>(() => cluster.Engine.PlanAsync(cluster.Spec.Hosts, default));
+    }
+
+    [Fact]
+    public async Task AnOverlayOverAPathTheHostUsesOrTheOperatorsSshSessionIsRefused()
+    {
+        var cluster = new Cluster(2);
+        cluster.Hosts["n1"].ExtraRoute = """{"dst":"10.0.0.0/8","gateway":"198.18.0.1","dev":"eth0","protocol":"static"}""";
+        cluster.Hosts["n2"].SshClient = "10.244.7.9 51234 22";
+        var e = await Assert.ThrowsAsync<SpecException>(() => cluster.Engine.PlanAsync(cluster.Spec.Hosts, default));
+        Assert.Equal(2, e.Errors.Count);
+        Assert.All(e.Errors, x => Assert.Equal(5, x.Line));
+        Assert.Contains("route 10.0.0.0/8 via 198.18.0.1 dev eth0", e.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Contains("ssh session on host n2 comes from 10.244.7.9", e.Errors[1].Message, StringComparison.Ordinal);
+
+        // overlayctl's own routes (proto 211) and a session from outside the overlay are fine.
+        cluster.Hosts["n1"].ExtraRoute = """{"dst":"10.244.9.0/24","gateway":"10.244.9.0","dev":"flannel.1","protocol":"211","flags":["onlink"]}""";
+        cluster.Hosts["n2"].SshClient = "198.18.0.1 51234 22";
+        await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default);
     }
 }

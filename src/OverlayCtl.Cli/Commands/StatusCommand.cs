@@ -23,40 +23,47 @@ internal static class StatusCommand
             var outcomes = await engine.Hosts.ConvergeAsync(targets, leases, execute: false, ct).ConfigureAwait(false);
             var report = new StatusReport(outcomes.Select(o => Row(cluster, o, Math.Max(0, leases.Count - 1))).ToList());
             context.Out.Write(report, StatusJsonContext.Default.StatusReport, r => Human(r, context.Out.Format == OutputFormat.Wide));
-            if (report.Hosts.Any(h => !h.Reachable)) return ExitCodes.HostFailed;
-            return report.Hosts.Any(h => h.Drift > 0 || h.Subnet is null) ? ExitCodes.Changes : ExitCodes.Ok;
+            if (report.Hosts.Any(h => h.State == Unknown)) return ExitCodes.HostFailed;
+            return report.Hosts.Any(h => h.State == "drift") ? ExitCodes.Changes : ExitCodes.Ok;
         }));
         return command;
     }
 
+    private const string Unknown = "unknown";
+
+    /// <summary>
+    /// A host not observed (no lease, unreachable) is unknown in every column: claiming "missing" or
+    /// "none" about a host nobody looked at would be a lie.
+    /// </summary>
     private static HostStatus Row(ClusterSpec cluster, HostOutcome o, int peers)
     {
         var backend = cluster.Network.Backend.Name;
         if (o.Observed is not { } observed || o.Plan is null || o.Lease is null)
-            return new HostStatus(o.Host, o.Lease?.Subnet.ToString(), backend, null, null, 0, 0, false, false, 0, [], o.Observed is not null || o.Lease is null, o.Error);
+            return new HostStatus(o.Host, o.Lease?.Subnet.ToString(), backend, null, null, null, null, Unknown, Unknown, null, [], Unknown, o.Error);
         var facts = cluster.Network.Backend.Status(cluster, o.Lease, observed, o.Plan);
-        var missing = facts.PeersMissing;
-        var chains = IptablesRules.Chains.All(c => observed.Iptables.Table(c.Table).Chains.ContainsKey(c.Chain) || (c.Table == "nat" && !cluster.Network.IpMasq));
-        var filesInSync = !o.Plan.Operations.Any(op => op.Address.Kind == ResourceKind.File);
+        var ops = o.Plan.Operations;
+        var iptables = !ops.Any(op => op.Address.Kind is ResourceKind.IptablesChain or ResourceKind.IptablesJump) ? "ok"
+            : ops.Any(op => op.Address.Kind == ResourceKind.IptablesChain && op.Kind == ChangeKind.Add) ? "missing" : "drift";
+        var files = ops.Any(op => op.Address.Kind == ResourceKind.File) ? "differ" : "in sync";
         return new HostStatus(o.Host, o.Lease.Subnet.ToString(), backend, o.Lease.VtepMac?.Text, facts.DeviceState,
-            peers - missing, peers, chains, filesInSync, o.Plan.Operations.Count,
-            o.Plan.Operations.Select(op => $"{op.Sign} {op.Address}").ToList(), true, null);
+            peers - facts.PeersMissing, peers, iptables, files, ops.Count,
+            ops.Select(op => $"{op.Sign} {op.Address}").ToList(), ops.Count == 0 ? "converged" : "drift", null);
     }
 
     private static string Human(StatusReport report, bool wide)
     {
-        var headers = new List<string> { "HOST", "SUBNET", "BACKEND", "DEVICE", "PEERS", "IPTABLES", "FILES", "DRIFT", "REACHABLE" };
+        var headers = new List<string> { "HOST", "SUBNET", "BACKEND", "DEVICE", "PEERS", "IPTABLES", "FILES", "DRIFT", "STATE" };
         if (wide) headers.AddRange(["VTEP MAC", "DETAIL"]);
         var table = new Table([.. headers]);
         foreach (var h in report.Hosts)
         {
             var cells = new List<string?>
             {
-                h.Host, h.Subnet, h.Backend, h.Device,
-                string.Create(CultureInfo.InvariantCulture, $"{h.PeersProgrammed}/{h.PeersExpected}"),
-                h.Chains ? "ok" : "missing", h.FilesInSync ? "in sync" : "differ",
-                h.Drift == 0 ? "none" : string.Create(CultureInfo.InvariantCulture, $"{h.Drift} op(s)"),
-                h.Reachable ? "yes" : "no",
+                h.Host, h.Subnet, h.Backend, h.State == Unknown ? Unknown : h.Device,
+                h.PeersExpected is null ? Unknown : string.Create(CultureInfo.InvariantCulture, $"{h.PeersProgrammed}/{h.PeersExpected}"),
+                h.Iptables, h.Files,
+                h.Drift switch { null => Unknown, 0 => "none", var n => string.Create(CultureInfo.InvariantCulture, $"{n} op(s)") },
+                h.State,
             };
             if (wide) cells.AddRange([h.VtepMac, h.Error ?? string.Join(", ", h.Changes)]);
             table.Add([.. cells]);
@@ -68,10 +75,13 @@ internal static class StatusCommand
 /// <summary>The shape of <c>status -o json</c> (docs/output.md).</summary>
 internal sealed record StatusReport(IReadOnlyList<HostStatus> Hosts);
 
-/// <summary>One host's status. <see cref="Drift"/> counts the operations plan would run.</summary>
+/// <summary>
+/// One host's status. <see cref="Drift"/> counts the operations plan would run; <see cref="State"/> is
+/// converged, drift, or unknown (not observed: no lease, unreachable), when the counts are null.
+/// </summary>
 internal sealed record HostStatus(
-    string Host, string? Subnet, string Backend, string? VtepMac, string? Device, int PeersProgrammed, int PeersExpected,
-    bool Chains, bool FilesInSync, int Drift, IReadOnlyList<string> Changes, bool Reachable, string? Error);
+    string Host, string? Subnet, string Backend, string? VtepMac, string? Device, int? PeersProgrammed, int? PeersExpected,
+    string Iptables, string Files, int? Drift, IReadOnlyList<string> Changes, string State, string? Error);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatusReport))]

@@ -101,6 +101,12 @@ public abstract record HostRead
     /// so hosts without Open vSwitch never need it.
     /// </summary>
     public sealed record OpenVSwitch(string? Db, string? OnlyIfDevice) : HostRead;
+
+    /// <summary>
+    /// Whether transmit checksum offload (<c>ethtool -k</c>, tx-checksum-ip-generic) is on for
+    /// <paramref name="Device"/>, when the device exists; into <see cref="State.ObservedHost.TxChecksumOffload"/>.
+    /// </summary>
+    public sealed record TxChecksumOffload(string Device) : HostRead;
 }
 
 /// <summary>One host's status as a backend sees it. <see cref="Device"/> and <see cref="DeviceState"/> are null when it has no device.</summary>

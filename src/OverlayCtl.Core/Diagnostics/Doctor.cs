@@ -22,6 +22,7 @@ public static partial class Doctor
         new("ip-forward", "net.ipv4.ip_forward is 1"),
         new("forward-policy", "FORWARD does not drop overlay traffic (policy DROP without our jump, or a DROP/REJECT rule ahead of it)"),
         new("mtu", "the overlay device's MTU fits the underlay (underlay minus the backend's overhead) and Docker uses the same MTU"),
+        new("docker-bridge", "the docker bridge exists, is up and holds this host's lease gateway"),
         new("docker-bip", "daemon.json's bip is this host's lease gateway"),
         new("docker-masquerade", "no foreign MASQUERADE rule rewrites traffic inside the overlay"),
         new("rp-filter", "strict reverse-path filtering is off on the underlay and overlay devices"),
@@ -68,6 +69,7 @@ public static partial class Doctor
             Add("mtu", Severity.Error, $"{daemonPath} sets mtu {dockerMtu} but {device} has {tunnel.Mtu}: containers send packets the overlay cannot carry", "overlayctl apply (it writes the overlay MTU), then restart dockerd");
 
         findings.AddRange(backend.Check(new DoctorContext(input, facts, underlay)));
+        CheckBridge(spec.Docker.Bridge, lease, observed, Add);
 
         if (daemonPath is not null && daemon is { } d && d.TryGetProperty("bip", out var bip) && bip.GetString() != DockerFiles.Bip(lease.Subnet))
             Add("docker-bip", Severity.Error, $"{daemonPath} has bip {bip.GetString()} but this host's lease is {lease.Subnet}: Docker puts containers on the wrong subnet", $"overlayctl apply, then restart dockerd (bip must be {DockerFiles.Bip(lease.Subnet)})");
@@ -108,6 +110,17 @@ public static partial class Doctor
             findings.Add(new Finding("leases", "-", Severity.Warning,
                 $"lease {stale.Subnet} is held by {stale.PublicIp}, which is not in the spec (a dead host, or a flannel node sharing the network)", "overlayctl leases gc -f SPEC --yes, if that host is gone"));
         return findings;
+    }
+
+    private static void CheckBridge(string name, Lease lease, ObservedHost observed, Action<string, Severity, string, string> add)
+    {
+        var gateway = new Net.InterfaceAddress(lease.Subnet.Gateway, lease.Subnet.PrefixLength);
+        if (observed.FindLink(name) is not { } bridge)
+            add("docker-bridge", Severity.Error, $"the docker bridge {name} does not exist: containers on this host have no network", "overlayctl apply (creates it with the lease's gateway), then restart dockerd");
+        else if (!bridge.Up)
+            add("docker-bridge", Severity.Error, $"the docker bridge {name} is down: containers on this host reach nothing", $"ip link set {name} up (overlayctl apply does)");
+        else if (!observed.AddressesOf(name).Contains(gateway))
+            add("docker-bridge", Severity.Error, $"the docker bridge {name} does not hold {gateway}, the gateway of this host's lease {lease.Subnet}: containers have no route out", "overlayctl apply (puts the gateway on it), then restart dockerd");
     }
 
     private static void CheckForward(ObservedHost observed, Action<string, Severity, string, string> add)

@@ -17,10 +17,9 @@ public sealed record Finding(string Check, string Host, Severity Severity, strin
 
 /// <summary>Facts doctor reads beyond the planner's observed state.</summary>
 /// <param name="RpFilter">rp_filter by scope ("all", "default", or a device name).</param>
-/// <param name="TxChecksumOffload">Whether tx checksum offload is on for the overlay device; null when unknown.</param>
-public sealed record HostFacts(IReadOnlyDictionary<string, int> RpFilter, bool? TxChecksumOffload)
+public sealed record HostFacts(IReadOnlyDictionary<string, int> RpFilter)
 {
-    public static HostFacts None { get; } = new(new Dictionary<string, int>(), null);
+    public static HostFacts None { get; } = new(new Dictionary<string, int>());
 }
 
 /// <summary>One named check and what it looks for (docs/commands/status-verify-doctor.md lists them all).</summary>

@@ -78,6 +78,24 @@ public static class DockerFiles
         return root;
     }
 
+    /// <summary>overlayctl's keys that differ between two daemon.json texts, as <c>key value</c> lists (before, after).</summary>
+    public static (string Before, string After) DaemonConfigChange(string path, string current, string wanted)
+    {
+        var (now, then) = (ParseObject(path, current), ParseObject(path, wanted));
+        var keys = OwnedKeys.Where(k => !JsonNode.DeepEquals(now[k], then[k])).ToList();
+        string Show(JsonObject o) => keys.Count == 0 ? "layout" : string.Join(", ", keys.Select(k => $"{k} {o[k]?.ToJsonString() ?? "(unset)"}"));
+        return (Show(now), Show(then));
+    }
+
+    /// <summary>The lines that differ between two <c>KEY=VALUE</c> texts (subnet.env), as (before, after).</summary>
+    public static (string Before, string After) LinesChange(string current, string wanted)
+    {
+        var (now, then) = (current.Split('\n', StringSplitOptions.RemoveEmptyEntries), wanted.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var gone = now.Except(then, StringComparer.Ordinal).ToList();
+        var added = then.Except(now, StringComparer.Ordinal).ToList();
+        return (gone.Count == 0 ? "(none)" : string.Join(", ", gone), added.Count == 0 ? "(none)" : string.Join(", ", added));
+    }
+
     public static string SubnetEnv(Ipv4Cidr network, Ipv4Cidr subnet, int mtu, bool ipMasq) => string.Create(CultureInfo.InvariantCulture,
         $"FLANNEL_NETWORK={network}\nFLANNEL_SUBNET={Bip(subnet)}\nFLANNEL_MTU={mtu}\nFLANNEL_IPMASQ={(ipMasq ? "true" : "false")}\n");
 

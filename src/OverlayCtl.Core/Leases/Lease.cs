@@ -46,7 +46,11 @@ public sealed record NetworkConfig(
     Ipv4Address SubnetMax,
     string BackendType,
     int? Vni,
-    int? Port);
+    int? Port)
+{
+    /// <summary>Whether moving to <paramref name="wanted"/> would leave the leases cut from this config outside it.</summary>
+    public bool Strands(NetworkConfig wanted) => Network != wanted.Network || SubnetLen != wanted.SubnetLen;
+}
 
 /// <summary>What a host asks for when it wants a lease.</summary>
 public sealed record LeaseRequest(

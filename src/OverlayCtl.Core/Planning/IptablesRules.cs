@@ -64,7 +64,12 @@ public static class IptablesRules
         var dropsAhead = first > 0 && rules.Take(first).Any(Drops);
         if (ours.Count == 1 && ours[0] == Jump(parent, chain) && !dropsAhead) return null;
         var lines = ours.Select(j => "-D" + j[2..]).Append($"-I {parent} 1 -m comment --comment {Comment} -j {chain}").ToList();
-        return new Operation(ours.Count == 0 ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.IptablesJump(table, parent), new IptablesStep(table, lines));
+        var operation = new Operation(ours.Count == 0 ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.IptablesJump(table, parent), new IptablesStep(table, lines));
+        if (ours.Count == 0) return operation;
+        var now = ours.Count > 1 ? $"{ours.Count} jumps"
+            : dropsAhead ? $"below '{rules.Take(first).First(Drops)}'"
+            : $"'{ours[0]}'";
+        return operation.Shows(now, "one jump, first in " + parent);
     }
 
     /// <summary>Whether a rule, as iptables-save prints it, drops or rejects what it matches.</summary>

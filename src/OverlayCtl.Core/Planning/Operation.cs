@@ -27,6 +27,15 @@ public sealed record Operation(ChangeKind Kind, ResourceAddress Address, IReadOn
     {
     }
 
+    /// <summary>What the resource is now, for a change people should see before it happens (<c>mtu 1400</c>); null when it is simply absent or present.</summary>
+    public string? Before { get; init; }
+
+    /// <summary>What it will be (<c>mtu 1450</c>), shown with <see cref="Before"/> as <c>1400 → 1450</c>.</summary>
+    public string? After { get; init; }
+
+    /// <summary>The resource as the plan names it, with before → after when the operation carries them.</summary>
+    public string Title => Before is null || After is null ? Address.ToString() : $"{Address}: {Before} → {After}";
+
     /// <summary>The steps exactly as they would run, one per line.</summary>
     public string Render() => string.Join('\n', Steps.Select(s => s.Render()));
 

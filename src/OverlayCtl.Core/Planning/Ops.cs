@@ -19,6 +19,11 @@ public static class Ops
 
     public static Operation Run(ChangeKind kind, ResourceAddress address, string program, params string[] args) => new(kind, address, new CommandStep(new CommandSpec(program, args)));
 
+    /// <summary>The operation, showing what the resource is now and what it will be.</summary>
+    public static Operation Shows(this Operation operation, string? before, string after) => operation with { Before = before, After = after };
+
+    public static Operation Shows(this Operation operation, (string Before, string After) change) => operation.Shows(change.Before, change.After);
+
     /// <summary>Deletes a resource and creates it again, as one operation.</summary>
     public static Operation Replace(ResourceAddress address, Step delete, Step create) => new(ChangeKind.Replace, address, [delete, create]);
 }

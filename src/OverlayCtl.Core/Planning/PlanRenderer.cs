@@ -13,7 +13,7 @@ public static class PlanRenderer
             text.Append("# ").Append(host.Host).Append('\n');
             foreach (var op in host.Operations)
             {
-                text.Append("  ").Append(op.Sign).Append(' ').Append(op.Address).Append('\n');
+                text.Append("  ").Append(op.Sign).Append(' ').Append(op.Title).Append('\n');
                 foreach (var step in op.Steps) text.Append("      ").Append(step.Render()).Append('\n');
             }
             foreach (var warning in host.Warnings) text.Append("  ! ").Append(warning).Append('\n');

@@ -39,7 +39,7 @@ public static class Planner
         ops.AddRange(Routes(spec, backend, observed, state, removed));
 
         if (observed.IpForward != true)
-            ops.Add(Run(ChangeKind.Change, ResourceAddress.Sysctl("net.ipv4.ip_forward"), "sysctl", "-w", "net.ipv4.ip_forward=1"));
+            ops.Add(Run(ChangeKind.Change, ResourceAddress.Sysctl("net.ipv4.ip_forward"), "sysctl", "-w", "net.ipv4.ip_forward=1").Shows(observed.IpForward is null ? "unknown" : "0", "1"));
 
         ops.AddRange(IptablesRules.Converge(observed.Iptables, "filter", "FORWARD", IptablesRules.ForwardChain, IptablesRules.ForwardRules(spec.Network.Cidr)));
         ops.AddRange(spec.Network.IpMasq
@@ -49,9 +49,11 @@ public static class Planner
         if (spec.Docker.DaemonConfigFor(host) is { } daemonPath
             && DockerFiles.MergeDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), lease.Subnet, mtu, spec.Network.IpMasq) is { } daemon)
         {
+            var current = observed.Files.GetValueOrDefault(daemonPath);
             var backup = DockerFiles.BackupPath(daemonPath);
             var keep = observed.Files.GetValueOrDefault(backup) is null ? backup : null;
-            ops.Add(new Operation(observed.Files.GetValueOrDefault(daemonPath) is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, daemon, keep)));
+            var write = new Operation(current is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, daemon, keep));
+            ops.Add(current is null ? write : write.Shows(DockerFiles.DaemonConfigChange(daemonPath, current, daemon)));
             // dockerd reads daemon.json only when it starts.
             warnings.Add(spec.Docker.RestartFor(host) is { } restart
                 ? $"dockerd restarts to use bip {DockerFiles.Bip(lease.Subnet)}: apply runs docker.restart ({string.Join(' ', restart)}) once the overlay is up"
@@ -61,7 +63,11 @@ public static class Planner
         {
             var env = DockerFiles.SubnetEnv(spec.Network.Cidr, lease.Subnet, mtu, spec.Network.IpMasq);
             var current = observed.Files.GetValueOrDefault(envPath);
-            if (current != env) ops.Add(new Operation(current is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(envPath), new FileStep(envPath, env)));
+            if (current != env)
+            {
+                var write = new Operation(current is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(envPath), new FileStep(envPath, env));
+                ops.Add(current is null ? write : write.Shows(DockerFiles.LinesChange(current, env)));
+            }
         }
         return new HostPlan(host.Name, ops) { Warnings = warnings };
     }
@@ -161,10 +167,16 @@ public static class Planner
         foreach (var stale in addresses.Where(a => a != gateway))
             yield return Ip(ChangeKind.Remove, ResourceAddress.Address(stale, bridge), "addr", "del", stale.ToString(), "dev", bridge);
         if (!addresses.Contains(gateway))
-            yield return Ip(ChangeKind.Add, ResourceAddress.Address(gateway, bridge), "addr", "add", gateway.ToString(), "dev", bridge);
-        if (link is null || !link.Up)
-            yield return Ip(link is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(bridge, "up"), "link", "set", bridge, "up");
+            yield return AddressChange(Ip(ChangeKind.Add, ResourceAddress.Address(gateway, bridge), "addr", "add", gateway.ToString(), "dev", bridge), addresses, gateway);
+        if (link is null)
+            yield return Ip(ChangeKind.Add, ResourceAddress.Link(bridge, "up"), "link", "set", bridge, "up");
+        else if (!link.Up)
+            yield return Ip(ChangeKind.Change, ResourceAddress.Link(bridge, "up"), "link", "set", bridge, "up").Shows("down", "up");
     }
+
+    /// <summary>An address added where others stand (a new lease): shows the one it takes over from.</summary>
+    internal static Operation AddressChange(Operation add, IReadOnlyList<InterfaceAddress> present, InterfaceAddress wanted) =>
+        present.Count == 0 ? add : add.Shows(string.Join(", ", present), wanted.ToString());
 
     /// <summary>
     /// Routes: ours carry <see cref="Ops.RouteProtocol"/>. A wanted route that is missing or different is
@@ -192,10 +204,15 @@ public static class Planner
             var args = new List<string> { "route", "replace", w.Destination.ToString(), "via", w.Via.ToString(), "dev", w.Device };
             if (w.Onlink) args.Add("onlink");
             args.AddRange(["proto", RouteProtocol]);
-            var exists = byDestination.Contains(w.Destination);
-            yield return Ip(exists ? ChangeKind.Change : ChangeKind.Add, ResourceAddress.Route(w.Destination), [.. args]);
+            var route = Ip(byDestination.Contains(w.Destination) ? ChangeKind.Change : ChangeKind.Add, ResourceAddress.Route(w.Destination), [.. args]);
+            yield return byDestination[w.Destination].FirstOrDefault() is { } now
+                ? route.Shows(Describe(now.Gateway, now.Device, now.Onlink, now.Protocol), Describe(w.Via, w.Device, w.Onlink, RouteProtocol))
+                : route;
         }
     }
+
+    private static string Describe(Ipv4Address? via, string? device, bool onlink, string? protocol) =>
+        string.Join(' ', new[] { via is { } v ? $"via {v}" : null, device is null ? null : $"dev {device}", onlink ? "onlink" : null, protocol is null ? null : $"proto {protocol}" }.OfType<string>());
 
     private static Operation RouteDel(RouteInfo route)
     {

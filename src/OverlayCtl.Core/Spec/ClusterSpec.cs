@@ -16,6 +16,9 @@ public sealed record ClusterSpec(
     string SourcePath)
 {
     public HostSpec? FindHost(string name) => Hosts.FirstOrDefault(h => h.Name == name);
+
+    /// <summary>Where the spec wrote the values later checks judge, for errors that point back at them.</summary>
+    public SpecLocations Locations { get; init; } = SpecLocations.None;
 }
 
 /// <summary>Where the leases live.</summary>

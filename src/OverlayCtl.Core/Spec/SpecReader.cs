@@ -20,6 +20,10 @@ internal sealed class SpecReader(string file)
 
     public List<SpecError> Errors { get; } = [];
 
+    private readonly Dictionary<string, (int Line, int Column)> _places = new(StringComparer.Ordinal);
+
+    private void Place(string key, YamlNode node) => _places[key] = ((int)node.Start.Line, (int)node.Start.Column);
+
     public ClusterSpec? Read(YamlNode root)
     {
         var map = Mapping(root, "the spec", RootKeys);
@@ -42,7 +46,7 @@ internal sealed class SpecReader(string file)
         var hosts = ReadHosts(map.GetValueOrDefault("hosts"), root, network);
 
         if (Errors.Count > 0 || name is null || network is null || hosts is null) return null;
-        return new ClusterSpec(name.Value, etcd, network, docker, hosts, file);
+        return new ClusterSpec(name.Value, etcd, network, docker, hosts, file) { Locations = new SpecLocations(file, _places) };
     }
 
     private EtcdSpec ReadEtcd(Entry? entry)
@@ -104,6 +108,7 @@ internal sealed class SpecReader(string file)
         var cidrText = RequiredString(map, entry.Value, "cidr", "network");
         if (cidrText is not null)
         {
+            Place(SpecLocations.Network("cidr"), cidrText.Node);
             if (Ipv4Cidr.TryParse(cidrText.Value, out var c)) cidr = c;
             else if (Ipv4Cidr.TryParseLoose(cidrText.Value, out var a, out var len))
                 Error(cidrText.Node, $"'{cidrText.Value}' has host bits set", $"write {Ipv4Cidr.Containing(a, len)}");
@@ -113,6 +118,7 @@ internal sealed class SpecReader(string file)
         var subnetLength = cidr is { } n0 ? SubnetDefaults.SubnetLength(n0) : 24;
         if (map.TryGetValue("subnetLength", out var sl) && Int(sl.Value, "subnetLength") is { } l)
         {
+            Place(SpecLocations.Network("subnetLength"), sl.Value);
             if (cidr is { } n && (l <= n.PrefixLength || l > SubnetDefaults.MaxSubnetLength))
                 Error(sl.Value, $"subnetLength {l} does not fit the network {n}", $"use a length from {n.PrefixLength + 1} to {SubnetDefaults.MaxSubnetLength}");
             else subnetLength = l;
@@ -253,13 +259,17 @@ internal sealed class SpecReader(string file)
                 {
                     addresses[a] = label;
                     address = a;
+                    Place(SpecLocations.Host(label, "address"), addressText.Node);
                 }
             }
 
             var iface = map.TryGetValue("interface", out var i) ? InterfaceName(i.Value, "interface") : null;
             Ipv4Cidr? subnet = null;
             if (map.TryGetValue("subnet", out var s) && Scalar(s.Value, "a subnet") is { } subnetText)
+            {
                 subnet = Pin(s.Value, subnetText, label, network, pins);
+                Place(SpecLocations.Host(label, "subnet"), s.Value);
+            }
 
             HostConnection connection = new HostConnection.Local();
             string? sshKey = null;

@@ -21,6 +21,12 @@ public sealed record ObservedHost(
 
     public LinkInfo? FindLink(string name) => Links.FirstOrDefault(l => l.Name == name);
 
+    /// <summary>Transmit checksum offload per device, for the devices a backend asked about (<see cref="Backends.HostRead.TxChecksumOffload"/>).</summary>
+    public IReadOnlyDictionary<string, bool> TxChecksumOffload { get; init; } = new Dictionary<string, bool>();
+
+    /// <summary>Where the session running overlayctl's commands comes from (<c>SSH_CLIENT</c> on the host), when it is ssh.</summary>
+    public Ipv4Address? SshClient { get; init; }
+
     public IEnumerable<InterfaceAddress> AddressesOf(string device) => Addresses.Where(a => a.Device == device).Select(a => a.Address);
 }
 

@@ -4,7 +4,7 @@ using OverlayCtl.Core.Hosts;
 
 namespace OverlayCtl.Hosts.Observe;
 
-/// <summary>Reads what doctor needs beyond the planner's state: rp_filter and the overlay device's checksum offload.</summary>
+/// <summary>Reads what doctor needs beyond the planner's state: rp_filter of the underlay and overlay devices.</summary>
 public static class FactsObserver
 {
     public static async Task<HostFacts> ObserveAsync(IHostRunner runner, string? underlay, string? overlayDevice, CancellationToken cancellationToken)
@@ -21,13 +21,6 @@ public static class FactsObserver
             var index = keys.IndexOf(parts[0]);
             if (index >= 0) rp[scopes[index]] = value;
         }
-        bool? offload = null;
-        if (overlayDevice is not null)
-        {
-            var ethtool = await runner.RunAsync(CommandSpec.Of("ethtool", "-k", overlayDevice), cancellationToken).ConfigureAwait(false);
-            var line = ethtool.StandardOutput.Split('\n').FirstOrDefault(l => l.TrimStart().StartsWith("tx-checksum-ip-generic:", StringComparison.Ordinal));
-            if (ethtool.Succeeded && line is not null) offload = line.Contains(": on", StringComparison.Ordinal);
-        }
-        return new HostFacts(rp, offload);
+        return new HostFacts(rp);
     }
 }

@@ -1,5 +1,6 @@
 using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.Net;
 using OverlayCtl.Core.State;
 
 namespace OverlayCtl.Hosts.Observe;
@@ -25,11 +26,13 @@ public static class HostObserver
         var fdb = MustAsync(runner, CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
         var iptables = MustAsync(runner, CommandSpec.Of("iptables-save"), cancellationToken);
         var forward = MustAsync(runner, CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken);
+        var ssh = runner.RunAsync(CommandSpec.Of("printenv", "SSH_CLIENT"), cancellationToken);
+        var offload = OffloadAsync(runner, request.Reads?.OfType<HostRead.TxChecksumOffload>().ToList() ?? [], links, cancellationToken);
         var ovs = OvsAsync(runner, request.Reads?.OfType<HostRead.OpenVSwitch>().ToList() ?? [], links, cancellationToken);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
-        await Task.WhenAll(links, addresses, routes, neighbors, fdb, iptables, forward, ovs).ConfigureAwait(false);
+        await Task.WhenAll(links, addresses, routes, neighbors, fdb, iptables, forward, ovs, ssh, offload).ConfigureAwait(false);
         var fileContents = await Task.WhenAll(files).ConfigureAwait(false);
         return new ObservedHost(
             await links.ConfigureAwait(false),
@@ -40,8 +43,34 @@ public static class HostObserver
             StateParsers.ParseIptablesSave(await iptables.ConfigureAwait(false)),
             (await forward.ConfigureAwait(false)).Trim() == "1",
             fileContents.ToDictionary(f => f.path, f => f.content, StringComparer.Ordinal),
-            await ovs.ConfigureAwait(false));
+            await ovs.ConfigureAwait(false))
+        {
+            SshClient = SshClient(await ssh.ConfigureAwait(false)),
+            TxChecksumOffload = await offload.ConfigureAwait(false),
+        };
     }
+
+    /// <summary>
+    /// <c>ethtool -k</c> for each asked device that exists (one made by this apply is set as it is created).
+    /// The spec asked for the setting, so a host without ethtool fails here, saying so.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, bool>> OffloadAsync(
+        IHostRunner runner, IReadOnlyList<HostRead.TxChecksumOffload> reads, Task<IReadOnlyList<LinkInfo>> links, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, bool>(StringComparer.Ordinal);
+        if (reads.Count == 0) return result;
+        var present = await links.ConfigureAwait(false);
+        foreach (var device in reads.Select(r => r.Device).Distinct(StringComparer.Ordinal).Where(d => present.Any(l => l.Name == d)))
+        {
+            var text = await MustAsync(runner, CommandSpec.Of("ethtool", "-k", device), cancellationToken).ConfigureAwait(false);
+            if (StateParsers.ParseTxChecksumOffload(text) is { } on) result[device] = on;
+        }
+        return result;
+    }
+
+    /// <summary><c>SSH_CLIENT</c> is "ADDRESS PORT PORT"; unset (not an ssh session) or IPv6 is none.</summary>
+    private static Ipv4Address? SshClient(CommandResult result) =>
+        result.Succeeded && Ipv4Address.TryParse(result.StandardOutput.Split(' ', 2)[0].Trim(), out var address) ? address : null;
 
     private static async Task<IReadOnlyList<LinkInfo>> ParseLinksAsync(Task<string> json) => StateParsers.ParseLinks(await json.ConfigureAwait(false));
 

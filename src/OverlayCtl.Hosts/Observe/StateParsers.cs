@@ -168,4 +168,11 @@ public static class StateParsers
         e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Array
             ? p.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToHashSet(StringComparer.Ordinal)
             : [];
+
+    /// <summary>tx-checksum-ip-generic from <c>ethtool -k</c> ("on", "off", "off [fixed]"); null when the line is absent.</summary>
+    public static bool? ParseTxChecksumOffload(string ethtool)
+    {
+        var line = ethtool.Split('\n').FirstOrDefault(l => l.TrimStart().StartsWith("tx-checksum-ip-generic:", StringComparison.Ordinal));
+        return line is null ? null : line.Split(':', 2)[1].TrimStart().StartsWith("on", StringComparison.Ordinal);
+    }
 }

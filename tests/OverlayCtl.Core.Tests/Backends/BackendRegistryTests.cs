@@ -46,7 +46,7 @@ public sealed class BackendRegistryTests
     {
         var keys = BackendRegistry.All.SelectMany(b => b.NetworkKeys).ToList();
         Assert.Equal(keys.Count, keys.Distinct(StringComparer.Ordinal).Count());
-        Assert.Equal(["vni", "port", "directRouting", "ovs"], keys);
+        Assert.Equal(["vni", "port", "directRouting", "vxlan", "ovs"], keys);
     }
 
     [Fact]

@@ -1,4 +1,7 @@
+using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Backends.Vxlan;
+using OverlayCtl.Core.Diagnostics;
+using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.State;
 using OverlayCtl.Core.Tests.Support;
@@ -27,6 +30,8 @@ public sealed class VxlanBackendTests
     [InlineData("  directRouting: yes", "c.yaml:6:18: directRouting 'yes' is not a boolean (fix: write true or false)")]
     [InlineData("  backend: ovs\n  directRouting: true", "c.yaml:7:18: directRouting applies to the vxlan backend only (fix: remove directRouting, or use backend: vxlan)")]
     [InlineData("  backend: host-gw\n  directRouting: true", "c.yaml:7:18: directRouting applies to the vxlan backend only (fix: remove directRouting, or use backend: vxlan)")]
+    [InlineData("  backend: host-gw\n  vxlan:\n    txChecksumOffload: false", "c.yaml:8:24: network.vxlan.txChecksumOffload applies to the vxlan backend only (fix: remove it, or use backend: vxlan)")]
+    [InlineData("  vxlan:\n    txChecksumOfload: false", "c.yaml:7:5: unknown key 'txChecksumOfload' in network.vxlan (fix: did you mean 'txChecksumOffload'?)")]
     public void ABadVxlanKeyIsLocatedWithTheFix(string network, string expected) =>
         Assert.Equal([expected], SpecText.Errors(network));
 
@@ -52,5 +57,29 @@ public sealed class VxlanBackendTests
         Assert.Equal(["flannel.1"], VxlanBackend.StaleDevices(spec, host, marked: true).Select(l => l.Name));
         Assert.Equal(["flannel.1", "flannel.7"], VxlanBackend.StaleDevices(spec, host, marked: false).Select(l => l.Name));
         Assert.Equal(["flannel.2", "flannel.1"], spec.Network.Backend.OwnedDevices(spec, host));
+    }
+
+    [Fact]
+    public void ChecksumOffloadIsLeftAloneUnlessTheSpecSaysAndThenEnforcedAndChecked()
+    {
+        var unset = Lab.Spec();
+        Assert.Null(VxlanBackend.SettingsOf(unset).TxChecksumOffload);
+        Assert.Empty(unset.Network.Backend.Reads(unset, unset.Hosts[0], selected: true));
+        var on = Lab.Converged(unset, 2) with { TxChecksumOffload = new Dictionary<string, bool> { ["flannel.1"] = true } };
+        Assert.Empty(Planner.PlanApply(Lab.Input(unset, on, 2)).Operations);
+        Assert.Empty(Doctor.CheckHost(Lab.Input(unset, on, 2), HostFacts.None));
+
+        var off = Lab.Spec(extra: "  vxlan:\n    txChecksumOffload: false");
+        Assert.Equal([new HostRead.TxChecksumOffload("flannel.1")], off.Network.Backend.Reads(off, off.Hosts[0], selected: true));
+        var change = Assert.Single(Planner.PlanApply(Lab.Input(off, on, 2)).Operations);
+        Assert.Equal(("~ link flannel.1 tx-checksum-offload", "ethtool -K flannel.1 tx-checksum-ip-generic off"), ($"{change.Sign} {change.Address}", change.Render()));
+        var finding = Assert.Single(Doctor.CheckHost(Lab.Input(off, on, 2), HostFacts.None));
+        Assert.Equal(("checksum-offload", "tx checksum offload is on for flannel.1, but network.vxlan.txChecksumOffload is false"), (finding.Check, finding.Problem));
+
+        var converged = on with { TxChecksumOffload = new Dictionary<string, bool> { ["flannel.1"] = false } };
+        Assert.Empty(Planner.PlanApply(Lab.Input(off, converged, 2)).Operations);
+        Assert.Empty(Doctor.CheckHost(Lab.Input(off, converged, 2), HostFacts.None));
+        // A device apply creates is set right after it is made.
+        Assert.Contains(Planner.PlanApply(Lab.Input(off, Lab.Fresh(), 2)).Operations, o => o.Kind == ChangeKind.Add && o.Render() == "ethtool -K flannel.1 tx-checksum-ip-generic off");
     }
 }

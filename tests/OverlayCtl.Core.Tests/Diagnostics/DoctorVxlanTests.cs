@@ -46,6 +46,20 @@ public sealed class DoctorVxlanTests
         Assert.Contains("stale-device", vxlan);
         Assert.DoesNotContain("ovs-underlay", vxlan);
         var hostGw = Doctor.ChecksFor(Lab.Spec("host-gw").Network.Backend).Select(c => c.Name);
-        Assert.Equal(["underlay", "ip-forward", "forward-policy", "mtu", "docker-bip", "docker-masquerade", "rp-filter", "leases"], hostGw);
+        Assert.Equal(["underlay", "ip-forward", "forward-policy", "mtu", "docker-bridge", "docker-bip", "docker-masquerade", "rp-filter", "leases"], hostGw);
+    }
+
+    [Fact]
+    public void ADockerBridgeThatIsDownOrMissingOrWithoutTheGatewayIsAnError()
+    {
+        var spec = Lab.Spec();
+        var converged = Lab.Converged(spec, 2);
+        var down = converged with { Links = converged.Links.Select(l => l.Name == "docker0" ? l with { Up = false } : l).ToList() };
+        var finding = Assert.Single(Doctor.CheckHost(Lab.Input(spec, down, 2), HostFacts.None));
+        Assert.Equal(("docker-bridge", "the docker bridge docker0 is down: containers on this host reach nothing"), (finding.Check, finding.Problem));
+        var bare = converged with { Addresses = converged.Addresses.Where(a => a.Device != "docker0").ToList() };
+        Assert.Contains("does not hold 10.244.1.1/24", Assert.Single(Doctor.CheckHost(Lab.Input(spec, bare, 2), HostFacts.None)).Problem, StringComparison.Ordinal);
+        var gone = converged with { Links = converged.Links.Where(l => l.Name != "docker0").ToList() };
+        Assert.Contains(Doctor.CheckHost(Lab.Input(spec, gone, 2), HostFacts.None), f => f.Problem == "the docker bridge docker0 does not exist: containers on this host have no network");
     }
 }

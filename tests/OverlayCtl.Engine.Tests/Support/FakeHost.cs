@@ -22,6 +22,12 @@ internal sealed class FakeHost(string name, string address, Gauge? gauge = null)
 
     public string HostName { get; } = name;
 
+    /// <summary>A route the host already has (<c>ip -j</c> JSON object), such as a VPN's.</summary>
+    public string? ExtraRoute { get; set; }
+
+    /// <summary>What <c>SSH_CLIENT</c> says on the host; unset when null.</summary>
+    public string? SshClient { get; set; }
+
     /// <summary>Whether anything but reading ran: a command that changes the host, or a file written.</summary>
     public bool Changed => Ran.Any(c => !IsObserve(c));
 
@@ -34,6 +40,7 @@ internal sealed class FakeHost(string name, string address, Gauge? gauge = null)
         {
             if (Latency > TimeSpan.Zero) await Task.Delay(Latency, cancellationToken);
             if (FailWith is not null) return new CommandResult(255, "", FailWith);
+            if (command.ToString() == "printenv SSH_CLIENT") return SshClient is null ? new CommandResult(1, "", "") : new CommandResult(0, SshClient + "\n", "");
             return new CommandResult(0, Answer(command), "");
         }
         finally
@@ -57,7 +64,7 @@ internal sealed class FakeHost(string name, string address, Gauge? gauge = null)
     }
 
     private static bool IsObserve(CommandSpec c) => c.ToString() is var s && (s.StartsWith("ip -j", StringComparison.Ordinal)
-        || s.StartsWith("bridge -j", StringComparison.Ordinal) || s == "iptables-save" || s.StartsWith("sysctl -n", StringComparison.Ordinal));
+        || s.StartsWith("bridge -j", StringComparison.Ordinal) || s == "iptables-save" || s.StartsWith("sysctl -n", StringComparison.Ordinal) || s.StartsWith("printenv", StringComparison.Ordinal));
 
     private string Answer(CommandSpec command) => command.ToString() switch
     {
@@ -68,7 +75,7 @@ internal sealed class FakeHost(string name, string address, Gauge? gauge = null)
         "ip -j -4 addr show" => string.Create(CultureInfo.InvariantCulture,
             $$"""[{"ifname":"eth0","addr_info":[{"family":"inet","local":"{{address}}","prefixlen":24}]}]"""),
         "ip -j -4 route show table main" => string.Create(CultureInfo.InvariantCulture,
-            $$"""[{"dst":"{{address[..address.LastIndexOf('.')]}}.0/24","dev":"eth0","protocol":"kernel","scope":"link"}]"""),
+            $$"""[{"dst":"{{address[..address.LastIndexOf('.')]}}.0/24","dev":"eth0","protocol":"kernel","scope":"link"}{{(ExtraRoute is null ? "" : "," + ExtraRoute)}}]"""),
         "ip -j -4 neigh show" or "bridge -j fdb show" => "[]",
         "sysctl -n net.ipv4.ip_forward" => "1\n",
         _ => "",

@@ -80,4 +80,12 @@ public sealed class StateParsersTests
         Assert.Empty(StateParsers.ParseRoutes("""[{"dst":"fe80::/64","dev":"eth0"}]"""));
         Assert.Empty(StateParsers.ParseIptablesSave("").Tables);
     }
+
+    [Theory]
+    [InlineData("Features for flannel.1:\nrx-checksumming: on\ntx-checksumming: on\n\ttx-checksum-ipv4: off [fixed]\n\ttx-checksum-ip-generic: on\n", true)]
+    [InlineData("Features for flannel.1:\ntx-checksumming: off\n\ttx-checksum-ip-generic: off\n", false)]
+    [InlineData("Features for flannel.1:\ntx-checksumming: off\n\ttx-checksum-ip-generic: off [fixed]\n", false)]
+    [InlineData("Features for lo:\nrx-checksumming: on [fixed]\n", null)]
+    public void TxChecksumOffloadIsReadFromEthtool(string ethtool, bool? expected) =>
+        Assert.Equal(expected, StateParsers.ParseTxChecksumOffload(ethtool));
 }

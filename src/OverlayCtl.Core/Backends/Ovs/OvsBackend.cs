@@ -96,9 +96,12 @@ public sealed class OvsBackend : IBackend
             ops.Add(Vsctl(ChangeKind.Add, ResourceAddress.OvsBridge(name), db, "--may-exist", "add-br", name,
                 "--", "set", "bridge", name, $"datapath_type={ovs.DatapathType}", $"external_ids:{OwnerKey}={spec.Name}"));
         else if ((bridge.DatapathType ?? "system") != ovs.DatapathType)
-            ops.Add(Vsctl(ChangeKind.Change, ResourceAddress.OvsBridge(name, "datapath"), db, "set", "bridge", name, $"datapath_type={ovs.DatapathType}"));
+            ops.Add(Vsctl(ChangeKind.Change, ResourceAddress.OvsBridge(name, "datapath"), db, "set", "bridge", name, $"datapath_type={ovs.DatapathType}").Shows(bridge.DatapathType ?? "system", ovs.DatapathType));
         if (bridge?.FindPort(name)?.Mtu != c.Mtu)
-            ops.Add(Vsctl(bridge is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.OvsBridge(name, "mtu"), db, "set", "interface", name, $"mtu_request={mtu}"));
+        {
+            var setMtu = Vsctl(bridge is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.OvsBridge(name, "mtu"), db, "set", "interface", name, $"mtu_request={mtu}");
+            ops.Add(bridge is null ? setMtu : setMtu.Shows(bridge.FindPort(name)?.Mtu?.ToString(CultureInfo.InvariantCulture) ?? "(unset)", mtu));
+        }
 
         // One protected VXLAN port per peer; tunnel ports for peers that left go.
         var routes = new List<DesiredRoute>();
@@ -123,7 +126,7 @@ public sealed class OvsBackend : IBackend
         foreach (var stale in addresses.Where(a => a != vtep))
             ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Address(stale, name), "addr", "del", stale.ToString(), "dev", name));
         if (!addresses.Contains(vtep))
-            ops.Add(Ip(ChangeKind.Add, ResourceAddress.Address(vtep, name), "addr", "add", vtep.ToString(), "dev", name));
+            ops.Add(Planner.AddressChange(Ip(ChangeKind.Add, ResourceAddress.Address(vtep, name), "addr", "add", vtep.ToString(), "dev", name), addresses, vtep));
         if (link is not { Up: true })
             ops.Add(Ip(link is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(name, "up"), "link", "set", name, "up"));
         return new BackendState(ops, routes, bridge is null ? new HashSet<string>(StringComparer.Ordinal) { name } : null);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using OverlayCtl.Core.Diagnostics;
+using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Planning;
@@ -27,7 +28,7 @@ public sealed class VxlanBackend : IBackend
 
     public string LeaseType => "vxlan";
 
-    public IReadOnlyList<string> NetworkKeys { get; } = ["vni", "port", "directRouting"];
+    public IReadOnlyList<string> NetworkKeys { get; } = ["vni", "port", "directRouting", "vxlan"];
 
     public int Overhead => 50;
 
@@ -36,7 +37,7 @@ public sealed class VxlanBackend : IBackend
         VxlanPortCheck.Check,
         new("vtep-mac", "the VXLAN device's MAC is the one in the lease (peers' fdb entries point at it)"),
         new("peers", "every peer has its neighbour, fdb entry and route, pointing at the right addresses"),
-        new("checksum-offload", "tx checksum offload is off on the VXLAN device (VXLAN behind NAT drops bad checksums)"),
+        new("checksum-offload", "the VXLAN device's tx checksum offload is as network.vxlan.txChecksumOffload says (when the spec sets it)"),
         new("stale-device", "no flannel.N VXLAN device is left from an earlier VNI"),
     ];
 
@@ -63,7 +64,20 @@ public sealed class VxlanBackend : IBackend
 
     public ConfigData ConfigData(ClusterSpec spec) => new(SettingsOf(spec).Vni, SettingsOf(spec).Port);
 
-    public IEnumerable<HostRead> Reads(ClusterSpec spec, HostSpec host, bool selected) => [];
+    public IEnumerable<HostRead> Reads(ClusterSpec spec, HostSpec host, bool selected) =>
+        selected && SettingsOf(spec).TxChecksumOffload is not null ? [new HostRead.TxChecksumOffload(DeviceName(spec))] : [];
+
+    /// <summary>
+    /// flannel issue 1279: behind some NATs and NICs the kernel sends VXLAN packets with a bad inner
+    /// checksum that the receiver drops (pings pass, TCP stalls); flannel's fix is offload off on flannel.1.
+    /// </summary>
+    private static Operation? Offload(string device, bool? wanted, bool? observed, bool fresh)
+    {
+        if (wanted is not { } on || (!fresh && observed == on)) return null;
+        var step = new CommandStep(CommandSpec.Of("ethtool", "-K", device, "tx-checksum-ip-generic", on ? "on" : "off"));
+        var operation = new Operation(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "tx-checksum-offload"), step);
+        return fresh ? operation : operation.Shows(observed switch { true => "on", false => "off", null => "unknown" }, on ? "on" : "off");
+    }
 
     public IEnumerable<string> OwnedDevices(ClusterSpec spec, ObservedHost observed) =>
         [DeviceName(spec), .. StaleDevices(spec, observed, marked: true).Select(l => l.Name)];
@@ -105,24 +119,28 @@ public sealed class VxlanBackend : IBackend
             // None of these can be changed on a live VXLAN device: a wrong one is deleted and made again.
             ops.Add(link is null
                 ? new Operation(ChangeKind.Add, ResourceAddress.Link(device), add)
-                : Replace(ResourceAddress.Link(device), new IpStep(["link", "del", device]), add));
+                : Replace(ResourceAddress.Link(device), new IpStep(["link", "del", device]), add).Shows(Incompatible(link, vx, c, mac)));
             vanishing.Add(device);
         }
         else if (link!.Mtu != c.Mtu)
         {
-            ops.Add(Ip(ChangeKind.Change, ResourceAddress.Link(device, "mtu"), "link", "set", "dev", device, "mtu", mtu));
+            ops.Add(Ip(ChangeKind.Change, ResourceAddress.Link(device, "mtu"), "link", "set", "dev", device, "mtu", mtu).Shows(link.Mtu.ToString(CultureInfo.InvariantCulture), mtu));
         }
         // The alias is overlayctl's mark: what proves a flannel.N is ours once the VNI has moved on.
-        if (fresh || link!.Alias != Planner.Comment)
-            ops.Add(Ip(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "alias"), "link", "set", "dev", device, "alias", Planner.Comment));
+        var alias = Ip(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "alias"), "link", "set", "dev", device, "alias", Planner.Comment);
+        if (fresh) ops.Add(alias);
+        else if (link!.Alias != Planner.Comment) ops.Add(alias.Shows(link.Alias ?? "(none)", Planner.Comment));
+
+        if (Offload(device, vx.TxChecksumOffload, c.Observed.TxChecksumOffload.TryGetValue(device, out var on) ? on : null, fresh) is { } offload) ops.Add(offload);
 
         var vtepAddress = new InterfaceAddress(c.Lease.Subnet.Network, 32);
         var addresses = fresh ? [] : c.Observed.AddressesOf(device).ToList();
         foreach (var stale in addresses.Where(a => a != vtepAddress))
             ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Address(stale, device), "addr", "del", stale.ToString(), "dev", device));
         if (!addresses.Contains(vtepAddress))
-            ops.Add(Ip(ChangeKind.Add, ResourceAddress.Address(vtepAddress, device), "addr", "add", vtepAddress.ToString(), "dev", device));
-        if (fresh || !link!.Up) ops.Add(Ip(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "up"), "link", "set", device, "up"));
+            ops.Add(Planner.AddressChange(Ip(ChangeKind.Add, ResourceAddress.Address(vtepAddress, device), "addr", "add", vtepAddress.ToString(), "dev", device), addresses, vtepAddress));
+        if (fresh) ops.Add(Ip(ChangeKind.Add, ResourceAddress.Link(device, "up"), "link", "set", device, "up"));
+        else if (!link!.Up) ops.Add(Ip(ChangeKind.Change, ResourceAddress.Link(device, "up"), "link", "set", device, "up").Shows("down", "up"));
 
         var routes = new List<DesiredRoute>();
         var neighbors = new List<Operation>();
@@ -160,6 +178,23 @@ public sealed class VxlanBackend : IBackend
         return new BackendState([.. ops, .. staleNeighbors, .. neighbors, .. staleFdb, .. fdb], routes, vanishing.Count > 0 ? vanishing : null);
     }
 
+    /// <summary>What makes a live VXLAN device unusable as it is, before and after (<c>id 1, dstport 8472</c> → <c>id 2, dstport 8472</c>).</summary>
+    private static (string Before, string After) Incompatible(LinkInfo link, VxlanSettings vx, BackendContext c, MacAddress mac)
+    {
+        var v = link.Vxlan;
+        var fields = new (string Name, string? Now, string Wanted)[]
+        {
+            ("kind", link.Kind ?? "(none)", "vxlan"),
+            ("id", v?.Id.ToString(CultureInfo.InvariantCulture), vx.Vni.ToString(CultureInfo.InvariantCulture)),
+            ("local", v?.Local?.ToString(), c.Host.Address.ToString()),
+            ("dev", v?.Device, c.Underlay.Interface),
+            ("dstport", v?.Port.ToString(CultureInfo.InvariantCulture), vx.Port.ToString(CultureInfo.InvariantCulture)),
+            ("learning", v is null ? null : v.Learning ? "on" : "off", "off"),
+            ("address", link.Mac?.Text, mac.Text),
+        }.Where(f => f.Now != f.Wanted).ToList();
+        return (string.Join(", ", fields.Select(f => $"{f.Name} {f.Now ?? "(none)"}")), string.Join(", ", fields.Select(f => $"{f.Name} {f.Wanted}")));
+    }
+
     public BackendStatus Status(ClusterSpec spec, Lease lease, ObservedHost observed, HostPlan plan)
     {
         var device = DeviceName(spec);
@@ -179,8 +214,10 @@ public sealed class VxlanBackend : IBackend
             if (lease.VtepMac is { } leaseMac && link.Mac != leaseMac)
                 findings.Add(context.Finding("vtep-mac", Severity.Error, $"{device} has MAC {link.Mac} but the lease says {leaseMac}: every peer's fdb entry points at the old MAC (udev or NetworkManager changed it?)", $"overlayctl apply (recreates {device} with the lease's MAC); mark it unmanaged for NetworkManager/systemd-networkd"));
             findings.AddRange(CheckPeers(context, vx, device, peers, observed));
-            if (context.Facts.TxChecksumOffload == true)
-                findings.Add(context.Finding("checksum-offload", Severity.Warning, $"tx checksum offload is on for {device}: behind NAT some kernels send VXLAN packets with bad checksums", $"ethtool -K {device} tx-checksum-ip-generic off"));
+            if (vx.TxChecksumOffload is { } wanted && observed.TxChecksumOffload.TryGetValue(device, out var on) && on != wanted)
+                findings.Add(context.Finding("checksum-offload", Severity.Warning,
+                    $"tx checksum offload is {(on ? "on" : "off")} for {device}, but network.vxlan.txChecksumOffload is {(wanted ? "true" : "false")}",
+                    $"overlayctl apply (runs ethtool -K {device} tx-checksum-ip-generic {(wanted ? "on" : "off")})"));
         }
         foreach (var stale in StaleDevices(spec, observed, marked: false))
             findings.Add(stale.Alias == Planner.Comment

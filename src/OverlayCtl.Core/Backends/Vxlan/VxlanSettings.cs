@@ -4,9 +4,10 @@ namespace OverlayCtl.Core.Backends.Vxlan;
 
 /// <summary>
 /// The VXLAN keys of <c>network:</c>: the VNI and UDP port (flannel's, shared with the ovs backend, whose
-/// tunnels are VXLAN too) and directRouting (vxlan only).
+/// tunnels are VXLAN too), directRouting (vxlan only) and <c>vxlan.txChecksumOffload</c>: null leaves the
+/// device's offload as the kernel sets it; true or false is enforced by apply and checked by doctor.
 /// </summary>
-public sealed record VxlanSettings(int Vni, int Port, bool DirectRouting) : BackendSettings
+public sealed record VxlanSettings(int Vni, int Port, bool DirectRouting, bool? TxChecksumOffload = null) : BackendSettings
 {
     public const int DefaultVni = 1;
 
@@ -21,6 +22,13 @@ public sealed record VxlanSettings(int Vni, int Port, bool DirectRouting) : Back
         var directRouting = network.Bool("directRouting", false);
         if (directRouting && !context.Selected)
             network.Error("directRouting", "directRouting applies to the vxlan backend only", "remove directRouting, or use backend: vxlan");
-        return new VxlanSettings(vni, port, directRouting);
+        bool? offload = null;
+        if (network.Mapping("vxlan", "network.vxlan", ["txChecksumOffload"]) is { } vxlan && vxlan.Has("txChecksumOffload"))
+        {
+            offload = vxlan.Bool("txChecksumOffload", true);
+            if (!context.Selected)
+                vxlan.Error("txChecksumOffload", "network.vxlan.txChecksumOffload applies to the vxlan backend only", "remove it, or use backend: vxlan");
+        }
+        return new VxlanSettings(vni, port, directRouting, offload);
     }
 }
