@@ -22,7 +22,13 @@ public sealed class DestroyOnLabTests(EtcdFixture etcd)
         lab.WriteSpec();
         var plan = await lab.RunAsync("plan");
         Assert.Contains("  - link docker0\n      ip link del docker0\n", plan.Stdout, StringComparison.Ordinal);
-        Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
+        // On a terminal apply shows the plan and asks; "yes" runs it.
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var yes = await CommandLine.RunAsync(["apply", "-f", lab.SpecPath], stdout, stderr, new Terminal(new StringReader("yes\n"), interactive: true));
+        Assert.True(yes == 0, stderr.ToString());
+        Assert.Contains("  - link docker0\n      ip link del docker0\n", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("apply will change 1 host(s) as shown above. Type yes to go on: ", stderr.ToString(), StringComparison.Ordinal);
         Assert.Equal(["br-ovl"], Holders(lab, gateway));
         Assert.Equal(0, (await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode);
 

@@ -13,20 +13,22 @@ internal static class Confirmation
 {
     /// <summary>
     /// The engine's approval for this run: null when nothing is to be asked (<c>--auto-approve</c>, or
-    /// apply off a terminal). Throws, before anything is touched, when a destroy cannot ask.
+    /// apply off a terminal). <paramref name="destroys"/>: the run removes, so it cannot go on without an
+    /// answer (throws, before anything is touched, off a terminal) and asks even when no host has anything
+    /// to remove (leases may still be released); apply with nothing to do just goes on.
     /// </summary>
-    public static Approval? For(CliContext context, string verb, bool autoApprove, bool requireOffTerminal, Action declined)
+    public static Approval? For(CliContext context, string verb, bool autoApprove, bool destroys, Action declined)
     {
         if (autoApprove) return null;
         if (!context.Terminal.Interactive)
         {
-            if (!requireOffTerminal) return null;
+            if (!destroys) return null;
             throw new UsageException($"{verb} asks for confirmation, but standard input is not a terminal (fix: pass --auto-approve to {verb} without asking, or --dry-run to only see the plan)");
         }
         return (planned, _) =>
         {
             var plans = planned.Where(o => o.Plan is not null).Select(o => o.Plan!).ToList();
-            if (plans.All(p => p.IsEmpty) && verb == "apply") return Task.FromResult(true);
+            if (!destroys && plans.All(p => p.IsEmpty)) return Task.FromResult(true);
             context.Stderr.Write(PlanRenderer.Render(new Plan(plans)));
             context.Stderr.Write($"\n{verb} will change {plans.Count(p => !p.IsEmpty)} host(s) as shown above. Type yes to go on: ");
             context.Stderr.Flush();

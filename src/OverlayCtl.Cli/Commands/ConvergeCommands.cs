@@ -42,7 +42,7 @@ internal static class ConvergeCommands
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var declined = false;
-            var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "apply", context.Parse.GetValue(autoApprove), requireOffTerminal: false, () => declined = true);
+            var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "apply", context.Parse.GetValue(autoApprove), destroys: false, () => declined = true);
             var (_, targets, _, engine) = options.Open(context);
             var outcomes = await engine.ApplyAsync(targets, context.Parse.GetValue(dryRun), ct, approve).ConfigureAwait(false);
             if (declined) return Declined(context);
@@ -64,7 +64,7 @@ internal static class ConvergeCommands
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var declined = false;
-            var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "destroy", context.Parse.GetValue(autoApprove), requireOffTerminal: true, () => declined = true);
+            var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "destroy", context.Parse.GetValue(autoApprove), destroys: true, () => declined = true);
             var (_, targets, _, engine) = options.Open(context);
             var outcomes = await engine.DestroyAsync(targets, context.Parse.GetValue(release), context.Parse.GetValue(dryRun), ct, context.Parse.GetValue(force), approve).ConfigureAwait(false);
             if (declined) return Declined(context);
