@@ -26,6 +26,9 @@ internal static class ExitCodes
     /// <summary>Another run holds the cluster lock (apply, destroy, leases release/gc): nothing was changed.</summary>
     public const int Locked = 6;
 
+    /// <summary><c>apply FILE</c>: the saved plan no longer matches etcd, a host or the spec; nothing was changed.</summary>
+    public const int StalePlan = 7;
+
     /// <summary>A bug in overlayctl: an exception no failure category expects (sysexits' EX_SOFTWARE).</summary>
     public const int InternalError = 70;
 

@@ -23,6 +23,8 @@ internal enum FailureKind
     HostFailed,
     /// <summary>Another run holds the cluster lock: exit 6.</summary>
     Locked,
+    /// <summary>A saved plan the world has moved past: exit 7.</summary>
+    StalePlan,
     /// <summary>Ctrl-C or SIGTERM: exit 130.</summary>
     Interrupted,
     /// <summary>An exception nothing expects: a bug, exit 70.</summary>
@@ -51,6 +53,7 @@ internal static class Failures
         IOException or UnauthorizedAccessException => new(FailureKind.BadInput, ExitCodes.Error, [Prefix + exception.Message]),
         LeaseException => new(FailureKind.LeaseRefused, ExitCodes.Error, [Prefix + "lease refused: " + exception.Message]),
         ClusterLockedException => new(FailureKind.Locked, ExitCodes.Locked, [Prefix + exception.Message]),
+        StalePlanException => new(FailureKind.StalePlan, ExitCodes.StalePlan, [Prefix + exception.Message]),
         StoreUnavailableException => new(FailureKind.StoreUnavailable, ExitCodes.StoreUnavailable,
             [Prefix + "etcd unreachable: " + exception.Message + " (fix: check that etcd runs and that --endpoints, the spec's etcd.endpoints or $OVERLAYCTL_ENDPOINTS name its client URL, e.g. http://127.0.0.1:2379)"]),
         StoreRefusedException => new(FailureKind.StoreRefused, ExitCodes.StoreUnavailable, [Prefix + "etcd refused: " + exception.Message]),

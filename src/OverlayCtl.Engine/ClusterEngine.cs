@@ -1,6 +1,7 @@
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.State;
 using OverlayCtl.Core.Spec;
 using Serilog;
 
@@ -30,7 +31,58 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         var observed = await PreflightAsync(targets, snapshot, cancellationToken).ConfigureAwait(false);
         var outcomes = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot), execute: false, cancellationToken, observed).ConfigureAwait(false);
         var held = LeaseCoordinator.HeldBy(spec, snapshot.Leases);
-        return new PlanResult(outcomes, targets.Where(t => !held.ContainsKey(t.Name)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal));
+        return new PlanResult(outcomes, targets.Where(t => !held.ContainsKey(t.Name)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal))
+        {
+            Leases = snapshot,
+            LeasesFingerprint = Fingerprint.Of(snapshot),
+            Fingerprints = observed.Values.Where(o => o.State is not null).ToDictionary(o => o.Host, o => Fingerprint.Of(o.State!), StringComparer.Ordinal),
+        };
+    }
+
+    /// <summary>
+    /// Applies a saved plan exactly, or nothing: under the lock, etcd and every host must be as they were
+    /// when it was made (fingerprints), and planning again from that same state must give exactly the saved
+    /// operations (so a plan file edited by hand, or made by another version, runs nothing). Only then are
+    /// leases allocated and the plan executed.
+    /// </summary>
+    public async Task<IReadOnlyList<HostOutcome>> ApplyPlanAsync(PlanDocument saved, CancellationToken cancellationToken)
+    {
+        await using var held = await LockAsync(cancellationToken).ConfigureAwait(false);
+        var stale = new List<string>();
+        var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
+        if (Fingerprint.Of(snapshot) != saved.Etcd.Fingerprint)
+            stale.Add($"the leases or network config in etcd changed (revision {saved.Etcd.Revision} then, {snapshot.Revision} now)");
+        var targets = new List<HostSpec>();
+        foreach (var host in saved.Hosts)
+        {
+            if (host.Result == "failed") stale.Add($"{host.Host} failed when planned ({host.Error})");
+            else if (spec.FindHost(host.Host) is { } found) targets.Add(found);
+            else stale.Add($"{host.Host} is no longer in the spec");
+        }
+        var observed = await Hosts.ObserveAsync(targets, cancellationToken).ConfigureAwait(false);
+        foreach (var host in saved.Hosts.Where(h => observed.ContainsKey(h.Host)))
+        {
+            var now = observed[host.Host];
+            if (now.State is null) stale.Add($"{host.Host} could not be observed ({now.Error})");
+            else if (Fingerprint.Of(now.State) != host.Fingerprint) stale.Add($"{host.Host} changed since the plan");
+        }
+        if (stale.Count > 0) throw new StalePlanException(stale);
+
+        var again = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot), execute: false, cancellationToken, observed).ConfigureAwait(false);
+        foreach (var (outcome, host) in again.Zip(saved.Hosts.Where(h => observed.ContainsKey(h.Host))))
+        {
+            var ops = outcome.Plan?.Operations.Select(OperationReport.From).ToList();
+            if (outcome.Lease?.Subnet.ToString() != host.Subnet || ops is null || !ops.SequenceEqual(host.Operations))
+                stale.Add($"{host.Host}: planning again from the same state gives other operations (a plan edited by hand, or made by another overlayctl version?)");
+        }
+        if (stale.Count > 0) throw new StalePlanException(stale);
+
+        // Only a flannel node writing between the snapshot and now (it takes no lock) can make these differ.
+        var allocated = await Leases.AllocateAsync(spec.Hosts, cancellationToken).ConfigureAwait(false);
+        stale.AddRange(again.Where(o => allocated[o.Host].Subnet != o.Lease?.Subnet)
+            .Select(o => $"{o.Host} was given {allocated[o.Host].Subnet}, not the planned {o.Lease?.Subnet} (leases were written; no host was touched)"));
+        if (stale.Count > 0) throw new StalePlanException(stale);
+        return await Hosts.ExecuteAsync(targets, again, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -49,7 +101,7 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
         if (approve is null) return await Hosts.ConvergeAsync(targets, leases, execute: true, cancellationToken, observed).ConfigureAwait(false);
         var planned = await Hosts.ConvergeAsync(targets, leases, execute: false, cancellationToken, observed).ConfigureAwait(false);
-        return await ApprovedAsync(planned, approve, cancellationToken).ConfigureAwait(false) ?? planned;
+        return await ApprovedAsync(targets, planned, approve, cancellationToken).ConfigureAwait(false) ?? planned;
     }
 
     /// <summary>
@@ -65,7 +117,7 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         if (dryRun) return outcomes;
         if (approve is not null)
         {
-            if (await ApprovedAsync(outcomes, approve, cancellationToken).ConfigureAwait(false) is not { } executed) return outcomes;
+            if (await ApprovedAsync(targets, outcomes, approve, cancellationToken).ConfigureAwait(false) is not { } executed) return outcomes;
             outcomes = executed;
         }
         if (!releaseLeases) return outcomes;
@@ -78,10 +130,10 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
     }
 
     /// <summary>The planned outcomes carried out when <paramref name="approve"/> says yes; null when it says no.</summary>
-    private async Task<IReadOnlyList<HostOutcome>?> ApprovedAsync(IReadOnlyList<HostOutcome> planned, Approval approve, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<HostOutcome>?> ApprovedAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<HostOutcome> planned, Approval approve, CancellationToken cancellationToken)
     {
         if (!await approve(planned, cancellationToken).ConfigureAwait(false)) return null;
-        return await Hosts.ExecuteAsync(planned, cancellationToken).ConfigureAwait(false);
+        return await Hosts.ExecuteAsync(targets, planned, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -115,5 +167,15 @@ public delegate Task<bool> Approval(IReadOnlyList<HostOutcome> planned, Cancella
 /// <summary>Who takes the cluster lock for a run, and how long it waits for another holder.</summary>
 public sealed record ClusterLocking(LockHolder Holder, TimeSpan Wait);
 
-/// <summary>A plan per target; <see cref="Provisional"/> names the targets whose lease is only predicted.</summary>
-public sealed record PlanResult(IReadOnlyList<HostOutcome> Outcomes, IReadOnlySet<string> Provisional);
+/// <summary>
+/// A plan per target; <see cref="Provisional"/> names the targets whose lease is only predicted. What it
+/// was made from (the leases, their fingerprint, each observed host's fingerprint) goes into a saved plan.
+/// </summary>
+public sealed record PlanResult(IReadOnlyList<HostOutcome> Outcomes, IReadOnlySet<string> Provisional)
+{
+    public LeaseSnapshot Leases { get; init; } = new(null, null, [], [], 0);
+
+    public string LeasesFingerprint { get; init; } = "";
+
+    public IReadOnlyDictionary<string, string> Fingerprints { get; init; } = new Dictionary<string, string>();
+}

@@ -34,6 +34,20 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
             (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Carries out plans made earlier (by <see cref="ConvergeAsync"/> or <see cref="DestroyAsync"/> without
+    /// execution; approved, or saved and checked) exactly as they are, without planning again, one outcome
+    /// per target; a host that failed or has nothing to do keeps its outcome.
+    /// </summary>
+    public Task<IReadOnlyList<HostOutcome>> ExecuteAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<HostOutcome> planned, CancellationToken cancellationToken)
+    {
+        var byHost = planned.ToDictionary(o => o.Host, StringComparer.Ordinal);
+        return ForEachHostAsync(targets, (host, runner, ct) => byHost[host.Name] is { Plan.IsEmpty: false, Result: not HostResult.Failed } outcome
+                ? _reconciler.ExecuteAsync(host, outcome, runner, ct)
+                : Task.FromResult(byHost[host.Name]),
+            (host, error) => HostOutcome.Failed(host.Name, byHost[host.Name].Lease, error), cancellationToken);
+    }
+
     /// <summary>Reads each target's live state, in parallel; a host that cannot be read ends with its error.</summary>
     public async Task<IReadOnlyDictionary<string, Observation>> ObserveAsync(IReadOnlyList<HostSpec> targets, CancellationToken cancellationToken)
     {
@@ -65,20 +79,6 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
         var held = LeaseCoordinator.HeldBy(spec, all);
         return ForEachHostAsync(targets, (host, runner, ct) => _reconciler.DestroyAsync(host, held.GetValueOrDefault(host.Name), runner, execute, force, ct),
             (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken);
-    }
-
-    /// <summary>
-    /// Carries out plans made earlier (and approved) exactly as they are, without planning again; a host
-    /// that failed or has nothing to do keeps its outcome.
-    /// </summary>
-    public Task<IReadOnlyList<HostOutcome>> ExecuteAsync(IReadOnlyList<HostOutcome> planned, CancellationToken cancellationToken)
-    {
-        var byName = planned.ToDictionary(o => o.Host, StringComparer.Ordinal);
-        var hosts = planned.Select(o => spec.FindHost(o.Host)!).ToList();
-        return ForEachHostAsync(hosts, (host, runner, ct) => byName[host.Name] is { Plan: { IsEmpty: false } } outcome && outcome.Result != HostResult.Failed
-                ? _reconciler.ExecuteAsync(host, outcome, runner, ct)
-                : Task.FromResult(byName[host.Name]),
-            (host, error) => HostOutcome.Failed(host.Name, byName[host.Name].Lease, error), cancellationToken);
     }
 
     private const string NoLease = "holds no lease (run overlayctl apply or leases allocate)";

@@ -1,6 +1,7 @@
 using OverlayCtl.Cli.Commands;
 using OverlayCtl.Cli.Output;
 using OverlayCtl.Cli.Tests.Support;
+using OverlayCtl.Engine;
 
 namespace OverlayCtl.Cli.Tests;
 
@@ -25,31 +26,45 @@ public sealed class OutputContractTests
         Golden.Match("OverlayCtl.Cli.Tests", $"help-{name}.txt", result.Stdout.Replace("testhost", "overlayctl", StringComparison.Ordinal));
     }
 
+    private static readonly IReadOnlyList<HostReport> Hosts =
+    [
+        new HostReport("node1", "10.244.1.0/24", false, "changed", null, 1, 1, 1, 1, [
+            new OperationReport("replace", "link", "link flannel.1", "id 1", "id 2",
+                "ip link del flannel.1\nip link add flannel.1 address 9a:0d:ac:e0:ff:33 mtu 1450 type vxlan id 2 dev eth0 local 192.0.2.11 dstport 8472 nolearning"),
+            new OperationReport("add", "route", "route 10.244.2.0/24", null, null, "ip route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink proto 211"),
+            new OperationReport("change", "file", "file /etc/docker/daemon.json", "mtu 1400", "mtu 1450", "write /etc/docker/daemon.json (61 bytes)"),
+            new OperationReport("remove", "route", "route 10.244.3.0/24", null, null, "ip route del 10.244.3.0/24 dev flannel.1"),
+        ], ["docker0 kept: veth1234 is attached to it (a container?); stop what uses it and run again, or destroy --force deletes it anyway"],
+            new DockerRestart("10.244.1.1/24", "systemctl restart docker", true)),
+        new HostReport("node2", null, false, "failed", "node2: `ip -j -d link show` exited 255: ssh: connect to host node2 port 22: Connection refused", 0, 0, 0, 0, [], [], null),
+    ];
+
     [Fact]
     public void ConvergeReportShapeIsPinned()
     {
-        var report = new ConvergeReport([
-            new HostReport("node1", "10.244.1.0/24", false, "changed", null, 1, 0, 1, 1, [
-                new OperationReport("replace", "link", "link flannel.1",
-                    "ip link del flannel.1\nip link add flannel.1 address 9a:0d:ac:e0:ff:33 mtu 1450 type vxlan id 1 dev eth0 local 192.0.2.11 dstport 8472 nolearning"),
-                new OperationReport("add", "route", "route 10.244.2.0/24", "ip route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink proto 211"),
-                new OperationReport("remove", "route", "route 10.244.3.0/24", "ip route del 10.244.3.0/24 dev flannel.1"),
-            ], ["docker0 kept: veth1234 is attached to it (a container?); stop what uses it and run again, or destroy --force deletes it anyway"],
-                new DockerRestartReport("10.244.1.1/24", "systemctl restart docker", true)),
-            new HostReport("node2", null, false, "failed", "node2: `ip -j -d link show` exited 255: ssh: connect to host node2 port 22: Connection refused", 0, 0, 0, 0, [], [], null),
-        ]);
+        var report = new ConvergeReport(Hosts);
         Golden.Match("OverlayCtl.Cli.Tests", "converge.json", Render(OutputFormat.Json, report, ConvergeJsonContext.Default.ConvergeReport));
         Golden.Match("OverlayCtl.Cli.Tests", "converge.yaml", Render(OutputFormat.Yaml, report, ConvergeJsonContext.Default.ConvergeReport));
+    }
+
+    [Fact]
+    public void ThePlanDocumentShapeIsPinned()
+    {
+        var plan = new PlanDocument(PlanDocument.CurrentFormat, new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero),
+            new PlannedSpec("/etc/overlayctl/cluster.yaml", "3f1c0c2b9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"),
+            new PlannedEtcd(42, "sha256:0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"),
+            [Hosts[0] with { Fingerprint = "sha256:9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b" }, Hosts[1] with { Subnet = "10.244.2.0/24", Provisional = true }]);
+        Golden.Match("OverlayCtl.Cli.Tests", "plan.json", Render(OutputFormat.Json, plan, ConvergeJsonContext.Default.PlanDocument));
     }
 
     [Fact]
     public void StatusVerifyDoctorAndLeaseShapesArePinned()
     {
         Golden.Match("OverlayCtl.Cli.Tests", "status.json", Render(OutputFormat.Json, new StatusReport([
-            new HostStatus("node1", "10.244.1.0/24", "vxlan", "9a:0d:ac:e0:ff:33", "up", 2, 2, "ok", "in sync", 0, [], "converged", null),
-            new HostStatus("node2", "10.244.2.0/24", "vxlan", "6e:9a:db:69:95:4f", "wrong-mac", 0, 2, "drift", "differ", 4,
-                ["-/+ link flannel.1", "+ route 10.244.1.0/24", "~ iptables filter FORWARD jump", "~ file /etc/docker/daemon.json"], "drift", null),
-            new HostStatus("node3", null, "vxlan", null, null, null, null, "unknown", "unknown", null, [], "unknown", "holds no lease (run overlayctl apply or leases allocate)"),
+            new HostStatus("node1", "10.244.1.0/24", "vxlan", "9a:0d:ac:e0:ff:33", "up", 2, 2, true, "ok", true, "in sync", 0, [], true, "converged", null),
+            new HostStatus("node2", "10.244.2.0/24", "vxlan", "6e:9a:db:69:95:4f", "wrong-mac", 0, 2, false, "drift", false, "differ", 4,
+                ["-/+ link flannel.1", "+ route 10.244.1.0/24", "~ iptables filter FORWARD jump", "~ file /etc/docker/daemon.json"], true, "drift", null),
+            new HostStatus("node3", null, "vxlan", null, null, null, null, false, "unknown", false, "unknown", null, [], false, "unknown", "holds no lease (run overlayctl apply or leases allocate)"),
         ]), StatusJsonContext.Default.StatusReport));
         Golden.Match("OverlayCtl.Cli.Tests", "verify.json", Render(OutputFormat.Json, new VerifyReport(false, [
             new Probe("node1", "node2", "10.244.2.1", 1450, true, null),

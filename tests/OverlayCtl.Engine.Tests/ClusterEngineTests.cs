@@ -199,4 +199,50 @@ public sealed class ClusterEngineTests
         cluster.Hosts["n2"].SshClient = "198.18.0.1 51234 22";
         await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default);
     }
+
+    private static PlanDocument Saved(ClusterSpec spec, PlanResult plan) =>
+        PlanDocument.From(plan, new PlannedSpec(spec.SourcePath, spec.Digest), DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public async Task ASavedPlanIsAppliedExactlyWithItsPredictedLeases()
+    {
+        var cluster = new Cluster(2);
+        var saved = Saved(cluster.Spec, await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default));
+        Assert.All(saved.Hosts, h => Assert.StartsWith("sha256:", h.Fingerprint, StringComparison.Ordinal));
+        var outcomes = await cluster.Engine.ApplyPlanAsync(saved, default);
+        Assert.Equal(saved.Hosts.Select(h => h.Subnet), outcomes.Select(o => o.Lease!.Subnet.ToString()));
+        Assert.Equal(saved.Hosts.Select(h => h.Operations), outcomes.Select(o => o.Plan!.Operations.Select(OperationReport.From).ToList()), new OperationsComparer());
+        Assert.All(cluster.Hosts.Values, h => Assert.True(h.Changed));
+    }
+
+    [Fact]
+    public async Task ASavedPlanIsRefusedChangingNothingWhenEtcdOrAHostMovedOrItWasEdited()
+    {
+        var cluster = new Cluster(2);
+        var saved = Saved(cluster.Spec, await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default));
+
+        await cluster.Store.AcquireAsync(cluster.Engine.Leases.Config, [new LeaseRequest(Ipv4Address.Parse("198.18.0.99"), null, "vxlan", 1, null, "flannel-node")], default);
+        var writes = cluster.Store.Writes;
+        var etcd = await Assert.ThrowsAsync<StalePlanException>(() => cluster.Engine.ApplyPlanAsync(saved, default));
+        Assert.Contains("the leases or network config in etcd changed", Assert.Single(etcd.Reasons), StringComparison.Ordinal);
+
+        saved = Saved(cluster.Spec, await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default));
+        cluster.Hosts["n2"].ExtraRoute = """{"dst":"192.168.0.0/16","gateway":"198.18.0.1","dev":"eth0","protocol":"static"}""";
+        var host = await Assert.ThrowsAsync<StalePlanException>(() => cluster.Engine.ApplyPlanAsync(saved, default));
+        Assert.Equal("n2 changed since the plan", Assert.Single(host.Reasons));
+
+        saved = Saved(cluster.Spec, await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default));
+        var edited = saved with { Hosts = [saved.Hosts[0] with { Operations = [.. saved.Hosts[0].Operations.Take(3), saved.Hosts[0].Operations[3] with { Command = "ip link set eth0 down" }, .. saved.Hosts[0].Operations.Skip(4)] }, saved.Hosts[1]] };
+        var tampered = await Assert.ThrowsAsync<StalePlanException>(() => cluster.Engine.ApplyPlanAsync(edited, default));
+        Assert.StartsWith("n1: planning again from the same state gives other operations", Assert.Single(tampered.Reasons), StringComparison.Ordinal);
+        Assert.All(cluster.Hosts.Values, h => Assert.False(h.Changed));
+        Assert.Equal(writes, cluster.Store.Writes);
+    }
+
+    private sealed class OperationsComparer : IEqualityComparer<IReadOnlyList<OperationReport>>
+    {
+        public bool Equals(IReadOnlyList<OperationReport>? x, IReadOnlyList<OperationReport>? y) => x!.SequenceEqual(y!);
+
+        public int GetHashCode(IReadOnlyList<OperationReport> obj) => obj.Count;
+    }
 }

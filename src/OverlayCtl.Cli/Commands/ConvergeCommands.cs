@@ -18,15 +18,28 @@ internal static class ConvergeCommands
     {
         var options = new ClusterOptions();
         var detailed = new Option<bool>("--detailed-exitcode") { Description = "exit 0 when there is nothing to do, 2 when there are changes, 1 on error" };
-        var command = new Command("plan", "show, per host, the exact commands apply would run; changes nothing (not even etcd)") { detailed };
+        var save = new Option<string?>("--out", "-out") { Description = "also save the plan (the document -o json prints) to FILE, for apply FILE", HelpName = "FILE" };
+        var command = new Command("plan", "show, per host, the exact commands apply would run; changes nothing (not even etcd)") { detailed, save };
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var (_, targets, _, engine) = options.Open(context);
-            var (outcomes, provisional) = await engine.PlanAsync(targets, ct).ConfigureAwait(false);
-            Print(context, outcomes, o => provisional.Contains(o.Host));
-            if (outcomes.Any(o => o.Result == HostResult.Failed)) return ExitCodes.HostFailed;
-            var changes = outcomes.Any(o => o.Plan is { IsEmpty: false }) || provisional.Count > 0;
+            var (cluster, targets, _, engine) = options.Open(context);
+            var plan = await engine.PlanAsync(targets, ct).ConfigureAwait(false);
+            var document = PlanDocument.From(plan, new PlannedSpec(Path.GetFullPath(cluster.SourcePath), cluster.Digest), DateTimeOffset.UtcNow);
+            context.Out.Write(document, ConvergeJsonContext.Default.PlanDocument, d => Human(d.Hosts, plan.Outcomes));
+            var failed = plan.Outcomes.Where(o => o.Result == HostResult.Failed).Select(o => o.Host).ToList();
+            if (context.Parse.GetValue(save) is { } file)
+            {
+                if (failed.Count > 0)
+                    context.Log.Error("not saving the plan to {File}: {Hosts} could not be planned; fix them and plan again", file, string.Join(", ", failed));
+                else
+                {
+                    SavedPlans.Write(file, document);
+                    context.Log.Information("saved the plan to {File}; apply exactly it with: overlayctl apply -f {Spec} {File}", file, cluster.SourcePath, file);
+                }
+            }
+            if (failed.Count > 0) return ExitCodes.HostFailed;
+            var changes = plan.Outcomes.Any(o => o.Plan is { IsEmpty: false }) || plan.Provisional.Count > 0;
             return context.Parse.GetValue(detailed) && changes ? ExitCodes.Changes : ExitCodes.Ok;
         }));
         return command;
@@ -36,17 +49,35 @@ internal static class ConvergeCommands
     {
         var options = new ClusterOptions(locks: true);
         var dryRun = new Option<bool>("--dry-run") { Description = "allocate nothing and change nothing: the same as plan" };
-        var autoApprove = Confirmation.AutoApproveOption("apply without showing the plan and asking first (only asked on a terminal)");
-        var command = new Command("apply", "allocate leases, then converge every host to the spec") { dryRun, autoApprove };
+        var saved = new Argument<string?>("PLAN")
+        {
+            Description = "a plan saved by plan -out: apply exactly it, or nothing (exit 7) if the spec, etcd or a host changed since",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var autoApprove = Confirmation.AutoApproveOption("apply without showing the plan and asking first (only asked on a terminal; a saved plan is never asked again)");
+        var command = new Command("apply", "allocate leases, then converge every host to the spec (or apply a saved plan)") { dryRun, saved, autoApprove };
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var declined = false;
-            var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "apply", context.Parse.GetValue(autoApprove), destroys: false, () => declined = true);
-            var (_, targets, _, engine) = options.Open(context);
-            var outcomes = await engine.ApplyAsync(targets, context.Parse.GetValue(dryRun), ct, approve).ConfigureAwait(false);
-            if (declined) return Declined(context);
-            Print(context, outcomes, _ => false);
+            var (cluster, targets, _, engine) = options.Open(context);
+            IReadOnlyList<HostOutcome> outcomes;
+            if (context.Parse.GetValue(saved) is { } file)
+            {
+                if (context.Parse.GetValue(options.Limit) is not null || context.Parse.GetValue(dryRun))
+                    throw new UsageException("a saved plan is applied whole: drop --limit and --dry-run (plan -out with --limit saves a plan for those hosts)");
+                var document = SavedPlans.Read(file);
+                if (document.Spec.Sha256 != cluster.Digest)
+                    throw new StalePlanException([$"the spec {cluster.SourcePath} changed since the plan (made from {document.Spec.Path})"]);
+                outcomes = await engine.ApplyPlanAsync(document, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                var declined = false;
+                var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "apply", context.Parse.GetValue(autoApprove), destroys: false, () => declined = true);
+                outcomes = await engine.ApplyAsync(targets, context.Parse.GetValue(dryRun), ct, approve).ConfigureAwait(false);
+                if (declined) return Declined(context);
+            }
+            Print(context, outcomes);
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
         }));
         return command;
@@ -68,7 +99,7 @@ internal static class ConvergeCommands
             var (_, targets, _, engine) = options.Open(context);
             var outcomes = await engine.DestroyAsync(targets, context.Parse.GetValue(release), context.Parse.GetValue(dryRun), ct, context.Parse.GetValue(force), approve).ConfigureAwait(false);
             if (declined) return Declined(context);
-            Print(context, outcomes, _ => false);
+            Print(context, outcomes);
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
         }));
         return command;
@@ -81,31 +112,19 @@ internal static class ConvergeCommands
         return ExitCodes.Error;
     }
 
-    private static void Print(CliContext context, IReadOnlyList<HostOutcome> outcomes, Func<HostOutcome, bool> provisional)
+    private static void Print(CliContext context, IReadOnlyList<HostOutcome> outcomes)
     {
-        var report = new ConvergeReport(outcomes.Select(o => new HostReport(
-            o.Host,
-            o.Lease?.Subnet.ToString(),
-            provisional(o),
-            o.Result.ToString().ToLowerInvariant(),
-            o.Error,
-            o.Plan?.Count(ChangeKind.Add) ?? 0,
-            o.Plan?.Count(ChangeKind.Change) ?? 0,
-            o.Plan?.Count(ChangeKind.Replace) ?? 0,
-            o.Plan?.Count(ChangeKind.Remove) ?? 0,
-            o.Plan?.Operations.Select(op => new OperationReport(op.Kind.ToString().ToLowerInvariant(), op.Address.Type, op.Address.ToString(), op.Render())).ToList() ?? [],
-            o.Plan?.Warnings ?? [],
-            o.DockerRestart is { } restart ? new DockerRestartReport(restart.Bip, restart.Command, restart.Ran) : null)).ToList());
-        context.Out.Write(report, ConvergeJsonContext.Default.ConvergeReport, r => Human(r, outcomes));
+        var report = new ConvergeReport(outcomes.Select(o => HostReport.From(o, provisional: false)).ToList());
+        context.Out.Write(report, ConvergeJsonContext.Default.ConvergeReport, r => Human(r.Hosts, outcomes));
     }
 
-    private static string Human(ConvergeReport report, IReadOnlyList<HostOutcome> outcomes)
+    private static string Human(IReadOnlyList<HostReport> hosts, IReadOnlyList<HostOutcome> outcomes)
     {
         var text = new StringBuilder();
         var plans = outcomes.Where(o => o.Plan is not null).Select(o => o.Plan!).ToList();
         if (plans.Count > 0) text.Append(PlanRenderer.Render(new Plan(plans)));
         var recap = new Table("HOST", "SUBNET", "RESULT", "ADD", "CHANGE", "REPLACE", "REMOVE", "DETAIL");
-        foreach (var h in report.Hosts)
+        foreach (var h in hosts)
             recap.Add(h.Host, h.Subnet is null ? null : h.Subnet + (h.Provisional ? " (to allocate)" : ""), h.Result,
                 h.Add.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 h.Change.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -119,23 +138,10 @@ internal static class ConvergeCommands
     }
 }
 
-/// <summary>The shape of <c>plan|apply|destroy -o json</c> (docs/output.md).</summary>
+/// <summary>The shape of <c>apply|destroy -o json</c> (docs/output.md); <c>plan -o json</c> prints a <see cref="PlanDocument"/>.</summary>
 internal sealed record ConvergeReport(IReadOnlyList<HostReport> Hosts);
-
-/// <summary>One host's part of a converge report.</summary>
-internal sealed record HostReport(
-    string Host, string? Subnet, bool Provisional, string Result, string? Error, int Add, int Change, int Replace, int Remove, IReadOnlyList<OperationReport> Operations,
-    IReadOnlyList<string> Warnings, DockerRestartReport? DockerRestart);
-
-/// <summary>Set when apply changed daemon.json: the bip dockerd must restart to use, the docker.restart command and whether it ran.</summary>
-internal sealed record DockerRestartReport(string Bip, string? Command, bool Ran);
-
-/// <summary>
-/// One planned operation: its action (<see cref="Kind"/>), the resource's type and name, and the exact
-/// commands (a replacement's delete and create, one per line).
-/// </summary>
-internal sealed record OperationReport(string Kind, string Type, string Resource, string Command);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ConvergeReport))]
+[JsonSerializable(typeof(PlanDocument))]
 internal sealed partial class ConvergeJsonContext : JsonSerializerContext;

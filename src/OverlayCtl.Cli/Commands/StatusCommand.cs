@@ -39,15 +39,15 @@ internal static class StatusCommand
     {
         var backend = cluster.Network.Backend.Name;
         if (o.Observed is not { } observed || o.Plan is null || o.Lease is null)
-            return new HostStatus(o.Host, o.Lease?.Subnet.ToString(), backend, null, null, null, null, Unknown, Unknown, null, [], Unknown, o.Error);
+            return new HostStatus(o.Host, o.Lease?.Subnet.ToString(), backend, null, null, null, null, false, Unknown, false, Unknown, null, [], false, Unknown, o.Error);
         var facts = cluster.Network.Backend.Status(cluster, o.Lease, observed, o.Plan);
         var ops = o.Plan.Operations;
         var iptables = !ops.Any(op => op.Address.Kind is ResourceKind.IptablesChain or ResourceKind.IptablesJump) ? "ok"
             : ops.Any(op => op.Address.Kind == ResourceKind.IptablesChain && op.Kind == ChangeKind.Add) ? "missing" : "drift";
         var files = ops.Any(op => op.Address.Kind == ResourceKind.File) ? "differ" : "in sync";
         return new HostStatus(o.Host, o.Lease.Subnet.ToString(), backend, o.Lease.VtepMac?.Text, facts.DeviceState,
-            peers - facts.PeersMissing, peers, iptables, files, ops.Count,
-            ops.Select(op => $"{op.Sign} {op.Address}").ToList(), ops.Count == 0 ? "converged" : "drift", null);
+            peers - facts.PeersMissing, peers, iptables == "ok", iptables, files == "in sync", files, ops.Count,
+            ops.Select(op => $"{op.Sign} {op.Address}").ToList(), true, ops.Count == 0 ? "converged" : "drift", null);
     }
 
     private static string Human(StatusReport report, bool wide)
@@ -78,10 +78,12 @@ internal sealed record StatusReport(IReadOnlyList<HostStatus> Hosts);
 /// <summary>
 /// One host's status. <see cref="Drift"/> counts the operations plan would run; <see cref="State"/> is
 /// converged, drift, or unknown (not observed: no lease, unreachable), when the counts are null.
+/// <see cref="Chains"/>, <see cref="FilesInSync"/> and <see cref="Reachable"/> are the first shape's
+/// fields, kept for scripts: <see cref="Iptables"/>, <see cref="Files"/> and <see cref="State"/> say more.
 /// </summary>
 internal sealed record HostStatus(
     string Host, string? Subnet, string Backend, string? VtepMac, string? Device, int? PeersProgrammed, int? PeersExpected,
-    string Iptables, string Files, int? Drift, IReadOnlyList<string> Changes, string State, string? Error);
+    bool Chains, string Iptables, bool FilesInSync, string Files, int? Drift, IReadOnlyList<string> Changes, bool Reachable, string State, string? Error);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(StatusReport))]

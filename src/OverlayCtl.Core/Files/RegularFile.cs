@@ -18,22 +18,26 @@ public static class RegularFile
     /// Reads <paramref name="path"/> as UTF-8 text, or says why not: <paramref name="problem"/> is a
     /// phrase printed after "PATH: ", e.g. "no such file" or "is a directory, not a file".
     /// </summary>
-    public static bool TryReadText(string path, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
+    public static bool TryReadText(string path, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem) =>
+        TryReadText(path, MaxBytes, out text, out problem);
+
+    /// <summary>As <see cref="TryReadText(string, out string?, out string?)"/>, for files that may be larger (a saved plan of many hosts).</summary>
+    public static bool TryReadText(string path, int maxBytes, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
     {
         text = null;
-        problem = Check(path);
+        problem = Check(path, maxBytes);
         if (problem is not null) return false;
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
             // Bounded even if the file grew since it was checked.
-            var buffer = new byte[MaxBytes + 1];
+            var buffer = new byte[maxBytes + 1];
             var length = 0;
             int read;
             while (length < buffer.Length && (read = stream.Read(buffer, length, buffer.Length - length)) > 0) length += read;
-            if (length > MaxBytes)
+            if (length > maxBytes)
             {
-                problem = TooLarge;
+                problem = TooLargeFor(maxBytes);
                 return false;
             }
             text = new System.Text.UTF8Encoding(false, false).GetString(buffer, 0, length);
@@ -50,10 +54,12 @@ public static class RegularFile
         return false;
     }
 
-    private static readonly string TooLarge = string.Create(CultureInfo.InvariantCulture, $"is larger than {MaxBytes / 1024 / 1024} MiB, the most overlayctl reads");
+    private static string TooLargeFor(int maxBytes) => string.Create(CultureInfo.InvariantCulture, $"is larger than {maxBytes / 1024 / 1024} MiB, the most overlayctl reads");
 
     /// <summary>Null when <paramref name="path"/> is a regular file (symbolic links followed) within the size limit; else why not.</summary>
-    public static string? Check(string path)
+    public static string? Check(string path) => Check(path, MaxBytes);
+
+    private static string? Check(string path, int maxBytes)
     {
         if (path.Length == 0) return "empty path";
         if (path.Contains('\0', StringComparison.Ordinal)) return "a path with a NUL character";
@@ -71,7 +77,7 @@ public static class RegularFile
         }
         return (status.Mode & Native.SIfmt) switch
         {
-            Native.SIfreg => status.Size > MaxBytes ? TooLarge : null,
+            Native.SIfreg => status.Size > (ulong)maxBytes ? TooLargeFor(maxBytes) : null,
             Native.SIfdir => "is a directory, not a file",
             Native.SIfifo => "is a pipe (FIFO), not a regular file",
             Native.SIfchr => "is a character device, not a regular file",

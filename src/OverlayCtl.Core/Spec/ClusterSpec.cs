@@ -19,6 +19,9 @@ public sealed record ClusterSpec(
 
     /// <summary>Where the spec wrote the values later checks judge, for errors that point back at them.</summary>
     public SpecLocations Locations { get; init; } = SpecLocations.None;
+
+    /// <summary>The SHA-256 of the spec's text, so a saved plan can tell that the spec changed since.</summary>
+    public string Digest { get; init; } = "";
 }
 
 /// <summary>Where the leases live.</summary>

@@ -50,7 +50,7 @@ public static class SpecLoader
         var reader = new SpecReader(fileName);
         var spec = reader.Read(stream.Documents[0].RootNode);
         if (reader.Errors.Count > 0 || spec is null) throw new SpecException([.. reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column)]);
-        return spec;
+        return spec with { Digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(yamlText))) };
     }
 
     /// <summary>
