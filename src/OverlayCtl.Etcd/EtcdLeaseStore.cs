@@ -214,6 +214,15 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         return (lease, snapshot with { Leases = leases, Claims = claims });
     }
 
+    public async IAsyncEnumerable<long> ChangesAsync(long afterRevision, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // overlayctl's own keys (claims move with their leases; the lock comes and goes with every run) wake no one.
+        var own = Prefix + "/overlayctl/";
+        await foreach (var batch in etcd.WatchAsync(Prefix + "/", afterRevision + 1, cancellationToken).ConfigureAwait(false))
+            if (batch.Events.Any(e => !e.Kv.Key.StartsWith(own, StringComparison.Ordinal)))
+                yield return batch.Revision;
+    }
+
     /// <summary>
     /// The prefix at one revision. Without <paramref name="withClaims"/> (reading, not allocating) only the
     /// config and the subnets are fetched, in one request: a list then reads what etcdctl would.

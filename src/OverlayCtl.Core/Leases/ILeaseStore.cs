@@ -35,6 +35,14 @@ public interface ILeaseStore
     /// <summary>Clears the lock whoever holds it; returns who did, or null when it was free.</summary>
     Task<string?> UnlockAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The revisions at which the config or a lease changed after <paramref name="afterRevision"/> (a
+    /// snapshot's), in order, until cancelled: what an agent wakes up for. Level-triggered callers read a
+    /// fresh snapshot on each, so several may be taken as one. Throws when the history is gone (compacted)
+    /// or the store cannot be reached; the caller starts again from a fresh snapshot.
+    /// </summary>
+    IAsyncEnumerable<long> ChangesAsync(long afterRevision, CancellationToken cancellationToken);
+
     /// <summary>Deletes one key under the subnets prefix (an <see cref="UnreadableLease"/> that names no subnet); false when it was gone.</summary>
     Task<bool> ReleaseKeyAsync(string key, CancellationToken cancellationToken);
 }

@@ -18,8 +18,23 @@ internal sealed class InMemoryLeaseStore : ILeaseStore
 
     public void AddUnreadable(UnreadableLease entry) => _unreadable.Add(entry);
 
-    public Task<LeaseSnapshot> SnapshotAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(new LeaseSnapshot(_config, null, _leases.OrderBy(l => l.Subnet).ToList(), [.. _unreadable], Writes));
+    /// <summary>When set, every read fails as an etcd that cannot be reached does.</summary>
+    public bool Down { get; set; }
+
+    public Task<LeaseSnapshot> SnapshotAsync(CancellationToken cancellationToken) => Down
+        ? throw new StoreUnavailableException("no etcd endpoint answered (test: down)")
+        : Task.FromResult(new LeaseSnapshot(_config, null, _leases.OrderBy(l => l.Subnet).ToList(), [.. _unreadable], Writes));
+
+    /// <summary>The write count is the revision; a change shows within 10 ms.</summary>
+    public async IAsyncEnumerable<long> ChangesAsync(long afterRevision, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        for (var seen = afterRevision; ;)
+        {
+            await Task.Delay(10, cancellationToken);
+            if (Down) throw new StoreUnavailableException("no etcd endpoint answered (test: down)");
+            if (Writes > seen) yield return seen = Writes;
+        }
+    }
 
     public Task EnsureConfigAsync(NetworkConfig config, CancellationToken cancellationToken)
     {
