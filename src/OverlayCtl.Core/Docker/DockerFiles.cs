@@ -44,6 +44,15 @@ public static class DockerFiles
     public static string BackupPath(string path) => path + ".overlayctl.bak";
 
     /// <summary>
+    /// Whether <paramref name="current"/> already gives Docker a bip inside the overlay: a file overlayctl
+    /// wrote before it kept backups (an upgraded host). Kept as "the original", it would make destroy put
+    /// overlayctl's own keys back, so such a file gets no backup and destroy removes the keys instead.
+    /// </summary>
+    public static bool WrittenForOverlay(string path, string? current, Ipv4Cidr network) =>
+        current is not null && ParseObject(path, current)["bip"] is JsonValue bip && bip.TryGetValue<string>(out var text)
+        && InterfaceAddress.TryParse(text, out var address) && network.Contains(address.Address);
+
+    /// <summary>
     /// daemon.json as destroy leaves it; null when nothing changes, "" when nothing is left (delete the file).
     /// With a <paramref name="backup"/>, the original comes back: byte for byte when every other key is as it
     /// was (comments and layout included; no file when there was none), else the current file with

@@ -51,7 +51,7 @@ public static class Planner
         {
             var current = observed.Files.GetValueOrDefault(daemonPath);
             var backup = DockerFiles.BackupPath(daemonPath);
-            var keep = observed.Files.GetValueOrDefault(backup) is null ? backup : null;
+            var keep = observed.Files.GetValueOrDefault(backup) is null && !DockerFiles.WrittenForOverlay(daemonPath, current, spec.Network.Cidr) ? backup : null;
             var write = new Operation(current is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, daemon, keep));
             ops.Add(current is null ? write : write.Shows(DockerFiles.DaemonConfigChange(daemonPath, current, daemon)));
             // dockerd reads daemon.json only when it starts.

@@ -68,6 +68,17 @@ public sealed class DockerFilesTests
     }
 
     [Fact]
+    public void AFileAnEarlierVersionWroteForTheOverlayGetsNoBackup()
+    {
+        var spec = Lab.Spec();
+        var daemon = "/run/lab/node1/daemon.json";
+        var earlier = DockerFiles.MergeDaemonConfig(daemon, null, Ipv4Cidr.Parse("10.244.1.0/24"), 1400, true);
+        var plan = Planner.PlanApply(Lab.Input(spec, Lab.Fresh() with { Files = new Dictionary<string, string?> { [daemon] = earlier } }, 2));
+        Assert.Null(Assert.IsType<FileStep>(plan.Operations.Single(o => o.Address == ResourceAddress.File(daemon)).Steps.Single()).Backup);
+        Assert.False(DockerFiles.WrittenForOverlay(daemon, "{ \"bip\": \"172.17.0.1/16\" }", spec.Network.Cidr));
+    }
+
+    [Fact]
     public void DestroyRestoresFromTheBackupAndThenRemovesIt()
     {
         var spec = Lab.Spec();
