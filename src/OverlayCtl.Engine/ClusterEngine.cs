@@ -3,6 +3,7 @@ using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.State;
 using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.Verification;
 using Serilog;
 
 namespace OverlayCtl.Engine;
@@ -134,6 +135,13 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
     {
         if (!await approve(planned, cancellationToken).ConfigureAwait(false)) return null;
         return await Hosts.ExecuteAsync(targets, planned, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>verify: a container probe on each target and every pair between them; reads etcd, changes nothing overlayctl manages.</summary>
+    public async Task<VerifyOutcome> VerifyAsync(IReadOnlyList<HostSpec> targets, CancellationToken cancellationToken)
+    {
+        var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
+        return await new Verifier(spec, Hosts, log, parallel).RunAsync(targets, leases, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

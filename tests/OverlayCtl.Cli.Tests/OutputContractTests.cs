@@ -66,9 +66,14 @@ public sealed class OutputContractTests
                 ["-/+ link flannel.1", "+ route 10.244.1.0/24", "~ iptables filter FORWARD jump", "~ file /etc/docker/daemon.json"], true, "drift", null),
             new HostStatus("node3", null, "vxlan", null, null, null, null, false, "unknown", false, "unknown", null, [], false, "unknown", "holds no lease (run overlayctl apply or leases allocate)"),
         ]), StatusJsonContext.Default.StatusReport));
-        Golden.Match("OverlayCtl.Cli.Tests", "verify.json", Render(OutputFormat.Json, new VerifyReport(false, [
-            new Probe("node1", "node2", "10.244.2.1", 1450, true, null),
-            new Probe("node2", "node1", "10.244.1.1", 1450, false, "no reply within 2 s"),
+        Golden.Match("OverlayCtl.Cli.Tests", "verify.json", Render(OutputFormat.Json, new VerifyReport(false, null, [
+            new VerifyHost("node1", "10.244.1.254", 1450, null),
+            new VerifyHost("node2", "10.244.2.254", 1450, null),
+            new VerifyHost("node3", null, null, "the docker bridge docker0 does not exist: containers on this host have no network"),
+        ], [
+            new VerifyPair("node1", "node2", "10.244.2.254", 1450, true, true, true, null, new VerifyTcp(4350, 4350), true, []),
+            new VerifyPair("node2", "node1", "10.244.1.254", 1450, false, false, null, null, null, true,
+                ["node2 [ip-forward] net.ipv4.ip_forward is 0: the host does not route between the overlay and its containers"]),
         ]), VerifyJsonContext.Default.VerifyReport));
         Golden.Match("OverlayCtl.Cli.Tests", "doctor.json", Render(OutputFormat.Json, new DoctorReport(["node1"], ["ip-forward", "forward-policy"], [
             new DoctorFinding("ip-forward", "node1", "error", "net.ipv4.ip_forward is 0: the host does not route between the overlay and its containers", "sysctl -w net.ipv4.ip_forward=1 (overlayctl apply sets it)"),

@@ -20,6 +20,7 @@ internal sealed class CommandSet(TextWriter stdout, TextWriter stderr, Terminal 
         DoctorCommand.Create(this),
         LabCommands.Create(this),
         UnlockCommand.Create(this),
+        AgentCommand.Create(this),
     ];
 
     /// <summary>The standard body wrapper: context, logging, exit-code mapping.</summary>

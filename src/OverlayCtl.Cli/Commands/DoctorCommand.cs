@@ -25,9 +25,7 @@ internal static class DoctorCommand
             var findings = new List<Finding>(Doctor.CheckLeases(cluster, snapshot));
             var results = await engine.Hosts.InspectAsync(targets, leases, async (input, runner, token) =>
             {
-                var underlay = input.Host.Interface ?? input.Observed.Addresses.FirstOrDefault(a => a.Address.Address == input.Host.Address)?.Device;
-                var device = cluster.Network.Backend.Device(cluster) is { } d && input.Observed.FindLink(d) is not null ? d : null;
-                var facts = await FactsObserver.ObserveAsync(runner, underlay, device, token).ConfigureAwait(false);
+                var facts = await FactsObserver.ObserveAsync(runner, input, token).ConfigureAwait(false);
                 return Doctor.CheckHost(input, facts);
             }, ct).ConfigureAwait(false);
             foreach (var r in results)

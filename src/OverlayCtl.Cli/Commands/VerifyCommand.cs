@@ -3,82 +3,86 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization;
 using OverlayCtl.Cli.Output;
-using OverlayCtl.Core.Hosts;
-using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.Verification;
 
 namespace OverlayCtl.Cli.Commands;
 
 /// <summary>
-/// <c>overlayctl verify -f SPEC</c>: from each host, ping every other host's bridge gateway across the
-/// overlay, sourced from its own gateway and with don't-fragment at the overlay MTU, so both the path
-/// and its MTU are proven. Prints a matrix; exits 5 naming the broken pairs.
+/// <c>overlayctl verify -f SPEC</c>: a container probe on each host (a namespace on the docker bridge, an address
+/// from the lease), and every probe reaching every other with a ping, a don't-fragment ping at the overlay MTU and
+/// a TCP exchange of three MTUs: the path containers use, through FORWARD. Each host also pings each peer's
+/// underlay address, so "underlay fine, forwarding broken" shows. Exits 5 naming every broken pair's causes,
+/// and when nothing was checked.
 /// </summary>
 internal static class VerifyCommand
 {
     public static Command Create(CommandSet commands)
     {
         var options = new ClusterOptions();
-        var command = new Command("verify", "ping every host's bridge gateway from every other host over the overlay (full-size, don't-fragment); exit 5 on any broken pair");
+        var command = new Command("verify", "probe container to container between every pair of hosts (ping, full-size don't-fragment ping, TCP) and host to host; exit 5 naming the causes of broken pairs, or when no pair was checked");
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var (cluster, sources, store, engine) = options.Open(context);
-            var leases = await store.ListAsync(ct).ConfigureAwait(false);
-            var held = OverlayCtl.Engine.LeaseCoordinator.HeldBy(cluster, leases);
-            var destinations = cluster.Hosts.Where(h => held.ContainsKey(h.Name)).ToList();
-            var results = await engine.Hosts.InspectAsync(sources, leases, async (input, runner, token) =>
-            {
-                var underlay = Underlay.Find(input.Host, input.Observed);
-                var mtu = cluster.Network.OverlayMtu(underlay.Mtu);
-                var size = (mtu - 28).ToString(CultureInfo.InvariantCulture);
-                var probes = new List<Probe>();
-                foreach (var to in destinations.Where(d => d.Name != input.Host.Name))
-                {
-                    var target = held[to.Name].Subnet.Gateway.ToString();
-                    var ping = await runner.RunAsync(CommandSpec.Of("ping", "-n", "-q", "-c", "1", "-W", "2", "-M", "do", "-s", size,
-                        "-I", input.Lease.Subnet.Gateway.ToString(), target), token).ConfigureAwait(false);
-                    probes.Add(new Probe(input.Host.Name, to.Name, target, mtu, ping.Succeeded, ping.Succeeded ? null : Reason(ping)));
-                }
-                return probes;
-            }, ct).ConfigureAwait(false);
-            var probes = results.SelectMany(r => r.Value ?? destinations.Where(d => d.Name != r.Host)
-                .Select(d => new Probe(r.Host, d.Name, held.TryGetValue(d.Name, out var l) ? l.Subnet.Gateway.ToString() : "-", 0, false, r.Error))).ToList();
-            var report = new VerifyReport(probes.All(p => p.Ok), probes);
-            context.Out.Write(report, VerifyJsonContext.Default.VerifyReport, r => Human(r, sources.Select(s => s.Name).ToList(), destinations.Select(d => d.Name).ToList()));
-            foreach (var broken in probes.Where(p => !p.Ok))
-                context.Log.Error("{From} -> {To} ({Target}): {Reason}", broken.From, broken.To, broken.Target, broken.Reason);
-            return report.Ok ? ExitCodes.Ok : ExitCodes.ChecksFailed;
+            var (_, targets, _, engine) = options.Open(context);
+            var outcome = await engine.VerifyAsync(targets, ct).ConfigureAwait(false);
+            var report = Report(outcome);
+            context.Out.Write(report, VerifyJsonContext.Default.VerifyReport, Human);
+            if (outcome.Hosts.Where(h => h.Error is not null).Select(h => h.Name).ToList() is { Count: > 0 } unprobed)
+                context.Log.Error("not probed: {Hosts}", string.Join(", ", unprobed));
+            if (outcome.Problem is { } problem) context.Log.Error("{Problem}", problem);
+            else if (outcome.Pairs.Count(p => !p.Ok) is > 0 and var broken) context.Log.Error("{Broken} of {Pairs} pairs broken", broken, outcome.Pairs.Count);
+            return outcome.Ok ? ExitCodes.Ok : ExitCodes.ChecksFailed;
         }));
         return command;
     }
 
-    private static string Reason(CommandResult ping)
-    {
-        var text = (ping.StandardError + " " + ping.StandardOutput).Trim();
-        if (text.Contains("message too long", StringComparison.OrdinalIgnoreCase) || text.Contains("Frag needed", StringComparison.OrdinalIgnoreCase))
-            return "too big for the path: MTU mismatch between the overlay and the underlay";
-        return text.Contains(" 0 received", StringComparison.Ordinal) ? "no reply within 2 s" : text.Split('\n')[0];
-    }
+    private static VerifyReport Report(VerifyOutcome outcome) => new(
+        outcome.Ok,
+        outcome.Problem,
+        outcome.Hosts.Select(h => new VerifyHost(h.Name, h.Probe?.Address.ToString(), h.Probe?.Mtu, h.Error)).ToList(),
+        outcome.Pairs.Select(p => new VerifyPair(p.From, p.To, p.Target.ToString(), p.Mtu, p.Ok, p.Seen.Icmp, p.Seen.FullSize, p.Seen.PathMtu,
+            p.Seen.Tcp is { } tcp ? new VerifyTcp(tcp.Sent, tcp.Received) : null, p.Seen.Underlay, p.Causes)).ToList());
 
-    private static string Human(VerifyReport report, IReadOnlyList<string> from, IReadOnlyList<string> to)
+    private static string Human(VerifyReport report)
     {
-        var table = new Table(["FROM \\ TO", .. to]);
-        foreach (var f in from)
-            table.Add([f, .. to.Select(t => t == f ? "·" : report.Probes.FirstOrDefault(p => p.From == f && p.To == t) is { } p ? (p.Ok ? "ok" : "FAIL") : "-")]);
-        var text = new StringBuilder(table.Render());
-        var broken = report.Probes.Count(p => !p.Ok);
-        text.Append(broken == 0
-            ? string.Create(CultureInfo.InvariantCulture, $"all {report.Probes.Count} pairs reach each other at the overlay MTU\n")
-            : string.Create(CultureInfo.InvariantCulture, $"{broken} of {report.Probes.Count} pairs broken\n"));
+        var names = report.Hosts.Select(h => h.Name).ToList();
+        string Matrix(Func<VerifyPair, string> cell)
+        {
+            var table = new Table(["FROM \\ TO", .. names]);
+            foreach (var from in names)
+                table.Add([from, .. names.Select(to => to == from ? "·" : report.Pairs.FirstOrDefault(p => p.From == from && p.To == to) is { } p ? cell(p) : "-")]);
+            return table.Render();
+        }
+        var text = new StringBuilder();
+        if (report.Pairs.Count > 0)
+            text.Append("containers (probe to probe: ping, don't-fragment ping at the overlay MTU, TCP):\n")
+                .Append(Matrix(p => p.Ok ? "ok" : "FAIL"))
+                .Append("underlay (host to host):\n")
+                .Append(Matrix(p => p.Underlay switch { true => "ok", false => "FAIL", null => "?" }));
+        foreach (var host in report.Hosts.Where(h => h.Error is not null))
+            text.Append(host.Name).Append(": not probed: ").Append(host.Error).Append('\n');
+        foreach (var pair in report.Pairs.Where(p => !p.Ok))
+            foreach (var cause in pair.Causes)
+                text.Append(pair.From).Append(" -> ").Append(pair.To).Append(": ").Append(cause).Append('\n');
+        var broken = report.Pairs.Count(p => !p.Ok);
+        text.Append(report.Problem is { } problem ? problem + "\n"
+            : broken == 0 ? string.Create(CultureInfo.InvariantCulture, $"all {report.Pairs.Count} pairs reach each other at the overlay MTU\n")
+            : string.Create(CultureInfo.InvariantCulture, $"{broken} of {report.Pairs.Count} pairs broken\n"));
         return text.ToString();
     }
 }
 
-/// <summary>The shape of <c>verify -o json</c> (docs/output.md).</summary>
-internal sealed record VerifyReport(bool Ok, IReadOnlyList<Probe> Probes);
+/// <summary>The shape of <c>verify -o json</c> (docs/output.md). <see cref="Problem"/> says why nothing was checked.</summary>
+internal sealed record VerifyReport(bool Ok, string? Problem, IReadOnlyList<VerifyHost> Hosts, IReadOnlyList<VerifyPair> Pairs);
 
-/// <summary>One directed probe: from a host to another host's bridge gateway.</summary>
-internal sealed record Probe(string From, string To, string Target, int Mtu, bool Ok, string? Reason);
+/// <summary>A host and its probe's address and MTU, or why it has none.</summary>
+internal sealed record VerifyHost(string Name, string? Probe, int? Mtu, string? Error);
+
+/// <summary>One directed pair of probes; <see cref="Causes"/> is empty when it is ok.</summary>
+internal sealed record VerifyPair(string From, string To, string Target, int Mtu, bool Ok, bool Icmp, bool? FullSize, int? PathMtu, VerifyTcp? Tcp, bool? Underlay, IReadOnlyList<string> Causes);
+
+/// <summary>Bytes sent over one TCP connection and bytes received at the other end.</summary>
+internal sealed record VerifyTcp(int Sent, int Received);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(VerifyReport))]

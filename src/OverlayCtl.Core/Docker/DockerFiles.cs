@@ -108,6 +108,19 @@ public static class DockerFiles
     public static string SubnetEnv(Ipv4Cidr network, Ipv4Cidr subnet, int mtu, bool ipMasq) => string.Create(CultureInfo.InvariantCulture,
         $"FLANNEL_NETWORK={network}\nFLANNEL_SUBNET={Bip(subnet)}\nFLANNEL_MTU={mtu}\nFLANNEL_IPMASQ={(ipMasq ? "true" : "false")}\n");
 
+    /// <summary>The mtu daemon.json gives Docker's containers, or null when it sets none or cannot be read.</summary>
+    public static int? Mtu(string? daemonConfig)
+    {
+        try
+        {
+            return ParseObject("daemon.json", daemonConfig)["mtu"]?.GetValue<int>();
+        }
+        catch (Exception e) when (e is PlanningException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
     private static readonly JsonDocumentOptions Lenient = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     private static JsonObject ParseObject(string path, string? text)

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using OverlayCtl.Core.Backends.Ovs;
 using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Hosts.Connections;
 
@@ -59,6 +60,15 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
         }
         // ARP off: the root namespace must never answer for lab addresses that happen to be its own.
         await MustAsync(cancellationToken, "ip", "link", "set", bridge, "arp", "off", "up").ConfigureAwait(false);
+        foreach (var address in EtcdAddresses(spec))
+        {
+            // An agent inside a host reaches etcd only through an address the root holds on the bridge; with
+            // arp_ignore=1 the root answers ARP there for that address alone, never for its own others.
+            await MustAsync(cancellationToken, "sysctl", "-q", "-w", $"net.ipv4.conf.{bridge}.arp_ignore=1").ConfigureAwait(false);
+            await MustAsync(cancellationToken, "ip", "addr", "replace", $"{address}/{underlayPrefixLength}", "dev", bridge).ConfigureAwait(false);
+            await MustAsync(cancellationToken, "ip", "link", "set", bridge, "arp", "on").ConfigureAwait(false);
+            created.Add($"address {address}/{underlayPrefixLength} on {bridge} (etcd for agents)");
+        }
         foreach (var host in LabHosts(spec))
         {
             var ns = ((HostConnection.Netns)host.Connection).Name;
@@ -214,6 +224,18 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
         var close = fields.LastIndexOf(')');
         var comm = fields[(fields.IndexOf('(') + 1)..close];
         return comm.StartsWith(daemon[..Math.Min(daemon.Length, 15)], StringComparison.Ordinal) && fields[close + 2] != 'Z' ? pid : null;
+    }
+
+    /// <summary>The spec's etcd endpoints that lie in the lab's underlay (and are no host's): the root must hold them for agents.</summary>
+    private IEnumerable<Ipv4Address> EtcdAddresses(ClusterSpec spec)
+    {
+        var hosts = LabHosts(spec).Select(h => h.Address).ToHashSet();
+        var underlays = hosts.Select(a => Ipv4Cidr.Containing(a, underlayPrefixLength)).ToHashSet();
+        return spec.Etcd.Endpoints
+            .Select(e => Ipv4Address.TryParse(e.Host, out var a) ? a : (Ipv4Address?)null)
+            .OfType<Ipv4Address>()
+            .Where(a => !hosts.Contains(a) && underlays.Any(u => u.Contains(a)))
+            .Distinct();
     }
 
     private static IEnumerable<HostSpec> LabHosts(ClusterSpec spec) => spec.Hosts.Where(h => h.Connection is HostConnection.Netns);

@@ -17,6 +17,9 @@ internal sealed class FakeHost(string name, string address, Gauge? gauge = null)
     /// <summary>When set, every command fails with this on stderr (an unreachable host, a broken sudo).</summary>
     public string? FailWith { get; set; }
 
+    /// <summary>When set (an address like 10.244.1.1/24), the host has a docker0 holding it, as after an apply.</summary>
+    public string? DockerGateway { get; set; }
+
     /// <summary>How long each command takes, so concurrency can be seen.</summary>
     public TimeSpan Latency { get; set; }
 
@@ -70,10 +73,12 @@ internal sealed class FakeHost(string name, string address, Gauge? gauge = null)
     {
         "ip -j -d link show" => """
             [{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP"],"mtu":65536,"address":"00:00:00:00:00:00"},
-             {"ifindex":2,"ifname":"eth0","flags":["BROADCAST","UP"],"mtu":1500,"address":"02:00:00:00:00:02"}]
-            """,
+             {"ifindex":2,"ifname":"eth0","flags":["BROADCAST","UP"],"mtu":1500,"address":"02:00:00:00:00:02"}
+            """ + (DockerGateway is null ? "]" : """,{"ifindex":3,"ifname":"docker0","flags":["BROADCAST","UP"],"mtu":1500,"address":"02:42:00:00:00:03","linkinfo":{"info_kind":"bridge"}}]"""),
         "ip -j -4 addr show" => string.Create(CultureInfo.InvariantCulture,
-            $$"""[{"ifname":"eth0","addr_info":[{"family":"inet","local":"{{address}}","prefixlen":24}]}]"""),
+            $$"""[{"ifname":"eth0","addr_info":[{"family":"inet","local":"{{address}}","prefixlen":24}]}""") + (DockerGateway?.Split('/') is [var gateway, var length]
+                ? string.Create(CultureInfo.InvariantCulture, $$""",{"ifname":"docker0","addr_info":[{"family":"inet","local":"{{gateway}}","prefixlen":{{length}}}]}]""")
+                : "]"),
         "ip -j -4 route show table main" => string.Create(CultureInfo.InvariantCulture,
             $$"""[{"dst":"{{address[..address.LastIndexOf('.')]}}.0/24","dev":"eth0","protocol":"kernel","scope":"link"}{{(ExtraRoute is null ? "" : "," + ExtraRoute)}}]"""),
         "ip -j -4 neigh show" or "bridge -j fdb show" => "[]",

@@ -32,6 +32,27 @@ public sealed class RunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task ANamespaceAddedThroughANamespaceRunnerOutlivesTheCommandAndIsRemovedThroughItToo()
+    {
+        // ip netns exec runs in a private mount namespace: made there, the name would vanish with the command.
+        var runner = new NetnsHostRunner("h", _ns, _processes);
+        var inner = Sh.Unique("ovti");
+        try
+        {
+            Assert.True((await runner.RunAsync(CommandSpec.Of("ip", "netns", "add", inner), default)).Succeeded);
+            Assert.True((await runner.RunAsync(CommandSpec.Of("ip", "link", "add", "ovtv0", "type", "veth", "peer", "name", "eth0", "netns", inner), default)).Succeeded);
+            var inside = await runner.RunAsync(CommandSpec.Of("ip", "netns", "exec", inner, "ip", "-o", "link", "show", "eth0"), default);
+            Assert.True(inside.Succeeded, inside.StandardError);
+            Assert.True((await runner.RunAsync(CommandSpec.Of("ip", "netns", "del", inner), default)).Succeeded);
+            Assert.DoesNotContain(inner, Sh.Must("ip", "netns", "list"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Sh.Run("ip", "netns", "del", inner);
+        }
+    }
+
+    [Fact]
     public async Task ACommandPastItsTimeoutIsKilledAndReported()
     {
         var quick = new ProcessRunner(Logger.None, TimeSpan.FromMilliseconds(300));

@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OverlayCtl.Core;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Engine;
+using OverlayCtl.Hosts.Connections;
+using OverlayCtl.Hosts.Observe;
+
+namespace OverlayCtl.Cli.Commands;
+
+/// <summary>
+/// <c>overlayctl agent -f SPEC --host NAME</c>: keeps this host converged on its own (docs/commands/agent.md).
+/// The spec's connection for the host is ignored: the agent runs on the host and acts locally.
+/// </summary>
+internal static class AgentCommand
+{
+    public static Command Create(CommandSet commands)
+    {
+        var spec = CommandSet.SpecOption();
+        var host = new Option<string>("--host") { Description = "this host's name in the spec", Required = true, HelpName = "NAME" };
+        var resync = new Option<string?>("--resync") { Description = "converge at least this often, even when nothing was signalled (default 30s)", HelpName = "DURATION" };
+        var stateFile = new Option<string?>("--state-file") { Description = "where the agent records its last convergence for status (default /run/overlayctl/agent-CLUSTER-HOST.json)", HelpName = "FILE" };
+        var command = new Command("agent", "keep this host converged: hold its lease, converge on every lease change in etcd, on kernel changes to its devices, routes and rules, and every --resync; "
+            + "runs in the foreground until SIGTERM (exit 0, the network left as it is); SIGHUP reloads the spec") { spec, host, resync, stateFile };
+        command.SetAction(commands.Action(async (context, ct) =>
+        {
+            var every = context.Parse.GetValue(resync) is { } text
+                ? EtcdSettings.ParseDuration(text) ?? throw new InputException($"--resync '{text}' is not a duration (fix: e.g. 30s or 1m)")
+                : AgentOptions.Default.Resync;
+            var options = AgentOptions.Default with { Resync = every };
+            var name = context.Parse.GetRequiredValue(host);
+            var cluster = context.LoadSpec(spec);
+            while (!ct.IsCancellationRequested)
+            {
+                var me = cluster.FindHost(name)
+                    ?? throw new InputException($"--host {name} is not a host in {cluster.SourcePath} (hosts: {string.Join(", ", cluster.Hosts.Select(h => h.Name))})");
+                var state = context.Parse.GetValue(stateFile) ?? StateFile(cluster, me);
+                using var reload = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
+                {
+                    signal.Cancel = true;
+                    reload.Cancel();
+                });
+                var devices = new[] { cluster.Docker.Bridge, cluster.Network.Backend.Device(cluster) }.OfType<string>().ToList();
+                var agent = new HostAgent(cluster, me, context.OpenLeaseStore(cluster), new LocalHostRunner(me.Name, context.Processes), context.Log, options,
+                    KernelMonitor.WatchAsync(devices, context.Log, reload.Token), s => WriteState(state, s));
+                context.Log.Information("{Host}: agent started for {Cluster} ({Spec}), resync every {Resync}", me.Name, cluster.Name, cluster.SourcePath, every);
+                await agent.RunAsync(reload.Token).ConfigureAwait(false);
+                if (ct.IsCancellationRequested) break;
+                cluster = Reload(context, cluster, spec);
+            }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>The spec again on SIGHUP; one that no longer loads is reported and the running one kept.</summary>
+    private static ClusterSpec Reload(CliContext context, ClusterSpec running, Option<string> spec)
+    {
+        try
+        {
+            var cluster = context.LoadSpec(spec);
+            context.Log.Information("SIGHUP: reloaded {Spec}", cluster.SourcePath);
+            return cluster;
+        }
+        catch (SpecException e)
+        {
+            context.Log.Error("SIGHUP: {Spec} cannot be used, keeping the running spec: {Problems}", running.SourcePath, e.Message);
+            return running;
+        }
+    }
+
+    public static string StateFile(ClusterSpec cluster, HostSpec host) => $"/run/overlayctl/agent-{cluster.Name}-{host.Name}.json";
+
+    /// <summary>Written whole (a temp file renamed over it), so status never reads half a file.</summary>
+    private static void WriteState(string path, AgentState state)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temp = path + ".tmp";
+            File.WriteAllText(temp, JsonSerializer.Serialize(state, AgentJsonContext.Default.AgentState));
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The state file serves status; the network does not depend on it.
+        }
+    }
+
+    /// <summary>The command that runs this overlayctl again: the native binary itself, or dotnet with this assembly.</summary>
+    public static IReadOnlyList<string> Self()
+    {
+        var path = Environment.ProcessPath ?? "overlayctl";
+        var assembly = Path.Combine(AppContext.BaseDirectory, typeof(AgentCommand).Assembly.GetName().Name + ".dll");
+        return Path.GetFileNameWithoutExtension(path) is "dotnet" or "testhost" && File.Exists(assembly)
+            ? [Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "/usr/bin/dotnet", assembly]
+            : [path];
+    }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(AgentState))]
+internal sealed partial class AgentJsonContext : JsonSerializerContext;
