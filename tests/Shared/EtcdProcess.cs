@@ -34,12 +34,24 @@ public sealed class EtcdCluster : IDisposable
     /// <param name="members">how many members (they form one cluster)</param>
     /// <param name="tls">serve clients over TLS with these certificates, and demand a client certificate signed by their CA</param>
     /// <param name="extraArgs">more etcd flags, e.g. <c>--auth-token-ttl</c> or <c>--quota-backend-bytes</c></param>
-    public static async Task<EtcdCluster> StartAsync(int members = 1, TestCertificates? tls = null, params string[] extraArgs)
+    public static Task<EtcdCluster> StartAsync(int members = 1, TestCertificates? tls = null, params string[] extraArgs) =>
+        StartAsync(members, tls, null, null, extraArgs);
+
+    /// <summary>
+    /// One member that also listens on <paramref name="address"/>:<paramref name="port"/> (an address the
+    /// root namespace holds on a lab bridge), so agents inside namespace hosts reach it.
+    /// </summary>
+    public static Task<EtcdCluster> StartOnAsync(string address, int port) => StartAsync(1, null, address, port, []);
+
+    /// <summary>A free TCP port on loopback now (for a spec written before its etcd starts).</summary>
+    public static int FreeTcpPort() => FreePort();
+
+    private static async Task<EtcdCluster> StartAsync(int members, TestCertificates? tls, string? alsoOn, int? port, string[] extraArgs)
     {
         var cluster = new EtcdCluster();
         try
         {
-            var ports = Enumerable.Range(0, members).Select(_ => (Client: FreePort(), Peer: FreePort())).ToList();
+            var ports = Enumerable.Range(0, members).Select(_ => (Client: port ?? FreePort(), Peer: FreePort())).ToList();
             var initial = string.Join(',', ports.Select((p, i) => $"m{i}=http://127.0.0.1:{p.Peer}"));
             for (var i = 0; i < members; i++)
             {
@@ -49,7 +61,8 @@ public sealed class EtcdCluster : IDisposable
                 foreach (var a in new[]
                 {
                     "--name", $"m{i}", "--data-dir", Path.Combine(cluster._dir, $"m{i}"),
-                    "--listen-client-urls", $"{scheme}://127.0.0.1:{client}", "--advertise-client-urls", $"{scheme}://127.0.0.1:{client}",
+                    "--listen-client-urls", $"{scheme}://127.0.0.1:{client}" + (alsoOn is null ? "" : $",{scheme}://{alsoOn}:{client}"),
+                    "--advertise-client-urls", $"{scheme}://127.0.0.1:{client}",
                     "--listen-peer-urls", $"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{peer}",
                     "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", Path.GetFileName(cluster._dir),
                     "--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "error",

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using OverlayCtl.Core;
+using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Engine;
 using OverlayCtl.Hosts.Connections;
@@ -36,7 +37,7 @@ internal static class AgentCommand
             {
                 var me = cluster.FindHost(name)
                     ?? throw new InputException($"--host {name} is not a host in {cluster.SourcePath} (hosts: {string.Join(", ", cluster.Hosts.Select(h => h.Name))})");
-                var state = context.Parse.GetValue(stateFile) ?? StateFile(cluster, me);
+                var state = context.Parse.GetValue(stateFile) ?? RunPaths.AgentState(cluster.Name, me.Name);
                 using var reload = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
                 {
@@ -71,8 +72,6 @@ internal static class AgentCommand
             return running;
         }
     }
-
-    public static string StateFile(ClusterSpec cluster, HostSpec host) => $"/run/overlayctl/agent-{cluster.Name}-{host.Name}.json";
 
     /// <summary>Written whole (a temp file renamed over it), so status never reads half a file.</summary>
     private static void WriteState(string path, AgentState state)

@@ -15,7 +15,7 @@ public sealed class LabAgents(ProcessRunner processes)
     private const string Daemon = "start-stop-daemon";
 
     /// <summary>Where a lab's agents keep their pid files and logs.</summary>
-    public static string DirectoryFor(ClusterSpec spec) => Path.Combine("/run/overlayctl/lab", spec.Name);
+    public static string DirectoryFor(ClusterSpec spec) => RunPaths.LabDirectory(spec.Name);
 
     public static string PidFile(ClusterSpec spec, HostSpec host) => Path.Combine(DirectoryFor(spec), host.Name + ".pid");
 
@@ -45,8 +45,11 @@ public sealed class LabAgents(ProcessRunner processes)
         return new LabResult(created, [], unchanged);
     }
 
-    /// <summary>Stops each host's agent (SIGTERM, then SIGKILL after 10 s).</summary>
-    public async Task<LabResult> DownAsync(ClusterSpec spec, IReadOnlyList<HostSpec> hosts, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stops each host's agent (SIGTERM, then SIGKILL after 10 s). With <paramref name="forget"/> (lab down)
+    /// their logs and state files go too, and the lab's directory when nothing is left in it.
+    /// </summary>
+    public async Task<LabResult> DownAsync(ClusterSpec spec, IReadOnlyList<HostSpec> hosts, CancellationToken cancellationToken, bool forget = false)
     {
         var removed = new List<string>();
         foreach (var host in hosts.Where(h => File.Exists(PidFile(spec, h))))
@@ -56,6 +59,15 @@ public sealed class LabAgents(ProcessRunner processes)
             if (stop.ExitCode is not (0 or 1)) throw new CommandFailedException(Root, CommandSpec.Of(Daemon, "--stop"), stop);
             File.Delete(PidFile(spec, host));
             if (stop.ExitCode == 0) removed.Add($"agent {host.Name}");
+        }
+        if (forget)
+        {
+            foreach (var host in hosts)
+            {
+                File.Delete(LogFile(spec, host));
+                File.Delete(RunPaths.AgentState(spec.Name, host.Name));
+            }
+            if (Directory.Exists(DirectoryFor(spec)) && !Directory.EnumerateFileSystemEntries(DirectoryFor(spec)).Any()) Directory.Delete(DirectoryFor(spec));
         }
         return new LabResult([], removed, []);
     }

@@ -111,7 +111,8 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
 
     public async Task<LabResult> DownAsync(ClusterSpec spec, CancellationToken cancellationToken)
     {
-        var removed = new List<string>();
+        // Agents first: one left running would act on a namespace that is gone.
+        var removed = new List<string>((await new LabAgents(processes).DownAsync(spec, LabHosts(spec).ToList(), cancellationToken, forget: true).ConfigureAwait(false)).Removed);
         foreach (var host in LabHosts(spec))
         {
             var ns = ((HostConnection.Netns)host.Connection).Name;

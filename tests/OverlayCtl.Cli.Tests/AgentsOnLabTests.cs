@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using OverlayCtl.Cli.Tests.Support;
+using OverlayCtl.Testing;
+using Xunit.Abstractions;
+
+namespace OverlayCtl.Cli.Tests;
+
+/// <summary>
+/// Agents as real processes in namespace hosts, with an etcd the hosts reach through the lab bridge:
+/// no apply is ever run; joins propagate and a "rebooted" host is repaired on its own.
+/// </summary>
+[Trait("Category", "Namespaces")]
+public sealed class AgentsOnLabTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task AgentsAloneConvergeALabAJoinReachesEveryoneAndARebootIsRepaired()
+    {
+        var port = EtcdCluster.FreeTcpPort();
+        await using var lab = new LabCluster($"http://198.18.70.254:{port}", hosts: 4, underlay: "198.18.70.0/24");
+        var up = await lab.RunAsync("lab", "up");
+        Assert.True(up.ExitCode == 0, up.ToString());
+        using var etcd = await EtcdCluster.StartOnAsync("198.18.70.254", port);
+        try
+        {
+            var started = await lab.RunAsync("lab", "agents", "up", "--limit", "n1,n2,n3");
+            Assert.True(started.ExitCode == 0, started.ToString());
+            var containers = new Dictionary<string, (string Subnet, string Address)>();
+            foreach (var host in new[] { "n1", "n2", "n3" })
+                containers[host] = await ContainerWhenReadyAsync(lab, host);
+            await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(20));
+
+            // A fourth host's agent, run in the foreground as systemd would: the others reach its container on their own.
+            var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { "netns", "exec", lab.Netns("n4") }.Concat(Commands.AgentCommand.Self()).Concat(["agent", "-f", lab.SpecPath, "--host", "n4"]))
+                start.ArgumentList.Add(arg);
+            using var n4 = Process.Start(start)!;
+            var n4Log = n4.StandardError.ReadToEndAsync();
+            containers["n4"] = await ContainerWhenReadyAsync(lab, "n4");
+            var join = Stopwatch.StartNew();
+            await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(10));
+            output.WriteLine($"join: every container reaches n4's {join.Elapsed.TotalSeconds:F2} s after it was attached");
+
+            // A "reboot" of n2: its VXLAN device, routes and overlayctl's chains gone.
+            lab.InHost("n2", "ip", "link", "del", "flannel.1");
+            lab.InHost("n2", "iptables", "-F", "OVERLAYCTL-FWD");
+            var repair = Stopwatch.StartNew();
+            await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(10));
+            output.WriteLine($"repair: the mesh is whole {repair.Elapsed.TotalSeconds:F2} s after n2 lost its overlay");
+            Assert.Contains("-A OVERLAYCTL-FWD", lab.InHost("n2", "iptables-save", "-t", "filter"), StringComparison.Ordinal);
+
+            // SIGTERM: the agents stop, exit 0, and the network stays.
+            Sh.Must("kill", "-TERM", n4.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(n4.WaitForExit(TimeSpan.FromSeconds(10)), "n4's agent did not stop on SIGTERM");
+            Assert.True(n4.ExitCode == 0, $"exit {n4.ExitCode}: {await n4Log}");
+            Assert.Equal(0, (await lab.RunAsync("lab", "agents", "down")).ExitCode);
+            ApplyOnLabTests.AssertFullMesh(lab, containers);
+            Assert.Contains("agent stopping; the network stays as it is", File.ReadAllText($"/run/overlayctl/lab/e{lab.Id}/n1.log"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await lab.RunAsync("lab", "agents", "down");
+        }
+    }
+
+    /// <summary>Waits for the host's agent to hold a lease and make its docker bridge, then attaches a container.</summary>
+    private static async Task<(string Subnet, string Address)> ContainerWhenReadyAsync(LabCluster lab, string host)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var leases = await lab.RunAsync("leases", "list", "-o", "json");
+            var subnet = leases.ExitCode == 0
+                ? leases.Json().GetProperty("leases").EnumerateArray().FirstOrDefault(l => l.GetProperty("host").GetString() == host) is { ValueKind: not System.Text.Json.JsonValueKind.Undefined } l
+                    ? l.GetProperty("subnet").GetString() : null
+                : null;
+            if (subnet is not null && Sh.Run("ip", "-n", lab.Netns(host), "link", "show", "docker0").ExitCode == 0)
+                return (subnet, lab.AddContainer(host, subnet));
+            Assert.True(DateTime.UtcNow < deadline, $"{host}'s agent took no lease or made no bridge within 30 s: {leases}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task UntilMeshAsync(LabCluster lab, Dictionary<string, (string Subnet, string Address)> containers, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var broken = containers.Keys.SelectMany(from => containers.Where(c => c.Key != from && !lab.Ping(from, c.Value.Address)).Select(c => $"{from}->{c.Key}")).ToList();
+            if (broken.Count == 0) return;
+            Assert.True(DateTime.UtcNow < deadline, "still no ping: " + string.Join(", ", broken));
+            await Task.Delay(100);
+        }
+    }
+}
