@@ -102,7 +102,7 @@ for n in $sizes; do
   per_host_noop=$(grep -c ': run ' "$work/$name-noop.log" | awk -v n="$n" '{printf "%.1f", $1 / n}')
   mutating=$(grep ': run ' "$work/$name-noop.log" | grep -vcE ': run ip netns exec [^ ]+ (ip -j|bridge -j fdb show|iptables-save|sysctl -n)' || true)
   leases=$("$ovl" leases list -f "$spec" -o json)
-  "$ovl" destroy -f "$spec" >/dev/null 2>&1
+  "$ovl" destroy --auto-approve -f "$spec" >/dev/null 2>&1
   # The naive peer: flannel's commands, one process per command, host after host.
   t0=$(now); spawned=0
   for ((i = 1; i <= n; i++)); do
@@ -150,7 +150,7 @@ c2="$(cut -d. -f1-3 <<<"${s2%/*}").10"
 overlay=$(gbps bndpc1 bndpc2 "$c2")
 underlay=$(gbps bndp-h1 bndp-h2 192.0.2.2)
 # The same path built by hand, flannel's commands, on the same namespaces and containers.
-"$ovl" destroy -f "$spec" >/dev/null 2>&1
+"$ovl" destroy --auto-approve -f "$spec" >/dev/null 2>&1
 m1=$(jq -r '.leases[] | select(.host == "h1") | .vtepMac' <<<"$leases"); m2=$(jq -r '.leases[] | select(.host == "h2") | .vtepMac' <<<"$leases")
 handbuild() { # host addr mysubnet mymac peersubnet peeraddr peermac
   local ns="bndp-$1"
@@ -198,7 +198,7 @@ for n in $sizes; do
   # ovs-vsctl processes that change something (not the one read per host).
   vsctl_fresh=$(grep ': run .*ovs-vsctl' "$work/$name-fresh.log" | grep -vc -- ' -f json ' | awk -v n="$n" '{printf "%.1f", $1 / n}')
   leases=$("$ovl" leases list -f "$spec" -o json)
-  "$ovl" destroy -f "$spec" >/dev/null 2>&1
+  "$ovl" destroy --auto-approve -f "$spec" >/dev/null 2>&1
   # The seed recipe, scripted: a bridge, then per peer one ovs-vsctl add-port and one ip route, host after host.
   t0=$(now); spawned=0
   for ((i = 1; i <= n; i++)); do

@@ -15,7 +15,7 @@ state=/run/overlayctl/demo
 overlayctl() { "$ovl" "$@"; }
 
 down() {
-  overlayctl destroy -f "$spec" --release-leases >/dev/null 2>&1 || true
+  overlayctl destroy --auto-approve -f "$spec" --release-leases >/dev/null 2>&1 || true
   for n in 1 2 3; do ip netns del "ovl-c$n" 2>/dev/null || true; done
   overlayctl lab down -f "$spec" || true
   [ -f "$state/etcd.pid" ] && kill "$(cat "$state/etcd.pid")" 2>/dev/null || true

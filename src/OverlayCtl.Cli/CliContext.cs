@@ -24,9 +24,10 @@ internal sealed class CliContext : IDisposable
     private readonly TextWriter _stdout;
     private ProcessRunner? _processes;
 
-    public CliContext(ParseResult parse, TextWriter stdout, TextWriter stderr)
+    public CliContext(ParseResult parse, TextWriter stdout, TextWriter stderr, Terminal terminal)
     {
         Parse = parse;
+        Terminal = terminal;
         Out = new OutputWriter(stdout, parse.GetValue(GlobalOptions.Output));
         _stdout = stdout;
         Stderr = stderr;
@@ -58,6 +59,9 @@ internal sealed class CliContext : IDisposable
     public OutputWriter Out { get; }
 
     public TextWriter Stderr { get; }
+
+    /// <summary>Where apply and destroy ask for confirmation.</summary>
+    public Terminal Terminal { get; }
 
     public ILogger Log => _logger;
 

@@ -9,18 +9,19 @@ namespace OverlayCtl.Cli;
 /// </summary>
 internal static class CommandLine
 {
-    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr, Terminal? terminal = null)
     {
         var root = new RootCommand("overlayctl: one flat overlay network for container hosts, with leases in etcd");
         foreach (var option in GlobalOptions.All) root.Options.Add(option);
-        var commands = new CommandSet(stdout, stderr);
+        var commands = new CommandSet(stdout, stderr, terminal ?? Terminal.None);
         foreach (var command in commands.All()) root.Subcommands.Add(command);
         return root;
     }
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs one invocation; <paramref name="terminal"/> is where to ask for confirmation (none, the default, when run in-process).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Terminal? terminal = null)
     {
-        var root = Build(stdout, stderr);
+        var root = Build(stdout, stderr, terminal);
         var parse = root.Parse(args);
         try
         {
@@ -39,13 +40,13 @@ internal static class CommandLine
     /// created) and hands every failure to <see cref="Failures"/>.
     /// </summary>
     public static Func<ParseResult, CancellationToken, Task<int>> Action(
-        TextWriter stdout, TextWriter stderr, Func<CliContext, CancellationToken, Task<int>> body) =>
+        TextWriter stdout, TextWriter stderr, Terminal terminal, Func<CliContext, CancellationToken, Task<int>> body) =>
         async (parse, cancellationToken) =>
         {
             CliContext? context = null;
             try
             {
-                context = new CliContext(parse, stdout, stderr);
+                context = new CliContext(parse, stdout, stderr, terminal);
                 return await body(context, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e)

@@ -59,6 +59,8 @@ internal static class Failures
         StoreRefusedException => new(FailureKind.StoreRefused, ExitCodes.StoreUnavailable, [Prefix + "etcd refused: " + exception.Message]),
         CommandFailedException or PlanningException => new(FailureKind.HostFailed, ExitCodes.HostFailed,
             [Prefix + "host failed: " + exception.Message + " (fix: correct the host, then run again; -v logs every command run)"]),
+        // Its thrower names the host, the file, the cause and the fix.
+        HostFileException or DockerRestartException => new(FailureKind.HostFailed, ExitCodes.HostFailed, [Prefix + "host failed: " + exception.Message]),
         OperationCanceledException when interrupted => new(FailureKind.Interrupted, ExitCodes.Interrupted, [Prefix + "interrupted"]),
         _ => new(FailureKind.Internal, ExitCodes.InternalError,
             [Prefix + $"internal error: {exception.Message} (this is a bug in overlayctl; please report it with the output of the same command run with -v --log-file FILE)"]),

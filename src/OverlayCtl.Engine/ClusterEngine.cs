@@ -88,9 +88,11 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
 
     /// <summary>
     /// Allocates every spec host's lease (even under a limit: peers must know each other's subnets), then
-    /// converges the targets. Nothing is written before the preflight passes. A dry run is a plan.
+    /// converges the targets. Nothing is written before the preflight passes. A dry run is a plan. With
+    /// <paramref name="approve"/>, the targets are planned first and exactly those plans run once it says
+    /// yes (the leases are allocated before it is asked; declining leaves the hosts as they were).
     /// </summary>
-    public async Task<IReadOnlyList<HostOutcome>> ApplyAsync(IReadOnlyList<HostSpec> targets, bool dryRun, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<HostOutcome>> ApplyAsync(IReadOnlyList<HostSpec> targets, bool dryRun, CancellationToken cancellationToken, Approval? approve = null)
     {
         if (dryRun) return (await PlanAsync(targets, cancellationToken).ConfigureAwait(false)).Outcomes;
         await using var held = await LockAsync(cancellationToken).ConfigureAwait(false);
@@ -98,22 +100,41 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         var observed = await PreflightAsync(targets, snapshot, cancellationToken).ConfigureAwait(false);
         await Leases.AllocateAsync(spec.Hosts, cancellationToken).ConfigureAwait(false);
         var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
-        return await Hosts.ConvergeAsync(targets, leases, execute: true, cancellationToken, observed).ConfigureAwait(false);
+        if (approve is null) return await Hosts.ConvergeAsync(targets, leases, execute: true, cancellationToken, observed).ConfigureAwait(false);
+        var planned = await Hosts.ConvergeAsync(targets, leases, execute: false, cancellationToken, observed).ConfigureAwait(false);
+        return await ApprovedAsync(targets, planned, approve, cancellationToken).ConfigureAwait(false) ?? planned;
     }
 
-    /// <summary>Removes what overlayctl made on the targets; with <paramref name="releaseLeases"/>, the leases of the hosts that were cleaned.</summary>
-    public async Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, bool releaseLeases, bool dryRun, CancellationToken cancellationToken)
+    /// <summary>
+    /// Removes what overlayctl made on the targets; with <paramref name="releaseLeases"/>, the leases of the
+    /// hosts that were cleaned. <paramref name="force"/> deletes a docker bridge even with containers on it.
+    /// With <paramref name="approve"/>, the plans are shown to it first and run only on its yes.
+    /// </summary>
+    public async Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, bool releaseLeases, bool dryRun, CancellationToken cancellationToken, bool force = false, Approval? approve = null)
     {
         await using var held = dryRun ? null : await LockAsync(cancellationToken).ConfigureAwait(false);
         var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
-        var outcomes = await Hosts.DestroyAsync(targets, leases, execute: !dryRun, cancellationToken).ConfigureAwait(false);
-        if (dryRun || !releaseLeases) return outcomes;
+        var outcomes = await Hosts.DestroyAsync(targets, leases, execute: !dryRun && approve is null, force, cancellationToken).ConfigureAwait(false);
+        if (dryRun) return outcomes;
+        if (approve is not null)
+        {
+            if (await ApprovedAsync(targets, outcomes, approve, cancellationToken).ConfigureAwait(false) is not { } executed) return outcomes;
+            outcomes = executed;
+        }
+        if (!releaseLeases) return outcomes;
         foreach (var outcome in outcomes.Where(o => o.Result != HostResult.Failed && o.Lease is not null))
         {
             await store.ReleaseAsync(outcome.Lease!.Subnet, cancellationToken).ConfigureAwait(false);
             log.Information("{Host}: released lease {Subnet}", outcome.Host, outcome.Lease.Subnet);
         }
         return outcomes;
+    }
+
+    /// <summary>The planned outcomes carried out when <paramref name="approve"/> says yes; null when it says no.</summary>
+    private async Task<IReadOnlyList<HostOutcome>?> ApprovedAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<HostOutcome> planned, Approval approve, CancellationToken cancellationToken)
+    {
+        if (!await approve(planned, cancellationToken).ConfigureAwait(false)) return null;
+        return await Hosts.ExecuteAsync(targets, planned, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>verify: a container probe on each target and every pair between them; reads etcd, changes nothing overlayctl manages.</summary>
@@ -144,6 +165,12 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         return store.LockAsync(_locking.Holder, _locking.Wait, cancellationToken);
     }
 }
+
+/// <summary>
+/// Asked with the plans before anything on a host changes (a person at a terminal: "type yes"); true
+/// carries them out, false leaves every host as it was.
+/// </summary>
+public delegate Task<bool> Approval(IReadOnlyList<HostOutcome> planned, CancellationToken cancellationToken);
 
 /// <summary>Who takes the cluster lock for a run, and how long it waits for another holder.</summary>
 public sealed record ClusterLocking(LockHolder Holder, TimeSpan Wait);

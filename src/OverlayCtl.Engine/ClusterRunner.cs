@@ -34,12 +34,16 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
             (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Executes plans already made (<see cref="ConvergeAsync"/> without execution), one outcome per target.</summary>
+    /// <summary>
+    /// Carries out plans made earlier (by <see cref="ConvergeAsync"/> or <see cref="DestroyAsync"/> without
+    /// execution; approved, or saved and checked) exactly as they are, without planning again, one outcome
+    /// per target; a host that failed or has nothing to do keeps its outcome.
+    /// </summary>
     public Task<IReadOnlyList<HostOutcome>> ExecuteAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<HostOutcome> planned, CancellationToken cancellationToken)
     {
         var byHost = planned.ToDictionary(o => o.Host, StringComparer.Ordinal);
-        return ForEachHostAsync(targets, (host, runner, ct) => byHost[host.Name] is { Plan: { } plan, Lease: { } lease }
-                ? _reconciler.ExecuteAsync(host, lease, plan, runner, ct)
+        return ForEachHostAsync(targets, (host, runner, ct) => byHost[host.Name] is { Plan.IsEmpty: false, Result: not HostResult.Failed } outcome
+                ? _reconciler.ExecuteAsync(host, outcome, runner, ct)
                 : Task.FromResult(byHost[host.Name]),
             (host, error) => HostOutcome.Failed(host.Name, byHost[host.Name].Lease, error), cancellationToken);
     }
@@ -78,10 +82,10 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
     }
 
     /// <summary>Plans (and executes) the removal of everything overlayctl made on each target.</summary>
-    public Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<HostOutcome>> DestroyAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> all, bool execute, bool force, CancellationToken cancellationToken)
     {
         var held = LeaseCoordinator.HeldBy(spec, all);
-        return ForEachHostAsync(targets, (host, runner, ct) => _reconciler.DestroyAsync(host, held.GetValueOrDefault(host.Name), runner, execute, ct),
+        return ForEachHostAsync(targets, (host, runner, ct) => _reconciler.DestroyAsync(host, held.GetValueOrDefault(host.Name), runner, execute, force, ct),
             (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken);
     }
 

@@ -10,8 +10,18 @@ public sealed record HostOutcome(string Host, Lease? Lease, HostPlan? Plan, Host
     /// <summary>The live state the plan was made from, when the host could be observed.</summary>
     public ObservedHost? Observed { get; init; }
 
+    /// <summary>Set when apply changed daemon.json: dockerd must restart to use the new bip.</summary>
+    public DockerRestart? DockerRestart { get; init; }
+
     public static HostOutcome Failed(string host, Lease? lease, string error) => new(host, lease, null, HostResult.Failed, error);
 }
+
+/// <summary>
+/// dockerd reads daemon.json only when it starts: the <see cref="Bip"/> it must restart to use, the
+/// <c>docker.restart</c> command apply ran for it (null: none in the spec, the operator restarts it), and
+/// whether it ran (after which the docker bridge held the gateway).
+/// </summary>
+public sealed record DockerRestart(string Bip, string? Command, bool Ran);
 
 /// <summary>The recap states, as Ansible operators know them.</summary>
 public enum HostResult

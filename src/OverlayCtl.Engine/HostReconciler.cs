@@ -1,6 +1,8 @@
 using OverlayCtl.Core.Backends;
+using OverlayCtl.Core.Docker;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Core.State;
@@ -18,7 +20,8 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
 {
     public Task<ObservedHost> ObserveAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken)
     {
-        var files = new[] { spec.Docker.DaemonConfigFor(host), spec.Docker.SubnetEnvFor(host) }.OfType<string>().ToList();
+        var daemon = spec.Docker.DaemonConfigFor(host);
+        var files = new[] { daemon, daemon is null ? null : DockerFiles.BackupPath(daemon), spec.Docker.SubnetEnvFor(host) }.OfType<string>().ToList();
         return HostObserver.ObserveAsync(runner, new ObserveRequest(files, BackendRegistry.ReadsFor(spec, host)), cancellationToken);
     }
 
@@ -30,27 +33,61 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
     {
         observed ??= await ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
         var plan = Planner.PlanApply(new PlanInput(spec, host, lease, LeaseCoordinator.PeersOf(spec, lease, leases), observed));
-        return await FinishAsync(host, lease, plan, runner, execute, cancellationToken).ConfigureAwait(false) with { Observed = observed };
+        return await FinishAsync(host, Planned(host, lease, plan) with { Observed = observed }, runner, execute, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Executes a plan made earlier for <paramref name="host"/>.</summary>
-    public Task<HostOutcome> ExecuteAsync(HostSpec host, Lease lease, HostPlan plan, IHostRunner runner, CancellationToken cancellationToken) =>
-        FinishAsync(host, lease, plan, runner, execute: true, cancellationToken);
-
-    /// <summary>Removes everything overlayctl made on <paramref name="host"/>.</summary>
-    public async Task<HostOutcome> DestroyAsync(HostSpec host, Lease? lease, IHostRunner runner, bool execute, CancellationToken cancellationToken)
+    /// <summary>Removes everything overlayctl made on <paramref name="host"/>; <paramref name="force"/> also a docker bridge with containers on it.</summary>
+    public async Task<HostOutcome> DestroyAsync(HostSpec host, Lease? lease, IHostRunner runner, bool execute, bool force, CancellationToken cancellationToken)
     {
         var observed = await ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
-        var plan = Planner.PlanDestroy(spec, host, lease, observed);
-        return await FinishAsync(host, lease, plan, runner, execute, cancellationToken).ConfigureAwait(false);
+        var plan = Planner.PlanDestroy(spec, host, lease, observed, force);
+        return await FinishAsync(host, Planned(host, lease, plan), runner, execute, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<HostOutcome> FinishAsync(HostSpec host, Lease? lease, HostPlan plan, IHostRunner runner, bool execute, CancellationToken cancellationToken)
+    /// <summary>
+    /// Carries out a plan made earlier on <paramref name="host"/>, as it is; then, when it wrote daemon.json,
+    /// has dockerd restarted (<see cref="RestartDockerAsync"/>).
+    /// </summary>
+    public async Task<HostOutcome> ExecuteAsync(HostSpec host, HostOutcome planned, IHostRunner runner, CancellationToken cancellationToken)
     {
-        if (!execute || plan.IsEmpty)
-            return new HostOutcome(host.Name, lease, plan, plan.IsEmpty ? HostResult.Ok : HostResult.Changed, null);
-        log.Information("{Host}: applying {Count} operation(s)", host.Name, plan.Operations.Count);
-        await PlanExecutor.ExecuteAsync(runner, plan, cancellationToken).ConfigureAwait(false);
-        return new HostOutcome(host.Name, lease, plan, HostResult.Changed, null);
+        log.Information("{Host}: applying {Count} operation(s)", host.Name, planned.Plan!.Operations.Count);
+        await PlanExecutor.ExecuteAsync(runner, planned.Plan, cancellationToken).ConfigureAwait(false);
+        return planned with { DockerRestart = await RestartDockerAsync(host, planned, runner, cancellationToken).ConfigureAwait(false) };
     }
+
+    /// <summary>
+    /// dockerd reads daemon.json only when it starts. When the executed plan wrote the file (an apply; destroy's
+    /// restore is the operator's to restart), runs <c>docker.restart</c> after the overlay is up, then checks
+    /// that the docker bridge holds the lease's gateway, the sign dockerd took the new bip. Without the key, the
+    /// outcome says a restart is due (as the plan's warning did).
+    /// </summary>
+    private async Task<DockerRestart?> RestartDockerAsync(HostSpec host, HostOutcome planned, IHostRunner runner, CancellationToken cancellationToken)
+    {
+        if (planned.Lease is not { } lease || spec.Docker.DaemonConfigFor(host) is not { } daemon
+            || !planned.Plan!.Operations.Any(o => o.Kind != ChangeKind.Remove && o.Address == ResourceAddress.File(daemon))) return null;
+        var bip = DockerFiles.Bip(lease.Subnet);
+        if (spec.Docker.RestartFor(host) is not { } argv) return new DockerRestart(bip, null, Ran: false);
+        var command = new CommandSpec(argv[0], argv.Skip(1).ToList());
+        log.Information("{Host}: restarting dockerd to use bip {Bip}: {Command}", host.Name, bip, command);
+        var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+            throw new DockerRestartException($"{host.Name}: docker.restart `{command}` exited {result.ExitCode}: {result.StandardError.Trim()} (fix: make the command work on the host, then run apply again; daemon.json already says bip {bip})");
+        var addresses = await runner.RunAsync(CommandSpec.Of("ip", "-j", "-4", "addr", "show", "dev", spec.Docker.Bridge), cancellationToken).ConfigureAwait(false);
+        var gateway = new InterfaceAddress(lease.Subnet.Gateway, lease.Subnet.PrefixLength);
+        if (!addresses.Succeeded || !StateParsers.ParseAddresses(addresses.StandardOutput).Any(a => a.Address == gateway))
+            throw new DockerRestartException($"{host.Name}: after `{command}`, {spec.Docker.Bridge} does not hold {bip} (fix: check that dockerd reads {daemon} and uses bridge {spec.Docker.Bridge}, e.g. with docker info and its log, then run apply again)");
+        return new DockerRestart(bip, command.ToString(), Ran: true);
+    }
+
+    private HostOutcome Planned(HostSpec host, Lease? lease, HostPlan plan)
+    {
+        foreach (var warning in plan.Warnings) log.Warning("{Host}: {Warning}", host.Name, warning);
+        return new HostOutcome(host.Name, lease, plan, plan.IsEmpty ? HostResult.Ok : HostResult.Changed, null);
+    }
+
+    private Task<HostOutcome> FinishAsync(HostSpec host, HostOutcome planned, IHostRunner runner, bool execute, CancellationToken cancellationToken) =>
+        execute && !planned.Plan!.IsEmpty ? ExecuteAsync(host, planned, runner, cancellationToken) : Task.FromResult(planned);
 }
+
+/// <summary>docker.restart failed, or dockerd did not take the new bip; the message says which, on which host, and the fix.</summary>
+public sealed class DockerRestartException(string message) : Exception(message);

@@ -27,16 +27,18 @@ public sealed record PlannedEtcd(long Revision, string Fingerprint);
 
 /// <summary>
 /// One host's part of a plan or a run: its subnet (<see cref="Provisional"/> when apply would allocate it),
-/// the recap, and every operation. <see cref="Fingerprint"/> is set in plans only.
+/// the recap, every operation, the plan's warnings, and (after an apply that changed daemon.json) the
+/// docker restart. <see cref="Fingerprint"/> is set in plans only.
 /// </summary>
 public sealed record HostReport(
     string Host, string? Subnet, bool Provisional, string Result, string? Error, int Add, int Change, int Replace, int Remove,
-    IReadOnlyList<OperationReport> Operations, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Fingerprint = null)
+    IReadOnlyList<OperationReport> Operations, IReadOnlyList<string> Warnings, DockerRestart? DockerRestart,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Fingerprint = null)
 {
     public static HostReport From(HostOutcome o, bool provisional, string? fingerprint = null) => new(
         o.Host, o.Lease?.Subnet.ToString(), provisional, o.Result.ToString().ToLowerInvariant(), o.Error,
         o.Plan?.Count(ChangeKind.Add) ?? 0, o.Plan?.Count(ChangeKind.Change) ?? 0, o.Plan?.Count(ChangeKind.Replace) ?? 0, o.Plan?.Count(ChangeKind.Remove) ?? 0,
-        o.Plan?.Operations.Select(OperationReport.From).ToList() ?? [], fingerprint);
+        o.Plan?.Operations.Select(OperationReport.From).ToList() ?? [], o.Plan?.Warnings ?? [], o.DockerRestart, fingerprint);
 }
 
 /// <summary>

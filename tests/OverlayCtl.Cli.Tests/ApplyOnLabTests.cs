@@ -70,7 +70,7 @@ public sealed class ApplyOnLabTests(EtcdFixture etcd)
         AssertFullMesh(lab, containers);
 
         var leaving = containers["n2"];
-        var destroy = await lab.RunAsync("destroy", "--limit", "n2", "--release-leases");
+        var destroy = await lab.RunAsync("destroy", "--auto-approve", "--limit", "n2", "--release-leases");
         Assert.True(destroy.ExitCode == 0, destroy.ToString());
         lab.HostNames.Remove("n2");
         lab.WriteSpec();
@@ -93,7 +93,7 @@ public sealed class ApplyOnLabTests(EtcdFixture etcd)
         File.WriteAllText(Path.Combine(lab.Dir, "n1", "daemon.json"), """{ "log-driver": "journald", "storage-driver": "vfs" }""");
 
         Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
-        var destroy = await lab.RunAsync("destroy");
+        var destroy = await lab.RunAsync("destroy", "--auto-approve");
         Assert.True(destroy.ExitCode == 0, destroy.ToString());
 
         Assert.Equal(before["n2"], Snapshot(lab, "n2"));

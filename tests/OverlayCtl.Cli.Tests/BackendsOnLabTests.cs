@@ -61,7 +61,7 @@ public sealed class BackendsOnLabTests(EtcdFixture etcd)
         Assert.DoesNotContain("flannel.", lab.InHost("n1", "ip", "link"), StringComparison.Ordinal);
 
         lab.RemoveContainers();
-        Assert.Equal(0, (await lab.RunAsync("destroy", "--release-leases")).ExitCode);
+        Assert.Equal(0, (await lab.RunAsync("destroy", "--auto-approve", "--release-leases")).ExitCode);
         foreach (var h in lab.HostNames) Assert.Equal(pristine[h], Snapshot(lab, h));
     }
 

@@ -103,7 +103,7 @@ public sealed class NativeBinaryTests(EtcdFixture etcd)
         Assert.True(plan.ExitCode == 0, plan.ToString());
 
         lab.RemoveContainers();
-        var destroy = RunOn(lab, "destroy", "--release-leases");
+        var destroy = RunOn(lab, "destroy", "--auto-approve", "--release-leases");
         Assert.True(destroy.ExitCode == 0, destroy.ToString());
         foreach (var host in lab.HostNames)
             Assert.DoesNotContain("flannel.1", lab.InHost(host, "ip", "link"), StringComparison.Ordinal);

@@ -56,7 +56,7 @@ public sealed class OvsOnLabTests(EtcdFixture etcd)
         }
 
         lab.RemoveContainers();
-        var destroy = await lab.RunAsync("destroy", "--release-leases");
+        var destroy = await lab.RunAsync("destroy", "--auto-approve", "--release-leases");
         Assert.True(destroy.ExitCode == 0, destroy.ToString());
         foreach (var h in lab.HostNames) Assert.Equal(pristine[h], Snapshot(lab, h));
     }
@@ -75,7 +75,7 @@ public sealed class OvsOnLabTests(EtcdFixture etcd)
         Assert.All(again.Json().GetProperty("hosts").EnumerateArray(), h => Assert.Equal("ok", h.GetProperty("result").GetString()));
 
         lab.RemoveContainers();
-        var destroy = await lab.RunAsync("destroy", "--release-leases");
+        var destroy = await lab.RunAsync("destroy", "--auto-approve", "--release-leases");
         Assert.True(destroy.ExitCode == 0, destroy.ToString());
         foreach (var h in lab.HostNames) Assert.Equal(pristine[h], Snapshot(lab, h));
     }

@@ -81,7 +81,7 @@ public sealed class VerifyOnLabTests(EtcdFixture etcd, ITestOutputHelper output)
         lab.InHost("n3", "ip", "link", "set", "docker0", "up");
 
         // (d) After destroy nothing is left to check: that is a failure, naming every host.
-        Assert.Equal(0, (await lab.RunAsync("destroy", "--release-leases")).ExitCode);
+        Assert.Equal(0, (await lab.RunAsync("destroy", "--auto-approve", "--release-leases")).ExitCode);
         var empty = await lab.RunAsync("verify", "-o", "json");
         Assert.True(empty.ExitCode == 5, empty.ToString());
         Assert.StartsWith("no pair was checked", empty.Json().GetProperty("problem").GetString(), StringComparison.Ordinal);

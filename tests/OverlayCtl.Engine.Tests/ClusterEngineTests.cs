@@ -12,7 +12,8 @@ public sealed class ClusterEngineTests
 {
     private static readonly ILogger Silent = new LoggerConfiguration().CreateLogger();
 
-    private static ClusterSpec Spec(int hosts, string cidr = "10.244.0.0/16", int typo = 0) => SpecLoader.Parse($"""
+    /// <summary>A cluster of <paramref name="hosts"/> hosts n1, n2, ... that writes no Docker files.</summary>
+    internal static ClusterSpec Spec(int hosts, string cidr = "10.244.0.0/16", int typo = 0) => SpecLoader.Parse($"""
         apiVersion: overlayctl/v1
         kind: Cluster
         name: unit

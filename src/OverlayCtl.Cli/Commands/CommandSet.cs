@@ -6,7 +6,7 @@ namespace OverlayCtl.Cli.Commands;
 /// Every command group, and the helpers they share. Adding a group means one file in this folder
 /// plus one line in <see cref="All"/>.
 /// </summary>
-internal sealed class CommandSet(TextWriter stdout, TextWriter stderr)
+internal sealed class CommandSet(TextWriter stdout, TextWriter stderr, Terminal terminal)
 {
     public IEnumerable<Command> All() =>
     [
@@ -25,7 +25,7 @@ internal sealed class CommandSet(TextWriter stdout, TextWriter stderr)
 
     /// <summary>The standard body wrapper: context, logging, exit-code mapping.</summary>
     public Func<ParseResult, CancellationToken, Task<int>> Action(Func<CliContext, CancellationToken, Task<int>> body) =>
-        CommandLine.Action(stdout, stderr, body);
+        CommandLine.Action(stdout, stderr, terminal, body);
 
     /// <summary><c>--lock-timeout DURATION</c>, for the commands that take the cluster lock.</summary>
     public static Option<string?> LockTimeoutOption() => new("--lock-timeout")

@@ -54,7 +54,8 @@ internal static class ConvergeCommands
             Description = "a plan saved by plan -out: apply exactly it, or nothing (exit 7) if the spec, etcd or a host changed since",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var command = new Command("apply", "allocate leases, then converge every host to the spec (or apply a saved plan)") { dryRun, saved };
+        var autoApprove = Confirmation.AutoApproveOption("apply without showing the plan and asking first (only asked on a terminal; a saved plan is never asked again)");
+        var command = new Command("apply", "allocate leases, then converge every host to the spec (or apply a saved plan)") { dryRun, saved, autoApprove };
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
@@ -71,7 +72,10 @@ internal static class ConvergeCommands
             }
             else
             {
-                outcomes = await engine.ApplyAsync(targets, context.Parse.GetValue(dryRun), ct).ConfigureAwait(false);
+                var declined = false;
+                var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "apply", context.Parse.GetValue(autoApprove), destroys: false, () => declined = true);
+                outcomes = await engine.ApplyAsync(targets, context.Parse.GetValue(dryRun), ct, approve).ConfigureAwait(false);
+                if (declined) return Declined(context);
             }
             Print(context, outcomes);
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
@@ -84,16 +88,28 @@ internal static class ConvergeCommands
         var options = new ClusterOptions(locks: true);
         var release = new Option<bool>("--release-leases") { Description = "also delete the hosts' leases from etcd" };
         var dryRun = new Option<bool>("--dry-run") { Description = "show what would be removed; change nothing" };
-        var command = new Command("destroy", "remove exactly what overlayctl made on the hosts (and, with --release-leases, their leases)") { release, dryRun };
+        var force = new Option<bool>("--force") { Description = "also delete a docker bridge that has containers attached (kept and reported otherwise)" };
+        var autoApprove = Confirmation.AutoApproveOption("destroy without showing the plan and asking first; required when standard input is not a terminal");
+        var command = new Command("destroy", "remove exactly what overlayctl made on the hosts (and, with --release-leases, their leases)") { release, dryRun, force, autoApprove };
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>
         {
+            var declined = false;
+            var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "destroy", context.Parse.GetValue(autoApprove), destroys: true, () => declined = true);
             var (_, targets, _, engine) = options.Open(context);
-            var outcomes = await engine.DestroyAsync(targets, context.Parse.GetValue(release), context.Parse.GetValue(dryRun), ct).ConfigureAwait(false);
+            var outcomes = await engine.DestroyAsync(targets, context.Parse.GetValue(release), context.Parse.GetValue(dryRun), ct, context.Parse.GetValue(force), approve).ConfigureAwait(false);
+            if (declined) return Declined(context);
             Print(context, outcomes);
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>The answer was not "yes": nothing on any host changed.</summary>
+    private static int Declined(CliContext context)
+    {
+        context.Stderr.WriteLine("overlayctl: not confirmed; no host was changed");
+        return ExitCodes.Error;
     }
 
     private static void Print(CliContext context, IReadOnlyList<HostOutcome> outcomes)
@@ -115,6 +131,9 @@ internal static class ConvergeCommands
                 h.Replace.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 h.Remove.ToString(System.Globalization.CultureInfo.InvariantCulture), h.Error);
         text.Append('\n').Append(recap.Render());
+        // A restart still due is the plan's warning, above.
+        foreach (var o in outcomes.Where(o => o.DockerRestart is { Ran: true }))
+            text.Append($"{o.Host}: dockerd restarted ({o.DockerRestart!.Command}); {o.DockerRestart.Bip} is on the docker bridge\n");
         return text.ToString();
     }
 }

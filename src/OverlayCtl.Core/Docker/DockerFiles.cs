@@ -35,14 +35,56 @@ public static class DockerFiles
         return current is not null && JsonNode.DeepEquals(before, root) ? null : root.ToJsonString(Pretty) + "\n";
     }
 
-    /// <summary>daemon.json without overlayctl's keys; null when nothing changes, "" when nothing is left (delete the file).</summary>
-    public static string? StripDaemonConfig(string path, string? current)
+    /// <summary>
+    /// Where apply keeps daemon.json as it was before overlayctl first wrote it (next to the path the spec
+    /// names, even when that is a link): written once, never overwritten, removed by destroy once restored.
+    /// Empty when there was no daemon.json: overlayctl created the file, and destroy removes it again when
+    /// nothing but its keys is left.
+    /// </summary>
+    public static string BackupPath(string path) => path + ".overlayctl.bak";
+
+    /// <summary>
+    /// Whether <paramref name="current"/> already gives Docker a bip inside the overlay: a file overlayctl
+    /// wrote before it kept backups (an upgraded host). Kept as "the original", it would make destroy put
+    /// overlayctl's own keys back, so such a file gets no backup and destroy removes the keys instead.
+    /// </summary>
+    public static bool WrittenForOverlay(string path, string? current, Ipv4Cidr network) =>
+        current is not null && ParseObject(path, current)["bip"] is JsonValue bip && bip.TryGetValue<string>(out var text)
+        && InterfaceAddress.TryParse(text, out var address) && network.Contains(address.Address);
+
+    /// <summary>
+    /// daemon.json as destroy leaves it; null when nothing changes, "" when nothing is left (delete the file).
+    /// With a <paramref name="backup"/>, the original comes back: byte for byte when every other key is as it
+    /// was (comments and layout included; no file when there was none), else the current file with
+    /// overlayctl's keys set back to the original's values (removed where it had none), so keys the operator
+    /// changed since are kept. Without one (a file written before backups were kept), overlayctl's keys are removed.
+    /// </summary>
+    public static string? RestoreDaemonConfig(string path, string? current, string? backup)
     {
+        if (backup is not null)
+        {
+            if (current is null) return backup.Length == 0 ? null : backup;
+            var original = ParseObject(BackupPath(path), backup);
+            var now = ParseObject(path, current);
+            if (JsonNode.DeepEquals(WithoutOwned(original.DeepClone().AsObject()), WithoutOwned(now.DeepClone().AsObject()))) return current == backup ? null : backup;
+            foreach (var key in OwnedKeys)
+            {
+                if (original[key] is { } value) now[key] = value.DeepClone();
+                else now.Remove(key);
+            }
+            return now.ToJsonString(Pretty) + "\n";
+        }
         if (current is null) return null;
         var root = ParseObject(path, current);
         var removed = OwnedKeys.Count(root.Remove);
         if (removed == 0) return null;
         return root.Count == 0 ? "" : root.ToJsonString(Pretty) + "\n";
+    }
+
+    private static JsonObject WithoutOwned(JsonObject root)
+    {
+        foreach (var key in OwnedKeys) root.Remove(key);
+        return root;
     }
 
     /// <summary>overlayctl's keys that differ between two daemon.json texts, as <c>key value</c> lists (before, after).</summary>
@@ -79,17 +121,41 @@ public static class DockerFiles
         }
     }
 
+    private static readonly JsonDocumentOptions Lenient = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+
     private static JsonObject ParseObject(string path, string? text)
     {
         if (string.IsNullOrWhiteSpace(text)) return [];
         try
         {
-            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
+            // JsonNode would fail on a duplicate key only when first read, with a message naming no file.
+            using (var document = JsonDocument.Parse(text, Lenient))
+            {
+                if (FirstDuplicate(document.RootElement, "") is { } key)
+                    throw new PlanningException($"{path} has the key '{key}' twice, and which one Docker uses is not certain; remove one by hand (overlayctl never rewrites an operator's file it cannot read unambiguously)");
+            }
+            return JsonNode.Parse(text, documentOptions: Lenient) as JsonObject
                 ?? throw new PlanningException($"{path} is not a JSON object; fix it by hand (overlayctl never overwrites an operator's file it cannot read)");
         }
         catch (JsonException e)
         {
             throw new PlanningException($"{path} is not valid JSON ({e.Message}); fix it by hand (overlayctl never overwrites an operator's file it cannot read)");
         }
+    }
+
+    /// <summary>The first key that appears twice in one object (dotted from the top: log-opts.max-size), or null.</summary>
+    private static string? FirstDuplicate(JsonElement element, string at)
+    {
+        if (element.ValueKind == JsonValueKind.Array)
+            return element.EnumerateArray().Select(item => FirstDuplicate(item, at)).FirstOrDefault(d => d is not null);
+        if (element.ValueKind != JsonValueKind.Object) return null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            var name = at.Length == 0 ? property.Name : at + "." + property.Name;
+            if (!seen.Add(property.Name)) return name;
+            if (FirstDuplicate(property.Value, name) is { } inner) return inner;
+        }
+        return null;
     }
 }

@@ -51,6 +51,12 @@ public sealed record HostPlan(string Host, IReadOnlyList<Operation> Operations)
     public bool IsEmpty => Operations.Count == 0;
 
     /// <summary>
+    /// What the plan deliberately leaves undone and the operator should know (a bridge kept because a
+    /// container is attached): printed under the host's operations and in <c>-o json</c>.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>
     /// Replacements are named only when there are some (as terraform names imports), so a plan without one
     /// reads as it always has.
     /// </summary>

@@ -16,6 +16,7 @@ public static class PlanRenderer
                 text.Append("  ").Append(op.Sign).Append(' ').Append(op.Title).Append('\n');
                 foreach (var step in op.Steps) text.Append("      ").Append(step.Render()).Append('\n');
             }
+            foreach (var warning in host.Warnings) text.Append("  ! ").Append(warning).Append('\n');
             text.Append("  ").Append(host.Summary).Append('\n');
         }
         return text.ToString();

@@ -31,6 +31,8 @@ public static class Planner
             ops.AddRange(removal);
             if (removal.Count > 0) removed.UnionWith(other.OwnedDevices(spec, observed));
         }
+        var warnings = new List<string>();
+        ops.AddRange(OldBridges(spec, observed, force: false, warnings));
         ops.AddRange(DockerBridge(spec, lease, observed));
         var state = backend.Converge(new BackendContext(spec, host, lease, peers, observed, underlay, mtu));
         ops.AddRange(state.Operations);
@@ -48,8 +50,14 @@ public static class Planner
             && DockerFiles.MergeDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), lease.Subnet, mtu, spec.Network.IpMasq) is { } daemon)
         {
             var current = observed.Files.GetValueOrDefault(daemonPath);
-            var write = new Operation(current is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, daemon));
+            var backup = DockerFiles.BackupPath(daemonPath);
+            var keep = observed.Files.GetValueOrDefault(backup) is null && !DockerFiles.WrittenForOverlay(daemonPath, current, spec.Network.Cidr) ? backup : null;
+            var write = new Operation(current is null ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, daemon, keep));
             ops.Add(current is null ? write : write.Shows(DockerFiles.DaemonConfigChange(daemonPath, current, daemon)));
+            // dockerd reads daemon.json only when it starts.
+            warnings.Add(spec.Docker.RestartFor(host) is { } restart
+                ? $"dockerd restarts to use bip {DockerFiles.Bip(lease.Subnet)}: apply runs docker.restart ({string.Join(' ', restart)}) once the overlay is up"
+                : $"dockerd must restart to use bip {DockerFiles.Bip(lease.Subnet)}: {daemonPath} changes (docker.restart in the spec has apply do it)");
         }
         if (spec.Docker.SubnetEnvFor(host) is { } envPath)
         {
@@ -61,21 +69,27 @@ public static class Planner
                 ops.Add(current is null ? write : write.Shows(DockerFiles.LinesChange(current, env)));
             }
         }
-        return new HostPlan(host.Name, ops);
+        return new HostPlan(host.Name, ops) { Warnings = warnings };
     }
 
-    /// <summary>Removes exactly what overlayctl made on the host; foreign routes, rules, keys and devices survive.</summary>
-    public static HostPlan PlanDestroy(ClusterSpec spec, HostSpec host, Lease? lease, ObservedHost observed)
+    /// <summary>
+    /// Removes exactly what overlayctl made on the host; foreign routes, rules, keys and devices survive. A
+    /// bridge with something else attached (a container) is kept and named in <see cref="HostPlan.Warnings"/>,
+    /// unless <paramref name="force"/>: deleting it would cut the container off.
+    /// </summary>
+    public static HostPlan PlanDestroy(ClusterSpec spec, HostSpec host, Lease? lease, ObservedHost observed, bool force = false)
     {
         var ops = new List<Operation>();
+        var warnings = new List<string>();
         foreach (var backend in BackendRegistry.All) ops.AddRange(backend.Remove(spec, host, observed));
         var owned = BackendRegistry.All.SelectMany(b => b.OwnedDevices(spec, observed)).ToHashSet(StringComparer.Ordinal);
         ops.AddRange(observed.Routes
             .Where(r => r.Destination is { } d && r.Protocol == RouteProtocol && !owned.Contains(r.Device ?? ""))
             .Select(r => RouteDel(r)));
 
+        ops.AddRange(OldBridges(spec, observed, force, warnings));
         var bridge = spec.Docker.Bridge;
-        if (observed.FindLink(bridge) is { } link)
+        if (observed.FindLink(bridge) is { } link && Kept(observed, bridge, force, warnings) is null)
         {
             if (link.Alias == Comment) ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Link(bridge), "link", "del", bridge));
             else if (lease is not null)
@@ -87,15 +101,54 @@ public static class Planner
         }
         foreach (var (table, parent, chain) in IptablesRules.Chains) ops.AddRange(IptablesRules.Remove(observed.Iptables, table, parent, chain));
 
-        if (spec.Docker.DaemonConfigFor(host) is { } daemonPath && DockerFiles.StripDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath)) is { } stripped)
-            ops.Add(new Operation(stripped.Length == 0 ? ChangeKind.Remove : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, stripped.Length == 0 ? null : stripped)));
+        if (spec.Docker.DaemonConfigFor(host) is { } daemonPath)
+        {
+            var backup = DockerFiles.BackupPath(daemonPath);
+            var original = observed.Files.GetValueOrDefault(backup);
+            if (DockerFiles.RestoreDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), original) is { } restored)
+                ops.Add(new Operation(restored.Length == 0 ? ChangeKind.Remove : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, restored.Length == 0 ? null : restored)));
+            if (original is not null) ops.Add(new Operation(ChangeKind.Remove, ResourceAddress.File(backup), new FileStep(backup, null)));
+        }
         if (spec.Docker.SubnetEnvFor(host) is { } envPath && observed.Files.GetValueOrDefault(envPath) is not null)
             ops.Add(new Operation(ChangeKind.Remove, ResourceAddress.File(envPath), new FileStep(envPath, null)));
-        return new HostPlan(host.Name, ops);
+        return new HostPlan(host.Name, ops) { Warnings = warnings };
     }
 
     /// <summary>The comment overlayctl leaves where it can (iptables jumps, the alias of a bridge it created).</summary>
     public const string Comment = IptablesRules.Comment;
+
+    /// <summary>
+    /// Bridges carrying overlayctl's alias that are not <c>docker.bridge</c>: what renaming it left behind,
+    /// still holding the lease's gateway and a connected route for the subnet. Each is deleted; one with a
+    /// foreign port is kept (warned) but gives up its overlay addresses, so only the current bridge holds the
+    /// gateway.
+    /// </summary>
+    private static IEnumerable<Operation> OldBridges(ClusterSpec spec, ObservedHost observed, bool force, List<string> warnings)
+    {
+        foreach (var old in observed.Links.Where(l => l.Kind == "bridge" && l.Alias == Comment && l.Name != spec.Docker.Bridge))
+        {
+            if (Kept(observed, old.Name, force, warnings) is null)
+            {
+                yield return Ip(ChangeKind.Remove, ResourceAddress.Link(old.Name), "link", "del", old.Name);
+                continue;
+            }
+            foreach (var address in observed.AddressesOf(old.Name).Where(a => spec.Network.Cidr.Contains(a.Address)))
+                yield return Ip(ChangeKind.Remove, ResourceAddress.Address(address, old.Name), "addr", "del", address.ToString(), "dev", old.Name);
+        }
+    }
+
+    /// <summary>
+    /// The ports of <paramref name="bridge"/> that overlayctl did not attach (a container's veth: any port
+    /// without overlayctl's alias), with a warning saying the bridge is kept; null when it has none or
+    /// <paramref name="force"/> says to delete it anyway.
+    /// </summary>
+    private static IReadOnlyList<string>? Kept(ObservedHost observed, string bridge, bool force, List<string> warnings)
+    {
+        var ports = observed.Links.Where(l => l.Master == bridge && l.Alias != Comment).Select(l => l.Name).ToList();
+        if (ports.Count == 0 || force) return null;
+        warnings.Add($"{bridge} kept: {string.Join(", ", ports)} {(ports.Count == 1 ? "is" : "are")} attached to it (a container?); stop what uses it and run again, or destroy --force deletes it anyway");
+        return ports;
+    }
 
     private static IEnumerable<Operation> DockerBridge(ClusterSpec spec, Lease lease, ObservedHost observed)
     {

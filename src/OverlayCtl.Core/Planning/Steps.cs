@@ -67,8 +67,12 @@ public sealed record IptablesStep(string Table, IReadOnlyList<string> Lines) : S
     public override string Render() => $"iptables-restore --noflush: *{Table} " + string.Join(" ; ", Lines) + " ; COMMIT";
 }
 
-/// <summary>Writes (atomically) or, when <see cref="Content"/> is null, deletes a file.</summary>
-public sealed record FileStep(string Path, string? Content) : Step
+/// <summary>
+/// Writes (atomically, through a link, keeping mode and owner) or, when <see cref="Content"/> is null, deletes
+/// a file. <see cref="Backup"/>: where the file's original is kept before this first write changes it.
+/// </summary>
+public sealed record FileStep(string Path, string? Content, string? Backup = null) : Step
 {
-    public override string Render() => Content is null ? $"rm -f {Path}" : $"write {Path} ({Content.Length} bytes)";
+    public override string Render() => Content is null ? $"rm -f {Path}"
+        : $"write {Path} ({Content.Length} bytes)" + (Backup is null ? "" : $", original kept as {Backup}");
 }

@@ -67,11 +67,19 @@ public sealed record NetworkSpec(
 /// <summary>What one backend read from the spec. Each backend's settings record lives in its folder.</summary>
 public abstract record BackendSettings;
 
-/// <summary>What Docker consumes. Paths may contain <c>{host}</c>; null means "do not write".</summary>
-public sealed record DockerSpec(string Bridge, string? DaemonConfig, string? SubnetEnv)
+/// <summary>
+/// What Docker consumes. Paths may contain <c>{host}</c>; null means "do not write". <see cref="Restart"/> is
+/// the argument list apply runs on a host whose daemon.json it changed (dockerd reads the file only when it
+/// starts); its arguments may contain <c>{host}</c> too; null: apply only says a restart is due.
+/// </summary>
+public sealed record DockerSpec(string Bridge, string? DaemonConfig, string? SubnetEnv, IReadOnlyList<string>? Restart = null)
 {
-    public string? DaemonConfigFor(HostSpec host) => DaemonConfig?.Replace("{host}", host.Name, StringComparison.Ordinal);
-    public string? SubnetEnvFor(HostSpec host) => SubnetEnv?.Replace("{host}", host.Name, StringComparison.Ordinal);
+    public string? DaemonConfigFor(HostSpec host) => ForHost(DaemonConfig, host);
+    public string? SubnetEnvFor(HostSpec host) => ForHost(SubnetEnv, host);
+
+    public IReadOnlyList<string>? RestartFor(HostSpec host) => Restart?.Select(a => ForHost(a, host)!).ToList();
+
+    private static string? ForHost(string? text, HostSpec host) => text?.Replace("{host}", host.Name, StringComparison.Ordinal);
 }
 
 /// <summary>One host of the cluster.</summary>

@@ -15,7 +15,7 @@ internal sealed class SpecReader(string file)
     private static readonly string[] TlsKeys = ["ca", "cert", "key"];
     /// <summary>The keys of network: every backend shares; each backend adds its own (<see cref="IBackend.NetworkKeys"/>).</summary>
     private static readonly string[] NetworkKeys = ["cidr", "subnetLength", "subnetMin", "subnetMax", "backend", "mtu", "ipMasq", .. BackendRegistry.NetworkKeys];
-    private static readonly string[] DockerKeys = ["bridge", "daemonConfig", "subnetEnv"];
+    private static readonly string[] DockerKeys = ["bridge", "daemonConfig", "subnetEnv", "restart"];
     private static readonly string[] HostKeys = ["name", "address", "interface", "subnet", "connection", "sshKey"];
 
     public List<SpecError> Errors { get; } = [];
@@ -179,13 +179,38 @@ internal sealed class SpecReader(string file)
         var bridge = "docker0";
         string? daemonConfig = "/etc/docker/daemon.json";
         string? subnetEnv = "/run/flannel/subnet.env";
+        List<string>? restart = null;
         if (entry is not null && Mapping(entry.Value, "docker", DockerKeys) is { } map)
         {
             if (map.TryGetValue("bridge", out var b)) bridge = InterfaceName(b.Value, "docker.bridge") ?? bridge;
             if (map.TryGetValue("daemonConfig", out var dc)) daemonConfig = NullablePath(dc.Value, "daemonConfig");
             if (map.TryGetValue("subnetEnv", out var se)) subnetEnv = NullablePath(se.Value, "subnetEnv");
+            if (map.TryGetValue("restart", out var r)) restart = ArgumentList(r.Value, "docker.restart");
         }
-        return new DockerSpec(bridge, daemonConfig, subnetEnv);
+        return new DockerSpec(bridge, daemonConfig, subnetEnv, restart);
+    }
+
+    /// <summary>A command as its argument list, program first: each item reaches execve as it is, so a single string (a shell line) is refused.</summary>
+    private List<string>? ArgumentList(YamlNode node, string key)
+    {
+        const string Example = "[systemctl, restart, docker]";
+        if (node is YamlScalarNode s && IsNull(s)) return null;
+        if (node is YamlScalarNode)
+        {
+            Error(node, $"{key} is one string; overlayctl runs no shell", $"write the program and its arguments as a list, e.g. {Example}");
+            return null;
+        }
+        var items = Sequence(node, key);
+        if (node is YamlSequenceNode && items.Count == 0)
+            Error(node, $"{key} is empty", $"name the program and its arguments, e.g. {Example}, or remove the key");
+        var arguments = new List<string>();
+        foreach (var item in items)
+        {
+            if (Scalar(item, $"an argument of {key}") is not { } text) continue;
+            if (text.Any(char.IsControl)) Error(item, $"an argument of {key} holds a control character", "remove it");
+            else arguments.Add(text);
+        }
+        return arguments.Count > 0 && arguments.Count == items.Count ? arguments : null;
     }
 
     private List<HostSpec>? ReadHosts(Entry? entry, YamlNode root, NetworkSpec? network)

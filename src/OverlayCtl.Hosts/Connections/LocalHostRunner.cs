@@ -12,30 +12,10 @@ public class LocalHostRunner(string hostName, ProcessRunner processes) : IHostRu
     public virtual Task<CommandResult> RunAsync(CommandSpec command, CancellationToken cancellationToken) =>
         Processes.RunAsync(HostName, command, cancellationToken);
 
-    public async Task<string?> ReadFileAsync(string path, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
+    public Task<string?> ReadFileAsync(string path, CancellationToken cancellationToken) => HostFiles.ReadAsync(this, path, cancellationToken);
 
-    public async Task WriteFileAsync(string path, string content, CancellationToken cancellationToken)
-    {
-        var directory = Path.GetDirectoryName(path) ?? "/";
-        Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.overlayctl-{Environment.ProcessId}.tmp");
-        await File.WriteAllTextAsync(temp, content, cancellationToken).ConfigureAwait(false);
-        File.Move(temp, path, overwrite: true);
-    }
+    public Task WriteFileAsync(string path, string content, string? backup, CancellationToken cancellationToken) =>
+        HostFiles.WriteAsync(this, path, content, backup, cancellationToken);
 
-    public Task DeleteFileAsync(string path, CancellationToken cancellationToken)
-    {
-        File.Delete(path);
-        return Task.CompletedTask;
-    }
+    public Task DeleteFileAsync(string path, CancellationToken cancellationToken) => HostFiles.DeleteAsync(this, path, cancellationToken);
 }

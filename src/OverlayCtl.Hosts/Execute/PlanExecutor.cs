@@ -55,7 +55,7 @@ public static class PlanExecutor
                     break;
                 case FileStep file:
                     if (file.Content is null) await runner.DeleteFileAsync(file.Path, cancellationToken).ConfigureAwait(false);
-                    else await runner.WriteFileAsync(file.Path, file.Content, cancellationToken).ConfigureAwait(false);
+                    else await runner.WriteFileAsync(file.Path, file.Content, file.Backup, cancellationToken).ConfigureAwait(false);
                     i++;
                     break;
                 default:

@@ -41,6 +41,9 @@ internal sealed class LabCluster : IAsyncDisposable
     public string EtcdUrl { get; }
     public string Backend { get; set; }
     public string ExtraNetwork { get; set; }
+
+    /// <summary>Extra keys for the spec's docker section (<c>bridge: br-x</c>, <c>restart: [...]</c>), one per line.</summary>
+    public string ExtraDocker { get; set; } = "";
     public List<string> HostNames { get; }
     public string SpecPath { get; }
 
@@ -71,6 +74,7 @@ internal sealed class LabCluster : IAsyncDisposable
             docker:
               daemonConfig: {Dir}/{"{host}"}/daemon.json
               subnetEnv: {Dir}/{"{host}"}/subnet.env
+            {string.Concat(ExtraDocker.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => "  " + l + "\n"))}
             hosts:
             {hosts}
             """);

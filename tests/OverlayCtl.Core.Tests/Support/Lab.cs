@@ -13,7 +13,7 @@ namespace OverlayCtl.Core.Tests.Support;
 /// <summary>Plain-value hosts for planner tests: a spec, leases, and observed states fresh or converged.</summary>
 internal static class Lab
 {
-    public static ClusterSpec Spec(string backend = "vxlan", bool ipMasq = true, string extra = "") => SpecLoader.Parse($"""
+    public static ClusterSpec Spec(string backend = "vxlan", bool ipMasq = true, string extra = "", string docker = "") => SpecLoader.Parse($"""
         apiVersion: overlayctl/v1
         kind: Cluster
         name: lab
@@ -25,6 +25,7 @@ internal static class Lab
         docker:
           daemonConfig: /run/lab/{"{host}"}/daemon.json
           subnetEnv: /run/lab/{"{host}"}/subnet.env
+        {docker}
         hosts:
           - name: node1
             address: 192.0.2.11

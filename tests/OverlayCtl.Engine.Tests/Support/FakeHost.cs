@@ -54,7 +54,7 @@ internal sealed class FakeHost(string name, string address, Gauge? gauge = null)
 
     public Task<string?> ReadFileAsync(string path, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
 
-    public Task WriteFileAsync(string path, string content, CancellationToken cancellationToken)
+    public Task WriteFileAsync(string path, string content, string? backup, CancellationToken cancellationToken)
     {
         lock (Ran) Ran.Add(CommandSpec.Of("write", path));
         return Task.CompletedTask;

@@ -90,7 +90,7 @@ public sealed class RunnerTests : IDisposable
 
         var path = Path.Combine(_dir, "remote dir", "daemon.json");
         Assert.Null(await ssh.ReadFileAsync(path, default));
-        await ssh.WriteFileAsync(path, "{ \"bip\": \"10.244.1.1/24\" }\n", default);
+        await ssh.WriteFileAsync(path, "{ \"bip\": \"10.244.1.1/24\" }\n", null, default);
         Assert.Equal("{ \"bip\": \"10.244.1.1/24\" }\n", await ssh.ReadFileAsync(path, default));
         await ssh.DeleteFileAsync(path, default);
         Assert.False(File.Exists(path));

@@ -20,8 +20,9 @@ internal sealed class RecordingHostRunner(string hostName = "test") : IHostRunne
     public Task<string?> ReadFileAsync(string path, CancellationToken cancellationToken) =>
         Task.FromResult(Files.TryGetValue(path, out var c) ? c : null);
 
-    public Task WriteFileAsync(string path, string content, CancellationToken cancellationToken)
+    public Task WriteFileAsync(string path, string content, string? backup, CancellationToken cancellationToken)
     {
+        if (backup is not null && Files.TryGetValue(path, out var original)) Files.TryAdd(backup, original);
         Files[path] = content;
         return Task.CompletedTask;
     }
