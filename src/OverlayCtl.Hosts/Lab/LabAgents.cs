@@ -62,11 +62,8 @@ public sealed class LabAgents(ProcessRunner processes)
         }
         if (forget)
         {
-            foreach (var host in hosts)
-            {
-                File.Delete(LogFile(spec, host));
-                File.Delete(RunPaths.AgentState(spec.Name, host.Name));
-            }
+            foreach (var file in hosts.SelectMany(h => new[] { LogFile(spec, h), RunPaths.AgentState(spec.Name, h.Name) }).Where(File.Exists))
+                File.Delete(file);
             if (Directory.Exists(DirectoryFor(spec)) && !Directory.EnumerateFileSystemEntries(DirectoryFor(spec)).Any()) Directory.Delete(DirectoryFor(spec));
         }
         return new LabResult([], removed, []);
