@@ -76,13 +76,14 @@ internal sealed class CliContext : IDisposable
 
     /// <summary>
     /// The lease store for a spec, or for a bare --endpoints/--prefix when there is none. The client reads
-    /// and checks every TLS file as it is made, before any etcd or host is touched.
+    /// and checks every TLS file as it is made, before any etcd or host is touched. Leases it takes carry
+    /// <paramref name="ttl"/> (an agent's, from <c>leases.ttl</c>); without it they are reservations.
     /// </summary>
-    public EtcdLeaseStore OpenLeaseStore(ClusterSpec? spec, string? prefix = null)
+    public EtcdLeaseStore OpenLeaseStore(ClusterSpec? spec, string? prefix = null, TimeSpan? ttl = null)
     {
         var client = new EtcdGrpcClient(EtcdOptions(spec));
         _disposables.Add(client);
-        return new EtcdLeaseStore(client, prefix ?? spec?.Etcd.Prefix ?? EtcdSpec.DefaultPrefix);
+        return new EtcdLeaseStore(client, prefix ?? spec?.Etcd.Prefix ?? EtcdSpec.DefaultPrefix, ttl);
     }
 
     /// <summary>Every process overlayctl starts on any host goes through this one runner (and its counter).</summary>
@@ -112,7 +113,7 @@ internal sealed class CliContext : IDisposable
     public TimeSpan LockWait(Option<string?> option) =>
         Parse.GetValue(option) is not { } text ? TimeSpan.Zero
         : text is "0" or "0s" ? TimeSpan.Zero
-        : EtcdSettings.ParseDuration(text) ?? throw new InputException($"--lock-timeout '{text}' is not a duration (fix: e.g. 30s or 5m; 0 fails at once)");
+        : GoDuration.Parse(text) ?? throw new InputException($"--lock-timeout '{text}' is not a duration (fix: e.g. 30s or 5m; 0 fails at once)");
 
     /// <summary>Colours on stdout only for a terminal, never for a pipe or a file.</summary>
     public bool Color => !NoColor && ReferenceEquals(_stdout, Console.Out) && !Console.IsOutputRedirected;

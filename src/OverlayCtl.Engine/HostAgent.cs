@@ -40,7 +40,8 @@ public sealed record AgentState(string Host, string? Subnet, DateTimeOffset? Las
 /// is one reconcile), on every signal from <paramref name="kernel"/> (its devices, routes or rules
 /// changed), and every <see cref="AgentOptions.Resync"/>. Membership is etcd's: every lease holder is a
 /// peer, whether a spec host, a host another agent joined, or a flannel node. When etcd cannot be reached
-/// the network is left exactly as it is and the agent retries with backoff; it never tears anything down.
+/// the network is left exactly as it is and the agent retries with backoff; it never tears anything down,
+/// and local drift is still repaired, from the last leases it saw.
 /// </summary>
 public sealed class HostAgent(
     ClusterSpec spec, HostSpec host, ILeaseStore store, IHostRunner runner, ILogger log, AgentOptions? options = null,
@@ -50,6 +51,7 @@ public sealed class HostAgent(
     private readonly LeaseCoordinator _leases = new(spec, store, log);
     private readonly HostReconciler _reconciler = new(spec, log);
     private AgentState _state = new(host.Name, null, null, 0, 0, null);
+    private (LeaseSnapshot Snapshot, Lease Own)? _last;
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled, then returns, leaving the network as it is.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -69,7 +71,7 @@ public sealed class HostAgent(
                 {
                     Report(_state with { LastError = e.Message });
                     log.Warning("{Host}: {Message}; the network stays as it is, trying again in {Backoff}", host.Name, e.Message, backoff);
-                    await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
+                    await RideOutAsync(wake.Reader, backoff, cancellationToken).ConfigureAwait(false);
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
                 }
             }
@@ -116,6 +118,29 @@ public sealed class HostAgent(
         }
     }
 
+    /// <summary>
+    /// Waits out a backoff while etcd cannot be reached, still repairing local drift as the kernel signals
+    /// it, from the last leases seen: a flushed chain or a lost route comes back even with etcd down.
+    /// </summary>
+    private async Task RideOutAsync(ChannelReader<string> wake, TimeSpan backoff, CancellationToken cancellationToken)
+    {
+        using var over = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        over.CancelAfter(backoff);
+        try
+        {
+            while (await wake.WaitToReadAsync(over.Token).ConfigureAwait(false))
+            {
+                await Task.Delay(_options.Debounce, over.Token).ConfigureAwait(false);
+                wake.TryRead(out var reason);
+                if (_last is { } last) await ReconcileAsync(last.Snapshot, last.Own, $"{reason}; etcd unreachable, from the last leases seen", cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The backoff is over: try etcd again.
+        }
+    }
+
     /// <summary>The next reason to converge: a signal, the resync timer, or the watch failing (thrown).</summary>
     private async Task<string> NextAsync(ChannelReader<string> wake, Task watch, CancellationToken cancellationToken)
     {
@@ -142,6 +167,20 @@ public sealed class HostAgent(
             snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         }
         var own = LeaseCoordinator.HeldBy(spec, snapshot.Leases)[host.Name];
+        if (!await store.RenewAsync(own, cancellationToken).ConfigureAwait(false))
+        {
+            log.Warning("{Host}: lease {Subnet} expired; taking a lease again", host.Name, own.Subnet);
+            own = (await _leases.AllocateAsync([host], cancellationToken).ConfigureAwait(false))[host.Name];
+            snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
+        }
+        _last = (snapshot, own);
+        await ReconcileAsync(snapshot, own, reason, cancellationToken).ConfigureAwait(false);
+        return snapshot.Revision;
+    }
+
+    /// <summary>Converges the host to <paramref name="own"/> among the leases of <paramref name="snapshot"/>; a host problem is logged and left for the next wake-up.</summary>
+    private async Task ReconcileAsync(LeaseSnapshot snapshot, Lease own, string reason, CancellationToken cancellationToken)
+    {
         try
         {
             var observed = await _reconciler.ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
@@ -159,7 +198,6 @@ public sealed class HostAgent(
             log.Error("{Host}: could not converge ({Reason}): {Message}", host.Name, reason, e.Message);
             Report(_state with { Revision = snapshot.Revision, LastError = e.Message });
         }
-        return snapshot.Revision;
     }
 
     private async Task WatchAsync(long revision, ChannelWriter<string> wake, CancellationToken cancellationToken)

@@ -168,7 +168,7 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
             var value = FlannelFormat.SerializeLease(updated);
             var ops = new List<TxnOp>();
             if (value != held.Value) ops.Add(new TxnOp.Put(key, value, held.Lease.EtcdLeaseId));
-            if (claim?.Value != key) ops.Add(new TxnOp.Put(claimKey, key));
+            if (claim?.Value != key) ops.Add(new TxnOp.Put(claimKey, key, held.Lease.EtcdLeaseId));
             if (ops.Count == 0) return (held.Lease, snapshot);
             var ok = await etcd.TxnAsync([new TxnCompare.ModRevisionIs(key, held.ModRevision), claimGuard], ops, cancellationToken).ConfigureAwait(false);
             return ok ? (updated, null) : (null, null);
@@ -191,11 +191,12 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
             subnet = spread ? Ipam.PickFree(config, taken, _random) : Ipam.FirstFree(config, taken);
         }
 
+        // A pinned subnet is the operator's choice, never left to expire.
         long etcdLease = 0;
-        if (ttl is { } t) etcdLease = await etcd.LeaseGrantAsync(t, cancellationToken).ConfigureAwait(false);
+        if (ttl is { } t && request.PinnedSubnet is null) etcdLease = await etcd.LeaseGrantAsync(t, cancellationToken).ConfigureAwait(false);
         var lease = new Lease(subnet, request.PublicIp, request.BackendType, request.Vni, request.VtepMac, etcdLease);
         var leaseKey = FlannelFormat.LeaseKey(Prefix, subnet);
-        var writes = new List<TxnOp> { new TxnOp.Put(leaseKey, FlannelFormat.SerializeLease(lease), etcdLease), new TxnOp.Put(claimKey, leaseKey) };
+        var writes = new List<TxnOp> { new TxnOp.Put(leaseKey, FlannelFormat.SerializeLease(lease), etcdLease), new TxnOp.Put(claimKey, leaseKey, etcdLease) };
         var compares = new List<TxnCompare> { new TxnCompare.Absent(leaseKey), claimGuard };
         if (held is not null)
         {
@@ -213,6 +214,9 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         // Revisions of our own writes are unknown without another read; a later guard on them fails and re-reads.
         return (lease, snapshot with { Leases = leases, Claims = claims });
     }
+
+    public async Task<bool> RenewAsync(Lease lease, CancellationToken cancellationToken) =>
+        lease.EtcdLeaseId == 0 || await etcd.LeaseKeepAliveAsync(lease.EtcdLeaseId, cancellationToken).ConfigureAwait(false) > TimeSpan.Zero;
 
     public async IAsyncEnumerable<long> ChangesAsync(long afterRevision, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {

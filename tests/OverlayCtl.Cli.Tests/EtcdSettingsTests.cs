@@ -87,7 +87,7 @@ public sealed class EtcdSettingsTests
     [InlineData("1.5s", 1_500)]
     [InlineData("1h", 3_600_000)]
     public void DurationsAreReadAsGoWritesThem(string text, int milliseconds) =>
-        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), EtcdSettings.ParseDuration(text));
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), GoDuration.Parse(text));
 
     [Theory]
     [InlineData("")]
@@ -97,7 +97,7 @@ public sealed class EtcdSettingsTests
     [InlineData("2 s")]
     [InlineData("s")]
     [InlineData("1d")]
-    public void DurationsEtcdctlRefusesAreRefused(string text) => Assert.Null(EtcdSettings.ParseDuration(text));
+    public void DurationsEtcdctlRefusesAreRefused(string text) => Assert.Null(GoDuration.Parse(text));
 
     private static (string? User, string? Password) Pick(EtcdClientOptions options) => (options.User, options.Password);
 }

@@ -28,13 +28,14 @@ internal static class AgentCommand
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var every = context.Parse.GetValue(resync) is { } text
-                ? EtcdSettings.ParseDuration(text) ?? throw new InputException($"--resync '{text}' is not a duration (fix: e.g. 30s or 1m)")
+                ? GoDuration.Parse(text) ?? throw new InputException($"--resync '{text}' is not a duration (fix: e.g. 30s or 1m)")
                 : AgentOptions.Default.Resync;
-            var options = AgentOptions.Default with { Resync = every };
             var name = context.Parse.GetRequiredValue(host);
             var cluster = context.LoadSpec(spec);
             while (!ct.IsCancellationRequested)
             {
+                // A lease with a TTL is kept alive as the agent converges: at least three times per TTL.
+                var options = AgentOptions.Default with { Resync = cluster.LeaseTtl is { } ttl && ttl / 3 < every ? ttl / 3 : every };
                 var me = cluster.FindHost(name)
                     ?? throw new InputException($"--host {name} is not a host in {cluster.SourcePath} (hosts: {string.Join(", ", cluster.Hosts.Select(h => h.Name))})");
                 var state = context.Parse.GetValue(stateFile) ?? RunPaths.AgentState(cluster.Name, me.Name);
@@ -45,9 +46,9 @@ internal static class AgentCommand
                     reload.Cancel();
                 });
                 var devices = new[] { cluster.Docker.Bridge, cluster.Network.Backend.Device(cluster) }.OfType<string>().ToList();
-                var agent = new HostAgent(cluster, me, context.OpenLeaseStore(cluster), new LocalHostRunner(me.Name, context.Processes), context.Log, options,
+                var agent = new HostAgent(cluster, me, context.OpenLeaseStore(cluster, ttl: cluster.LeaseTtl), new LocalHostRunner(me.Name, context.Processes), context.Log, options,
                     KernelMonitor.WatchAsync(devices, context.Log, reload.Token), s => WriteState(state, s));
-                context.Log.Information("{Host}: agent started for {Cluster} ({Spec}), resync every {Resync}", me.Name, cluster.Name, cluster.SourcePath, every);
+                context.Log.Information("{Host}: agent started for {Cluster} ({Spec}), resync every {Resync}", me.Name, cluster.Name, cluster.SourcePath, options.Resync);
                 await agent.RunAsync(reload.Token).ConfigureAwait(false);
                 if (ct.IsCancellationRequested) break;
                 cluster = Reload(context, cluster, spec);

@@ -35,6 +35,9 @@ public interface ILeaseStore
     /// <summary>Clears the lock whoever holds it; returns who did, or null when it was free.</summary>
     Task<string?> UnlockAsync(CancellationToken cancellationToken);
 
+    /// <summary>Keeps a lease with a TTL alive once (a reservation needs nothing); false when it has expired already.</summary>
+    Task<bool> RenewAsync(Lease lease, CancellationToken cancellationToken);
+
     /// <summary>
     /// The revisions at which the config or a lease changed after <paramref name="afterRevision"/> (a
     /// snapshot's), in order, until cancelled: what an agent wakes up for. Level-triggered callers read a

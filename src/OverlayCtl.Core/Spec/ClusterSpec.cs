@@ -20,6 +20,12 @@ public sealed record ClusterSpec(
     /// <summary>Where the spec wrote the values later checks judge, for errors that point back at them.</summary>
     public SpecLocations Locations { get; init; } = SpecLocations.None;
 
+    /// <summary>
+    /// <c>leases.ttl</c>: the etcd TTL of leases agents take (kept alive while the agent runs, so the subnet of
+    /// a host gone for good is freed); null for reservations, which apply always makes, as are pinned subnets.
+    /// </summary>
+    public TimeSpan? LeaseTtl { get; init; }
+
     /// <summary>The SHA-256 of the spec's text, so a saved plan can tell that the spec changed since.</summary>
     public string Digest { get; init; } = "";
 }

@@ -10,7 +10,7 @@ namespace OverlayCtl.Core.Spec;
 /// <summary>Walks the YAML tree once, resolving defaults and recording every located problem.</summary>
 internal sealed class SpecReader(string file)
 {
-    private static readonly string[] RootKeys = ["apiVersion", "kind", "name", "etcd", "network", "docker", "hosts"];
+    private static readonly string[] RootKeys = ["apiVersion", "kind", "name", "etcd", "network", "docker", "leases", "hosts"];
     private static readonly string[] EtcdKeys = ["endpoints", "prefix", "tls"];
     private static readonly string[] TlsKeys = ["ca", "cert", "key"];
     /// <summary>The keys of network: every backend shares; each backend adds its own (<see cref="IBackend.NetworkKeys"/>).</summary>
@@ -44,9 +44,21 @@ internal sealed class SpecReader(string file)
         var rootSection = new SpecSection(this, root, map.ToDictionary(e => e.Key, e => e.Value.Value, StringComparer.Ordinal));
         var network = ReadNetwork(map.GetValueOrDefault("network"), root, rootSection, docker);
         var hosts = ReadHosts(map.GetValueOrDefault("hosts"), root, network);
+        var ttl = ReadLeaseTtl(map.GetValueOrDefault("leases"));
 
         if (Errors.Count > 0 || name is null || network is null || hosts is null) return null;
-        return new ClusterSpec(name.Value, etcd, network, docker, hosts, file) { Locations = new SpecLocations(file, _places) };
+        return new ClusterSpec(name.Value, etcd, network, docker, hosts, file) { Locations = new SpecLocations(file, _places), LeaseTtl = ttl };
+    }
+
+    /// <summary><c>leases.ttl</c>: how long an agent's lease lives without keep-alive; 0 or absent for reservations.</summary>
+    private TimeSpan? ReadLeaseTtl(Entry? entry)
+    {
+        if (entry is null || Mapping(entry.Value, "leases", ["ttl"]) is not { } map || !map.TryGetValue("ttl", out var t) || Scalar(t.Value, "a duration") is not { } text)
+            return null;
+        if (text is "0" or "0s") return null;
+        if (GoDuration.Parse(text) is { } ttl && ttl >= TimeSpan.FromSeconds(2)) return ttl;
+        Error(t.Value, $"leases.ttl '{text}' is not a duration of 2s or more", "write a duration such as 24h (flannel's) or 30m, or 0 for leases that never expire");
+        return null;
     }
 
     private EtcdSpec ReadEtcd(Entry? entry)

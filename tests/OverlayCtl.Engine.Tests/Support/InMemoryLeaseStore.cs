@@ -25,6 +25,8 @@ internal sealed class InMemoryLeaseStore : ILeaseStore
         ? throw new StoreUnavailableException("no etcd endpoint answered (test: down)")
         : Task.FromResult(new LeaseSnapshot(_config, null, _leases.OrderBy(l => l.Subnet).ToList(), [.. _unreadable], Writes));
 
+    public Task<bool> RenewAsync(Lease lease, CancellationToken cancellationToken) => Task.FromResult(true);
+
     /// <summary>The write count is the revision; a change shows within 10 ms.</summary>
     public async IAsyncEnumerable<long> ChangesAsync(long afterRevision, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
