@@ -79,4 +79,32 @@ public sealed class WatchAndTtlTests(EtcdFixture etcd) : IDisposable
         Assert.Empty((await _client.RangeAsync(_prefix + "/gone", prefix: false, default)).Kvs);
         await _client.LeaseRevokeAsync(lease, default); // revoking twice is not an error
     }
+
+    private static readonly Core.Leases.NetworkConfig Config = new(Core.Net.Ipv4Cidr.Parse("10.244.0.0/16"), 24,
+        Core.Net.Ipv4Address.Parse("10.244.1.0"), Core.Net.Ipv4Address.Parse("10.244.255.0"), "vxlan", 1, 8472);
+
+    private static Core.Leases.LeaseRequest Request(string address, string? pin = null) =>
+        new(Core.Net.Ipv4Address.Parse(address), pin is null ? null : Core.Net.Ipv4Cidr.Parse(pin), "vxlan", 1, null, address);
+
+    [Fact]
+    public async Task AnAgentsLeaseWithATtlLivesWhileRenewedAndItsSubnetIsFreedWhenItsHostIsGone()
+    {
+        var store = new EtcdLeaseStore(_client, _prefix, TimeSpan.FromSeconds(2));
+        var leases = await store.AcquireAsync(Config, [Request("198.18.0.11"), Request("198.18.0.12"), Request("198.18.0.13", "10.244.9.0/24")], default);
+        Assert.All(leases.Take(2), l => Assert.NotEqual(0, l.EtcdLeaseId));
+        Assert.Equal(0, leases[2].EtcdLeaseId);
+
+        // .11 is renewed (as its agent does on every convergence); .12's agent is gone.
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.True(await store.RenewAsync(leases[0], default));
+            await Task.Delay(500);
+        }
+        var left = await store.SnapshotAsync(default);
+        Assert.Equal(["198.18.0.11", "198.18.0.13"], left.Leases.Select(l => l.PublicIp.ToString()).Order());
+        Assert.False(await store.RenewAsync(leases[1], default));
+        // The claim went with the lease: taking a lease again for .12 works at once.
+        Assert.Equal("10.244.2.0/24", (await store.AcquireAsync(Config, [Request("198.18.0.12")], default))[0].Subnet.ToString());
+        Assert.EndsWith("/subnets/10.244.2.0-24", Assert.Single((await _client.RangeAsync(_prefix + "/overlayctl/hosts/198.18.0.12", prefix: false, default)).Kvs).Value, StringComparison.Ordinal);
+    }
 }
