@@ -53,11 +53,33 @@ public sealed class HostAgent(
     private AgentState _state = new(host.Name, null, null, 0, 0, null);
     private (LeaseSnapshot Snapshot, Lease Own)? _last;
 
+    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private int _etcdChanged;
+    private int _hostChanged;
+    private string _lastSignal = "";
+
+    /// <summary>
+    /// Something changed: in etcd (converge from a fresh snapshot) or only on this host (the last leases
+    /// seen are still right: converge from them, without asking etcd). Both are kept, never one for the other.
+    /// </summary>
+    private void Ring(bool local, string what)
+    {
+        if (local)
+        {
+            _lastSignal = what;
+            Interlocked.Exchange(ref _hostChanged, 1);
+        }
+        else
+        {
+            Interlocked.Exchange(ref _etcdChanged, 1);
+        }
+        _doorbell.Writer.TryWrite(true);
+    }
+
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled, then returns, leaving the network as it is.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var wake = Channel.CreateBounded<string>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-        var kernelTask = kernel is null ? Task.CompletedTask : ForwardAsync(kernel, wake.Writer, cancellationToken);
+        var kernelTask = kernel is null ? Task.CompletedTask : ForwardAsync(kernel, cancellationToken);
         var backoff = TimeSpan.FromSeconds(1);
         try
         {
@@ -65,13 +87,14 @@ public sealed class HostAgent(
             {
                 try
                 {
-                    await RunConnectedAsync(wake, () => backoff = TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                    await RunConnectedAsync(() => backoff = TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
+                    // Anything but our own stop, a timeout inside a client included, is a failed stretch: back off and start afresh.
                     Report(_state with { LastError = e.Message });
                     log.Warning("{Host}: {Message}; the network stays as it is, trying again in {Backoff}", host.Name, e.Message, backoff);
-                    await RideOutAsync(wake.Reader, backoff, cancellationToken).ConfigureAwait(false);
+                    await RideOutAsync(backoff, cancellationToken).ConfigureAwait(false);
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
                 }
             }
@@ -88,20 +111,24 @@ public sealed class HostAgent(
     /// One connected stretch: lease, converge, then watch etcd from the revision converged on and converge
     /// again on every wake-up. Ends by throwing when etcd or the watch fails; the caller starts afresh.
     /// </summary>
-    private async Task RunConnectedAsync(Channel<string> wake, Action connected, CancellationToken cancellationToken)
+    private async Task RunConnectedAsync(Action connected, CancellationToken cancellationToken)
     {
+        Interlocked.Exchange(ref _etcdChanged, 0);
         var revision = await ConvergeAsync("start", cancellationToken).ConfigureAwait(false);
         connected();
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var watch = WatchAsync(revision, wake.Writer, watching.Token);
+        var watch = WatchAsync(revision, watching.Token);
         try
         {
             while (true)
             {
-                var reason = await NextAsync(wake.Reader, watch, cancellationToken).ConfigureAwait(false);
+                var resync = await NextAsync(watch, cancellationToken).ConfigureAwait(false);
                 await Task.Delay(_options.Debounce, cancellationToken).ConfigureAwait(false);
-                wake.Reader.TryRead(out _);
-                await ConvergeAsync(reason, cancellationToken).ConfigureAwait(false);
+                _doorbell.Reader.TryRead(out _);
+                var etcd = Interlocked.Exchange(ref _etcdChanged, 0) == 1;
+                var local = Interlocked.Exchange(ref _hostChanged, 0) == 1;
+                if (resync || etcd || _last is null) await ConvergeAsync(resync ? "resync" : etcd ? "etcd changed" : _lastSignal, cancellationToken).ConfigureAwait(false);
+                else if (local) await ReconcileAsync(_last.Value.Snapshot, _last.Value.Own, _lastSignal, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -122,17 +149,18 @@ public sealed class HostAgent(
     /// Waits out a backoff while etcd cannot be reached, still repairing local drift as the kernel signals
     /// it, from the last leases seen: a flushed chain or a lost route comes back even with etcd down.
     /// </summary>
-    private async Task RideOutAsync(ChannelReader<string> wake, TimeSpan backoff, CancellationToken cancellationToken)
+    private async Task RideOutAsync(TimeSpan backoff, CancellationToken cancellationToken)
     {
         using var over = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         over.CancelAfter(backoff);
         try
         {
-            while (await wake.WaitToReadAsync(over.Token).ConfigureAwait(false))
+            while (await _doorbell.Reader.WaitToReadAsync(over.Token).ConfigureAwait(false))
             {
                 await Task.Delay(_options.Debounce, over.Token).ConfigureAwait(false);
-                wake.TryRead(out var reason);
-                if (_last is { } last) await ReconcileAsync(last.Snapshot, last.Own, $"{reason}; etcd unreachable, from the last leases seen", cancellationToken).ConfigureAwait(false);
+                _doorbell.Reader.TryRead(out _);
+                if (Interlocked.Exchange(ref _hostChanged, 0) == 1 && _last is { } last)
+                    await ReconcileAsync(last.Snapshot, last.Own, $"{_lastSignal}; etcd unreachable, from the last leases seen", cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -141,10 +169,10 @@ public sealed class HostAgent(
         }
     }
 
-    /// <summary>The next reason to converge: a signal, the resync timer, or the watch failing (thrown).</summary>
-    private async Task<string> NextAsync(ChannelReader<string> wake, Task watch, CancellationToken cancellationToken)
+    /// <summary>Waits for the doorbell or the resync timer (true); the watch failing is thrown.</summary>
+    private async Task<bool> NextAsync(Task watch, CancellationToken cancellationToken)
     {
-        var signal = wake.WaitToReadAsync(cancellationToken).AsTask();
+        var signal = _doorbell.Reader.WaitToReadAsync(cancellationToken).AsTask();
         var resync = Task.Delay(_options.Resync, cancellationToken);
         var first = await Task.WhenAny(signal, resync, watch).ConfigureAwait(false);
         if (first == watch)
@@ -153,7 +181,7 @@ public sealed class HostAgent(
             throw new InvalidOperationException("the etcd watch ended");
         }
         await first.ConfigureAwait(false);
-        return first == resync ? "resync" : wake.TryRead(out var reason) ? reason : "signal";
+        return first == resync;
     }
 
     /// <summary>Holds the lease (taken again if it was released or expired), then converges from a fresh snapshot; returns its revision.</summary>
@@ -192,7 +220,7 @@ public sealed class HostAgent(
             else log.Debug("{Host}: converged ({Reason}): nothing to do", host.Name, reason);
             Report(new AgentState(host.Name, own.Subnet.ToString(), DateTimeOffset.UtcNow, snapshot.Revision, count, null));
         }
-        catch (Exception e) when (e is not OperationCanceledException && e is not StoreUnavailableException && e is not StoreRefusedException)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not StoreUnavailableException && e is not StoreRefusedException)
         {
             // A host problem (a command failed, the spec does not fit the host) is retried on the next wake-up; etcd's are the caller's.
             log.Error("{Host}: could not converge ({Reason}): {Message}", host.Name, reason, e.Message);
@@ -200,19 +228,19 @@ public sealed class HostAgent(
         }
     }
 
-    private async Task WatchAsync(long revision, ChannelWriter<string> wake, CancellationToken cancellationToken)
+    private async Task WatchAsync(long revision, CancellationToken cancellationToken)
     {
         await Task.Yield();
-        await foreach (var changed in store.ChangesAsync(revision, cancellationToken).ConfigureAwait(false))
-            wake.TryWrite($"etcd revision {changed}");
+        await foreach (var _ in store.ChangesAsync(revision, cancellationToken).ConfigureAwait(false))
+            Ring(local: false, "etcd");
     }
 
-    private static async Task ForwardAsync(IAsyncEnumerable<string> signals, ChannelWriter<string> wake, CancellationToken cancellationToken)
+    private async Task ForwardAsync(IAsyncEnumerable<string> signals, CancellationToken cancellationToken)
     {
         try
         {
             await foreach (var signal in signals.WithCancellation(cancellationToken).ConfigureAwait(false))
-                wake.TryWrite(signal);
+                Ring(local: true, "kernel: " + signal.Trim());
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

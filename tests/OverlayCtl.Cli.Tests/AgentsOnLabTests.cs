@@ -68,6 +68,65 @@ public sealed class AgentsOnLabTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task AgentsRideOutEtcdLosingAMemberAndGoingDownAndCatchUpAfter()
+    {
+        var ports = Enumerable.Range(0, 3).Select(_ => EtcdCluster.FreeTcpPort()).ToList();
+        var endpoints = string.Join(", ", ports.Select(p => $"http://198.18.71.254:{p}"));
+        await using var lab = new LabCluster(endpoints, hosts: 4, underlay: "198.18.71.0/24");
+        Assert.Equal(0, (await lab.RunAsync("lab", "up")).ExitCode);
+        using var etcd = await EtcdCluster.StartOnAsync("198.18.71.254", ports);
+        try
+        {
+            Assert.Equal(0, (await lab.RunAsync("lab", "agents", "up", "--limit", "n1,n2,n3", "--resync", "5s")).ExitCode);
+            var containers = new Dictionary<string, (string Subnet, string Address)>();
+            foreach (var host in new[] { "n1", "n2", "n3" })
+                containers[host] = await ContainerWhenReadyAsync(lab, host);
+            await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(20));
+
+            // One member of three gone: agents carry on, and a join still reaches everyone.
+            etcd.Kill(0);
+            Assert.Equal(0, (await lab.RunAsync("lab", "agents", "up", "--limit", "n4")).ExitCode);
+            containers["n4"] = await ContainerWhenReadyAsync(lab, "n4");
+            await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(15));
+
+            // etcd down for 10 s: the network stays, and local drift is still repaired from the last leases seen.
+            etcd.Kill(1);
+            etcd.Kill(2);
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            ApplyOnLabTests.AssertFullMesh(lab, containers);
+            lab.InHost("n1", "ip", "route", "del", containers["n2"].Subnet);
+            await UntilAsync(() => lab.InHost("n1", "ip", "route", "show", containers["n2"].Subnet).Contains("proto 211", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(5), "n1's route to n2 was not repaired while etcd was down: " + AgentLog(lab, "n1"));
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            ApplyOnLabTests.AssertFullMesh(lab, containers);
+
+            // etcd back: agents reconnect and converge on what changes next (a flannel node joining).
+            await etcd.RestartAsync();
+            Sh.Must("etcdctl", "--endpoints", string.Join(',', ports.Select(p => $"http://127.0.0.1:{p}")), "put", $"/e2e/{lab.Id}/network/subnets/10.244.200.0-24",
+                """{"PublicIP":"198.18.71.99","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:99"}}""");
+            foreach (var host in containers.Keys)
+                await UntilAsync(() => lab.InHost(host, "ip", "route", "show", "10.244.200.0/24").Contains("dev flannel.1", StringComparison.Ordinal),
+                    TimeSpan.FromSeconds(40), $"{host} did not route to the flannel node that joined after etcd came back");
+        }
+        finally
+        {
+            await lab.RunAsync("lab", "agents", "down");
+        }
+    }
+
+    private static string AgentLog(LabCluster lab, string host) => File.ReadAllText($"/run/overlayctl/lab/e{lab.Id}/{host}.log");
+
+    private static async Task UntilAsync(Func<bool> condition, TimeSpan within, string what)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, what);
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Waits for the host's agent to hold a lease and make its docker bridge, then attaches a container.</summary>
     private static async Task<(string Subnet, string Address)> ContainerWhenReadyAsync(LabCluster lab, string host)
     {

@@ -13,7 +13,7 @@ public sealed class EtcdCluster : IDisposable
     private readonly List<Member> _members = [];
     private readonly string _dir = Directory.CreateTempSubdirectory("overlayctl-etcd-").FullName;
 
-    private sealed record Member(string Name, int ClientPort, int PeerPort, Process Process, string Scheme)
+    private sealed record Member(string Name, int ClientPort, int PeerPort, Process Process, string Scheme, ProcessStartInfo Start)
     {
         public Uri ClientUrl => new($"{Scheme}://127.0.0.1:{ClientPort}");
 
@@ -41,17 +41,20 @@ public sealed class EtcdCluster : IDisposable
     /// One member that also listens on <paramref name="address"/>:<paramref name="port"/> (an address the
     /// root namespace holds on a lab bridge), so agents inside namespace hosts reach it.
     /// </summary>
-    public static Task<EtcdCluster> StartOnAsync(string address, int port) => StartAsync(1, null, address, port, []);
+    public static Task<EtcdCluster> StartOnAsync(string address, int port) => StartAsync(1, null, address, [port], []);
+
+    /// <summary>As <see cref="StartOnAsync(string, int)"/>, one member per port: a cluster agents can lose members of.</summary>
+    public static Task<EtcdCluster> StartOnAsync(string address, IReadOnlyList<int> ports) => StartAsync(ports.Count, null, address, ports, []);
 
     /// <summary>A free TCP port on loopback now (for a spec written before its etcd starts).</summary>
     public static int FreeTcpPort() => FreePort();
 
-    private static async Task<EtcdCluster> StartAsync(int members, TestCertificates? tls, string? alsoOn, int? port, string[] extraArgs)
+    private static async Task<EtcdCluster> StartAsync(int members, TestCertificates? tls, string? alsoOn, IReadOnlyList<int>? clientPorts, string[] extraArgs)
     {
         var cluster = new EtcdCluster();
         try
         {
-            var ports = Enumerable.Range(0, members).Select(_ => (Client: port ?? FreePort(), Peer: FreePort())).ToList();
+            var ports = Enumerable.Range(0, members).Select(i => (Client: clientPorts?[i] ?? FreePort(), Peer: FreePort())).ToList();
             var initial = string.Join(',', ports.Select((p, i) => $"m{i}=http://127.0.0.1:{p.Peer}"));
             for (var i = 0; i < members; i++)
             {
@@ -69,12 +72,7 @@ public sealed class EtcdCluster : IDisposable
                 }.Concat(tls is null ? [] : ["--cert-file", tls.ServerCert, "--key-file", tls.ServerKey, "--trusted-ca-file", tls.Ca, "--client-cert-auth"])
                  .Concat(extraArgs))
                     start.ArgumentList.Add(a);
-                var process = Process.Start(start)!;
-                process.OutputDataReceived += (_, _) => { };
-                process.ErrorDataReceived += (_, _) => { };
-                process.BeginOutputReadLine();
-                process.BeginErrorReadLine();
-                cluster._members.Add(new Member($"m{i}", client, peer, process, scheme));
+                cluster._members.Add(new Member($"m{i}", client, peer, Launch(start), scheme, start));
             }
             foreach (var m in cluster._members) await WaitHealthyAsync(m.ClientUrl, tls);
             return cluster;
@@ -97,6 +95,28 @@ public sealed class EtcdCluster : IDisposable
         var err = p.StandardError.ReadToEnd();
         p.WaitForExit();
         return p.ExitCode == 0 ? stdout.Result : throw new InvalidOperationException($"etcdctl {string.Join(' ', args)}: {err}");
+    }
+
+    private static Process Launch(ProcessStartInfo start)
+    {
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>Starts every member that is not running again, on its data, and waits until all are healthy.</summary>
+    public async Task RestartAsync()
+    {
+        for (var i = 0; i < _members.Count; i++)
+        {
+            if (!_members[i].Process.HasExited) continue;
+            _members[i].Process.Dispose();
+            _members[i] = _members[i] with { Process = Launch(_members[i].Start) };
+        }
+        foreach (var m in _members) await WaitHealthyAsync(m.ClientUrl, null);
     }
 
     /// <summary>Kills one member (SIGKILL), as a crashed node.</summary>
