@@ -114,6 +114,40 @@ public sealed class NativeBinaryTests(EtcdFixture etcd)
         Assert.NotEqual(0, Sh.Run("ip", "netns", "exec", lab.Netns("n1"), "true").ExitCode);
     }
 
+    [Fact]
+    public void AgentInstallFromTheNativeBinaryPlansToCopyItself()
+    {
+        var binary = Binary();
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(binary)))[..12];
+        var dir = Directory.CreateTempSubdirectory("overlayctl-native-").FullName;
+        try
+        {
+            var spec = Path.Combine(dir, "local.yaml");
+            File.WriteAllText(spec, """
+                apiVersion: overlayctl/v1
+                kind: Cluster
+                name: native
+                etcd:
+                  endpoints: [http://127.0.0.1:2379]
+                network:
+                  cidr: 10.244.0.0/16
+                hosts:
+                  - name: node1
+                    address: 198.18.7.11
+                    connection: local
+                """);
+            // --dry-run under --root: the host is only read (systemd's is-enabled answers no here), nothing is written.
+            var plan = Run(binary, "agent", "install", "--dry-run", "-f", spec, "--root", dir);
+            Assert.True(plan.ExitCode == 0, plan.ToString());
+            Assert.Contains($"+ /usr/local/bin/overlayctl (mode 755, {new FileInfo(binary).Length} bytes, sha256 {sha})", plan.Stdout, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(dir, "node1")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static string Binary()
     {
         var path = Environment.GetEnvironmentVariable("OVERLAYCTL_NATIVE");
