@@ -122,22 +122,11 @@ public sealed class NativeBinaryTests(EtcdFixture etcd)
         var dir = Directory.CreateTempSubdirectory("overlayctl-native-").FullName;
         try
         {
+            // The sample lab with node1 reached as this machine itself.
             var spec = Path.Combine(dir, "local.yaml");
-            File.WriteAllText(spec, """
-                apiVersion: overlayctl/v1
-                kind: Cluster
-                name: native
-                etcd:
-                  endpoints: [http://127.0.0.1:2379]
-                network:
-                  cidr: 10.244.0.0/16
-                hosts:
-                  - name: node1
-                    address: 198.18.7.11
-                    connection: local
-                """);
+            File.WriteAllText(spec, File.ReadAllText(Path.Combine(Golden.RepoRoot(), "samples", "lab.yaml")).Replace("netns://ovl-node1", "local", StringComparison.Ordinal));
             // --dry-run under --root: the host is only read (systemd's is-enabled answers no here), nothing is written.
-            var plan = Run(binary, "agent", "install", "--dry-run", "-f", spec, "--root", dir);
+            var plan = Run(binary, "agent", "install", "--dry-run", "-f", spec, "--limit", "node1", "--root", dir);
             Assert.True(plan.ExitCode == 0, plan.ToString());
             Assert.Contains($"+ /usr/local/bin/overlayctl (mode 755, {new FileInfo(binary).Length} bytes, sha256 {sha})", plan.Stdout, StringComparison.Ordinal);
             Assert.False(Directory.Exists(Path.Combine(dir, "node1")));

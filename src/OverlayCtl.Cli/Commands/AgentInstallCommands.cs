@@ -37,15 +37,9 @@ internal static class AgentInstallCommands
             var (credentials, arguments) = Credentials(context, layout, etcd);
             var common = new List<WantedFile> { new(AgentLayout.Binary, "755", binaryFile), new(layout.Spec, "644", FileContent.OfText(ReadLocal(spec.SourcePath, "-f"))) };
             common.AddRange(credentials);
-            var role = etcd.User is { } user ? AgentInstall.RoleCommands(spec.Name, spec.Etcd.Prefix, user) : [];
-            return (host, observed) =>
-            {
-                var wanted = new List<WantedFile>(common) { new(layout.Unit, "644", FileContent.OfText(AgentInstall.UnitFile(layout, host, arguments))) };
-                // The binary is this cluster's to remove only if its install wrote it (or did before).
-                var writesBinary = !observed.Files.TryGetValue(AgentLayout.Binary, out var seen) || seen.Sha256 != binaryFile.Sha256;
-                if (writesBinary || observed.Files.ContainsKey(layout.BinaryMarker)) wanted.Insert(1, new(layout.BinaryMarker, "644", FileContent.OfText("")));
-                return ((IReadOnlyList<InstallStep>)AgentInstall.PlanInstall(layout, wanted, observed), role);
-            };
+            IReadOnlyList<string> role = etcd.User is { } user ? AgentInstall.RoleCommands(spec.Name, spec.Etcd.Prefix, user) : [];
+            return new Planner((host, observed) => AgentInstall.PlanInstall(layout,
+                [.. common, new(layout.Unit, "644", FileContent.OfText(AgentInstall.UnitFile(layout, host, arguments)))], observed), role);
         })));
         return command;
     }
@@ -61,7 +55,7 @@ internal static class AgentInstallCommands
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var code = await RunAsync(context, cluster, context.Parse.GetValue(dryRun), context.Parse.GetValue(root), ct, spec =>
-                (_, observed) => (AgentInstall.PlanUninstall(new AgentLayout(spec.Name), observed), [])).ConfigureAwait(false);
+                new Planner((_, observed) => AgentInstall.PlanUninstall(new AgentLayout(spec.Name), observed), [])).ConfigureAwait(false);
             context.Out.Note("the network on these hosts is left as it is (overlayctl destroy removes it)");
             return code;
         }));
@@ -73,7 +67,7 @@ internal static class AgentInstallCommands
     /// (unreachable, a command failing) is named and the others still done: exit 4.
     /// </summary>
     private static async Task<int> RunAsync(CliContext context, ClusterOptions options, bool dryRun, string? root, CancellationToken ct,
-        Func<ClusterSpec, Func<string, InstalledState, (IReadOnlyList<InstallStep> Steps, IReadOnlyList<string> Role)>> planner)
+        Func<ClusterSpec, Planner> planner)
     {
         var spec = context.LoadSpec(options.Spec);
         var targets = LeaseCoordinator.Targets(spec, context.Parse.GetValue(options.Limit));
@@ -81,13 +75,11 @@ internal static class AgentInstallCommands
             throw new InputException($"--root {root} is not an absolute path (fix: name a directory by its absolute path)");
         var plan = planner(spec);
         var hosts = new ClusterRunner(spec, host => HostRunnerFactory.Create(host, context.Processes), context.Log, context.Parse.GetValue(options.Parallel));
-        var role = new List<string>();
         var planned = await hosts.ForEachHostAsync(targets, async (host, runner, token) =>
         {
             // Namespace hosts share this machine's files: under --root each host gets a directory of its own.
             var layout = new AgentLayout(spec.Name, root is null ? "" : Path.Combine(root, host.Name));
-            var (steps, hostRole) = plan(host.Name, await AgentInstaller.ObserveAsync(runner, layout, token).ConfigureAwait(false));
-            lock (role) if (role.Count == 0) role.AddRange(hostRole);
+            var steps = plan.Plan(host.Name, await AgentInstaller.ObserveAsync(runner, layout, token).ConfigureAwait(false));
             return new HostInstall(host.Name, layout.Root, [.. steps.Select(s => s.Render())], steps, dryRun || steps.Count == 0 ? "planned" : "pending", null);
         }, (host, error) => new HostInstall(host.Name, "", [], [], "failed", error), ct).ConfigureAwait(false);
 
@@ -101,10 +93,13 @@ internal static class AgentInstallCommands
             return mine with { Result = "done" };
         }, (host, error) => planned.First(p => p.Host == host.Name) with { Result = "failed", Error = error }, ct).ConfigureAwait(false);
 
-        var result = new InstallResult(dryRun, [.. done.Select(h => new InstallHostResult(h.Host, h.Planned, h.Steps.Count == 0 && h.Error is null ? "unchanged" : h.Result, h.Error))], role);
+        var result = new InstallResult(dryRun, [.. done.Select(h => new InstallHostResult(h.Host, h.Planned, h.Steps.Count == 0 && h.Error is null ? "unchanged" : h.Result, h.Error))], plan.Role);
         context.Out.Write(result, AgentInstallJsonContext.Default.InstallResult, Human);
         return done.Any(h => h.Error is not null) ? ExitCodes.HostFailed : ExitCodes.Ok;
     }
+
+    /// <summary>How one host is planned from what it has (by host name), and the etcd role commands to print (install with a user).</summary>
+    private sealed record Planner(Func<string, InstalledState, IReadOnlyList<InstallStep>> Plan, IReadOnlyList<string> Role);
 
     private sealed record HostInstall(string Host, string Root, IReadOnlyList<string> Planned, IReadOnlyList<InstallStep> Steps, string Result, string? Error);
 

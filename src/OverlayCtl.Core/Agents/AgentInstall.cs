@@ -138,17 +138,19 @@ public static partial class AgentInstall
     /// The steps that bring the host from <paramref name="observed"/> to <paramref name="wanted"/>: files that
     /// differ in content or mode are written, credential files no longer wanted are removed, then systemd is told
     /// (daemon-reload when the unit changed; enable when not enabled; restart when anything changed, else start
-    /// when not running).
+    /// when not running). The binary marker is added when the binary is written now or was by an earlier install,
+    /// so an identical binary an operator put there is never claimed (and never removed by uninstall).
     /// </summary>
     public static IReadOnlyList<InstallStep> PlanInstall(AgentLayout layout, IReadOnlyList<WantedFile> wanted, InstalledState observed)
     {
+        bool Differs(WantedFile file) => !observed.Files.TryGetValue(file.Path, out var seen) || seen.Sha256 != file.Content.Sha256 || seen.Mode != file.Mode;
+        var files = wanted.ToList();
+        var binary = files.FindIndex(f => f.Path == AgentLayout.Binary);
+        if (binary >= 0 && (Differs(files[binary]) || observed.Files.ContainsKey(layout.BinaryMarker)))
+            files.Insert(binary + 1, new WantedFile(layout.BinaryMarker, "644", FileContent.OfText("")));
         var steps = new List<InstallStep>();
-        foreach (var file in wanted)
-        {
-            var there = observed.Files.TryGetValue(file.Path, out var seen);
-            if (!there || seen.Sha256 != file.Content.Sha256 || seen.Mode != file.Mode) steps.Add(new PutFile(file, there));
-        }
-        foreach (var stale in layout.CredentialFiles.Where(p => observed.Files.ContainsKey(p) && wanted.All(w => w.Path != p)))
+        foreach (var file in files.Where(Differs)) steps.Add(new PutFile(file, observed.Files.ContainsKey(file.Path)));
+        foreach (var stale in layout.CredentialFiles.Where(p => observed.Files.ContainsKey(p) && files.All(w => w.Path != p)))
             steps.Add(new RemovePath(stale));
         var changed = steps.Count > 0;
         if (steps.OfType<PutFile>().Any(p => p.File.Path == layout.Unit)) steps.Add(new SystemctlStep(["daemon-reload"]));

@@ -12,16 +12,17 @@ public sealed class AgentInstallTests
     private static List<WantedFile> Wanted(string spec = "name: prod\n") =>
     [
         new(AgentLayout.Binary, "755", new FileContent(new string('b', 64), 100, null, "/tmp/overlayctl")),
-        new(Layout.BinaryMarker, "644", FileContent.OfText("")),
         new(Layout.Spec, "644", FileContent.OfText(spec)),
         new($"{Layout.Credentials}/ca.pem", "600", FileContent.OfText("CA"), Secret: true),
         new($"{Layout.Credentials}/password", "600", FileContent.OfText("hunter2\n"), Secret: true),
         new(Layout.Unit, "644", FileContent.OfText(AgentInstall.UnitFile(Layout, "node1", EtcdArguments))),
     ];
 
-    /// <summary>What a host looks like after installing <paramref name="wanted"/>: every file, enabled and running.</summary>
-    private static InstalledState Installed(IEnumerable<WantedFile> wanted) =>
-        new(wanted.ToDictionary(w => w.Path, w => (w.Content.Sha256, w.Mode)), Enabled: true, Active: true);
+    private static readonly WantedFile Marker = new(Layout.BinaryMarker, "644", FileContent.OfText(""));
+
+    /// <summary>What a host looks like after installing <paramref name="wanted"/>: every file (and the binary marker), enabled and running.</summary>
+    private static InstalledState Installed(IEnumerable<WantedFile> wanted, bool marker = true) =>
+        new(wanted.Concat(marker ? [Marker] : []).ToDictionary(w => w.Path, w => (w.Content.Sha256, w.Mode)), Enabled: true, Active: true);
 
     private static string Render(IEnumerable<InstallStep> steps) => string.Concat(steps.Select(s => s.Render() + "\n"));
 
@@ -51,7 +52,7 @@ public sealed class AgentInstallTests
         var files = observed.Files.ToDictionary();
         files[$"{Layout.Credentials}/password"] = (files[$"{Layout.Credentials}/password"].Sha256, "644");
         var steps = AgentInstall.PlanInstall(Layout, Wanted(), observed with { Files = files });
-        Assert.Equal(new PutFile(Wanted()[4], Exists: true), steps[0]);
+        Assert.Equal(new PutFile(Wanted()[3], Exists: true), steps[0]);
     }
 
     [Fact]
@@ -92,7 +93,21 @@ public sealed class AgentInstallTests
 
     [Fact]
     public void UninstallKeepsABinaryInstallDidNotWrite() =>
-        Assert.DoesNotContain(new RemovePath(AgentLayout.Binary), AgentInstall.PlanUninstall(Layout, Installed(Wanted().Where(w => w.Path != Layout.BinaryMarker))));
+        Assert.DoesNotContain(new RemovePath(AgentLayout.Binary), AgentInstall.PlanUninstall(Layout, Installed(Wanted(), marker: false)));
+
+    [Fact]
+    public void AnIdenticalBinaryAnOperatorPutThereIsNotClaimed() =>
+        Assert.Empty(AgentInstall.PlanInstall(Layout, Wanted(), Installed(Wanted(), marker: false)));
+
+    [Fact]
+    public void ABinaryInstallReplacesIsClaimedForUninstall()
+    {
+        var observed = Installed(Wanted().Where(w => w.Path != AgentLayout.Binary), marker: false);
+        var files = observed.Files.ToDictionary();
+        files[AgentLayout.Binary] = (new string('a', 64), "755");
+        var written = AgentInstall.PlanInstall(Layout, Wanted(), observed with { Files = files }).OfType<PutFile>().Select(p => p.File.Path);
+        Assert.Equal([AgentLayout.Binary, Layout.BinaryMarker], written);
+    }
 
     [Fact]
     public void UninstallOnAHostWithoutTheAgentPlansNothing() =>
