@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using OverlayCtl.Core;
+using OverlayCtl.Core.Files;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Etcd;
 
@@ -84,22 +85,43 @@ internal static class EtcdSettings
         : environment(variable) is { } value ? (value, "$" + variable)
         : (spec, specSource);
 
-    /// <summary>etcdctl's <c>--user USER[:PASSWORD]</c>; a password not given there comes from the environment.</summary>
+    /// <summary>
+    /// etcdctl's <c>--user USER[:PASSWORD]</c>; a password not given there comes from <c>--password-file</c>, else the
+    /// environment. The file holds the password alone (its first line), so a password with a colon needs no escaping;
+    /// it is how an installed agent gets its password without it appearing in <c>ps</c> or <c>systemctl show</c>.
+    /// </summary>
     private static (string? User, string? Password) Credentials(ParseResult parse, Func<string, string?> environment)
     {
         var (text, source) = parse.GetValue(GlobalOptions.User) is { } flag ? (flag, "--user")
             : environment("OVERLAYCTL_USER") is { } o ? (o, "$OVERLAYCTL_USER")
             : environment("ETCDCTL_USER") is { } e ? (e, "$ETCDCTL_USER")
             : (null, "");
-        if (text is null) return (null, null);
+        if (text is null)
+            return parse.GetValue(GlobalOptions.PasswordFile) is { } orphan
+                ? throw new InputException($"--password-file {orphan} is given but no etcd user (fix: add --user USER, or set $OVERLAYCTL_USER)")
+                : (null, null);
         var colon = text.IndexOf(':', StringComparison.Ordinal);
         var user = colon < 0 ? text : text[..colon];
-        var password = colon < 0 ? environment("OVERLAYCTL_PASSWORD") ?? environment("ETCDCTL_PASSWORD") : text[(colon + 1)..];
+        var file = parse.GetValue(GlobalOptions.PasswordFile);
+        if (file is not null && colon >= 0)
+            throw new InputException($"{source} carries a password and --password-file names another (fix: give the password one way: {source} {text[..colon]} --password-file {file})");
+        var password = file is not null ? PasswordFrom(file)
+            : colon < 0 ? environment("OVERLAYCTL_PASSWORD") ?? environment("ETCDCTL_PASSWORD") : text[(colon + 1)..];
         if (user.Length == 0)
             throw new InputException($"{source} names no user (fix: write {source} USER, with the password in $OVERLAYCTL_PASSWORD)");
         if (password is null)
             throw new InputException($"{source} names the etcd user '{user}' but no password is given (fix: set $OVERLAYCTL_PASSWORD (or $ETCDCTL_PASSWORD), or write {source} {user}:PASSWORD)");
         return (user, password);
+    }
+
+    /// <summary>The first line of the file, read as every local input is (a regular file of at most 1 MiB); never echoed.</summary>
+    private static string PasswordFrom(string path)
+    {
+        if (!RegularFile.TryReadText(path, out var text, out var problem))
+            throw new InputException($"--password-file {path}: {problem} (fix: name a regular file holding the etcd password on its first line, readable by this user only, e.g. chmod 600)");
+        var line = text.Split('\n', 2)[0].TrimEnd('\r');
+        return line.Length > 0 ? line
+            : throw new InputException($"--password-file {path}: its first line is empty (fix: write the etcd password on the file's first line)");
     }
 
     private static TimeSpan Timeout(string? flag, string flagName, Func<string, string?> environment, string variable, TimeSpan fallback)

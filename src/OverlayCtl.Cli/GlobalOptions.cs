@@ -39,6 +39,13 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
+    public static readonly Option<string?> PasswordFile = new("--password-file")
+    {
+        Description = "read the etcd user's password from this file (its first line; the user from --user), e.g. an agent's /etc/overlayctl/CLUSTER/password",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+
     public static readonly Option<string?> DialTimeout = new("--dial-timeout")
     {
         Description = "time to connect to one etcd endpoint, e.g. 2s, 500ms (default: $ETCDCTL_DIAL_TIMEOUT, else 2s)",
@@ -79,7 +86,7 @@ internal static class GlobalOptions
 
     public static readonly Option<bool> NoColor = new("--no-color") { Description = "no colours or live progress line (also: NO_COLOR=1)", Recursive = true };
 
-    public static IEnumerable<Option> All => [Endpoints, CaCert, Cert, Key, User, DialTimeout, CommandTimeout, Output, Verbose, LogLevelOption, LogFile, NoColor];
+    public static IEnumerable<Option> All => [Endpoints, CaCert, Cert, Key, User, PasswordFile, DialTimeout, CommandTimeout, Output, Verbose, LogLevelOption, LogFile, NoColor];
 }
 
 /// <summary>How data is printed on stdout.</summary>

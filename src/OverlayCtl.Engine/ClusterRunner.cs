@@ -91,7 +91,11 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
 
     private const string NoLease = "holds no lease (run overlayctl apply or leases allocate)";
 
-    private async Task<IReadOnlyList<T>> ForEachHostAsync<T>(
+    /// <summary>
+    /// Runs <paramref name="work"/> on each target through its runner, at most --parallel at once; a host that
+    /// throws ends as <paramref name="failed"/> with its message (logged), never stopping the others.
+    /// </summary>
+    public async Task<IReadOnlyList<T>> ForEachHostAsync<T>(
         IReadOnlyList<HostSpec> targets,
         Func<HostSpec, IHostRunner, CancellationToken, Task<T>> work,
         Func<HostSpec, string, T> failed,

@@ -55,6 +55,12 @@ public sealed class ErrorCasesTests : IDisposable
     // The log file
     [InlineData(1, "--log-file {dir}/missing/x.log: {dir}/missing does not exist", "validate", "-f", Spec, "--log-file", "{dir}/missing/x.log")]
     [InlineData(1, "--log-file {dir}/a-directory: is a directory", "validate", "-f", Spec, "--log-file", "{dir}/a-directory")]
+    // agent install: what it copies, checked before any host is touched
+    [InlineData(1, "this overlayctl runs on the .NET runtime, not as the native binary a host runs (fix: build it with scripts/native.sh", "agent", "install", "-f", Spec, "--dry-run")]
+    [InlineData(1, "--binary {dir}/fifo: is a pipe (FIFO)", "agent", "install", "-f", Spec, "--binary", "{dir}/fifo")]
+    [InlineData(1, "--binary {dir}/nosuch: no such file", "agent", "install", "-f", Spec, "--binary", "{dir}/nosuch")]
+    [InlineData(1, "--password-file {dir}/nosuch: no such file", "agent", "install", "-f", Spec, "--binary", "{dir}/big.yaml", "--user", "agent", "--password-file", "{dir}/nosuch")]
+    [InlineData(1, "--root relative is not an absolute path", "agent", "uninstall", "-f", Spec, "--root", "relative")]
     public async Task EachFailureExitsWithItsCodeAndSaysWhyWithoutAStackTrace(int exit, string expected, params string[] args)
     {
         foreach (var verbose in new[] { false, true })

@@ -69,6 +69,42 @@ public sealed class EtcdSettingsTests
     }
 
     [Fact]
+    public void APasswordFileGivesTheFirstLineAsThePasswordColonsIncluded()
+    {
+        using var dir = new OverlayCtl.Testing.TempDir();
+        File.WriteAllText(dir.Combine("pw"), "pw:with:colons\nsecond line\n");
+        var env = new Dictionary<string, string> { ["OVERLAYCTL_PASSWORD"] = "env-pw" };
+        Assert.Equal(("agent", "pw:with:colons"), Pick(Resolve(["--user", "agent", "--password-file", dir.Combine("pw")], null, env)));
+        Assert.Equal(("envuser", "pw:with:colons"), Pick(Resolve(["--password-file", dir.Combine("pw")], null, new() { ["OVERLAYCTL_USER"] = "envuser" })));
+    }
+
+    [Theory]
+    [InlineData("--user", "agent:inline", "carries a password and --password-file names another")]
+    [InlineData("--no-color", "", "no etcd user")]
+    public void APasswordFileWithAnotherPasswordOrNoUserIsRefused(string flag, string value, string expected)
+    {
+        using var dir = new OverlayCtl.Testing.TempDir();
+        File.WriteAllText(dir.Combine("pw"), "file-pw\n");
+        string[] args = value.Length == 0 ? [flag] : [flag, value];
+        var e = Assert.Throws<InputException>(() => Resolve([.. args, "--password-file", dir.Combine("pw")]));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("file-pw", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("missing", "no such file")]
+    [InlineData("fifo", "FIFO")]
+    [InlineData("empty", "first line is empty")]
+    public void APasswordFileThatCannotBeReadSaysWhyAndHowToFix(string name, string expected)
+    {
+        using var dir = new OverlayCtl.Testing.TempDir();
+        File.WriteAllText(dir.Combine("empty"), "\n");
+        var e = Assert.Throws<InputException>(() => Resolve(["--user", "agent", "--password-file", dir.Combine(name)]));
+        Assert.Contains(expected, e.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("fix:", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TimeoutsTakeEtcdctlDurationsFromTheFlagThenTheEnvironment()
     {
         var defaults = Resolve([]);

@@ -114,6 +114,29 @@ public sealed class NativeBinaryTests(EtcdFixture etcd)
         Assert.NotEqual(0, Sh.Run("ip", "netns", "exec", lab.Netns("n1"), "true").ExitCode);
     }
 
+    [Fact]
+    public void AgentInstallFromTheNativeBinaryPlansToCopyItself()
+    {
+        var binary = Binary();
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(binary)))[..12];
+        var dir = Directory.CreateTempSubdirectory("overlayctl-native-").FullName;
+        try
+        {
+            // The sample lab with node1 reached as this machine itself.
+            var spec = Path.Combine(dir, "local.yaml");
+            File.WriteAllText(spec, File.ReadAllText(Path.Combine(Golden.RepoRoot(), "samples", "lab.yaml")).Replace("netns://ovl-node1", "local", StringComparison.Ordinal));
+            // --dry-run under --root: the host is only read (systemd's is-enabled answers no here), nothing is written.
+            var plan = Run(binary, "agent", "install", "--dry-run", "-f", spec, "--limit", "node1", "--root", dir);
+            Assert.True(plan.ExitCode == 0, plan.ToString());
+            Assert.Contains($"+ /usr/local/bin/overlayctl (mode 755, {new FileInfo(binary).Length} bytes, sha256 {sha})", plan.Stdout, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(dir, "node1")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static string Binary()
     {
         var path = Environment.GetEnvironmentVariable("OVERLAYCTL_NATIVE");

@@ -18,6 +18,9 @@ public sealed class OutputContractTests
     [InlineData("verify", new[] { "verify" })]
     [InlineData("doctor", new[] { "doctor" })]
     [InlineData("lab", new[] { "lab" })]
+    [InlineData("agent", new[] { "agent" })]
+    [InlineData("agent-install", new[] { "agent", "install" })]
+    [InlineData("agent-uninstall", new[] { "agent", "uninstall" })]
     public async Task HelpTextIsPinned(string name, string[] command)
     {
         var result = await CliRun.RunAsync([.. command, "--help"]);
@@ -88,6 +91,14 @@ public sealed class OutputContractTests
             new UnreadableRow("/coreos.com/network/subnets/10.244.9.0-24", "10.244.9.0/24", "the value is a JSON array, not flannel's lease object"),
         ]), LeasesJsonContext.Default.LeaseList));
     }
+
+    [Fact]
+    public void TheAgentInstallShapeIsPinned() =>
+        Golden.Match("OverlayCtl.Cli.Tests", "agent-install.json", Render(OutputFormat.Json, new InstallResult(false, [
+            new InstallHostResult("node1", ["+ /etc/overlayctl/prod/password (mode 600, secret)", "run systemctl restart overlayctl-agent-prod.service"], "done", null),
+            new InstallHostResult("node2", [], "unchanged", null),
+            new InstallHostResult("node3", [], "failed", "node3: `sh -c ...` exited 255: ssh: connect to host node3 port 22: Connection refused"),
+        ], ["etcdctl role add overlayctl-agent-prod"]), AgentInstallJsonContext.Default.InstallResult));
 
     private static string Render<T>(OutputFormat format, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {

@@ -25,6 +25,7 @@ internal static class AgentCommand
         var stateFile = new Option<string?>("--state-file") { Description = "where the agent records its last convergence for status (default /run/overlayctl/agent-CLUSTER-HOST.json)", HelpName = "FILE" };
         var command = new Command("agent", "keep this host converged: hold its lease, converge on every lease change in etcd, on kernel changes to its devices, routes and rules, and every --resync; "
             + "runs in the foreground until SIGTERM (exit 0, the network left as it is); SIGHUP reloads the spec") { spec, host, resync, stateFile };
+        foreach (var subcommand in AgentInstallCommands.Create(commands)) command.Subcommands.Add(subcommand);
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var every = context.Parse.GetValue(resync) is { } text

@@ -59,7 +59,8 @@ public static class RegularFile
     /// <summary>Null when <paramref name="path"/> is a regular file (symbolic links followed) within the size limit; else why not.</summary>
     public static string? Check(string path) => Check(path, MaxBytes);
 
-    private static string? Check(string path, int maxBytes)
+    /// <summary>As <see cref="Check(string)"/>, with another size limit (a binary to copy).</summary>
+    public static string? Check(string path, int maxBytes)
     {
         if (path.Length == 0) return "empty path";
         if (path.Contains('\0', StringComparison.Ordinal)) return "a path with a NUL character";

@@ -8,6 +8,12 @@ namespace OverlayCtl.Core.Hosts;
 /// </summary>
 public sealed record CommandSpec(string Program, IReadOnlyList<string> Arguments, string? StandardInput = null, bool SecretInput = false)
 {
+    /// <summary>
+    /// A local file whose bytes are standard input, instead of <see cref="StandardInput"/>: how a binary
+    /// (the native overlayctl, which text would corrupt) reaches a host on any connection.
+    /// </summary>
+    public string? InputFile { get; init; }
+
     public static CommandSpec Of(string program, params string[] arguments) => new(program, arguments);
 
     public override string ToString() => string.Join(' ', new[] { Program }.Concat(Arguments).Select(Render));

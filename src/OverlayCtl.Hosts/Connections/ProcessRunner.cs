@@ -22,14 +22,14 @@ public sealed class ProcessRunner(ILogger log, TimeSpan timeout)
     {
         var start = new ProcessStartInfo(command.Program)
         {
-            RedirectStandardInput = command.StandardInput is not null,
+            RedirectStandardInput = command.StandardInput is not null || command.InputFile is not null,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         foreach (var argument in command.Arguments) start.ArgumentList.Add(argument);
         start.Environment["LC_ALL"] = "C";
-        log.Debug("{Host}: run {Command}{Stdin}", host, command.ToString(), command.StandardInput is null ? "" : " <<< " + Redact(command));
+        log.Debug("{Host}: run {Command}{Stdin}", host, command.ToString(), command.InputFile is not null ? " < " + command.InputFile : command.StandardInput is null ? "" : " <<< " + Redact(command));
         var clock = Stopwatch.StartNew();
         using var process = new Process { StartInfo = start };
         try
@@ -46,6 +46,12 @@ public sealed class ProcessRunner(ILogger log, TimeSpan timeout)
         if (command.StandardInput is not null)
         {
             await process.StandardInput.WriteAsync(command.StandardInput).ConfigureAwait(false);
+            process.StandardInput.Close();
+        }
+        else if (command.InputFile is not null)
+        {
+            await using (var input = File.OpenRead(command.InputFile))
+                await input.CopyToAsync(process.StandardInput.BaseStream, cancellationToken).ConfigureAwait(false);
             process.StandardInput.Close();
         }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

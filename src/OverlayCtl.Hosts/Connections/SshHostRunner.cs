@@ -12,7 +12,7 @@ public sealed class SshHostRunner(string hostName, HostConnection.Ssh target, Pr
     public string HostName { get; } = hostName;
 
     public Task<CommandResult> RunAsync(CommandSpec command, CancellationToken cancellationToken) =>
-        processes.RunAsync(HostName, Wrap([command.Program, .. command.Arguments], command.StandardInput) with { SecretInput = command.SecretInput }, cancellationToken);
+        processes.RunAsync(HostName, Wrap([command.Program, .. command.Arguments], command.StandardInput) with { SecretInput = command.SecretInput, InputFile = command.InputFile }, cancellationToken);
 
     public Task<string?> ReadFileAsync(string path, CancellationToken cancellationToken) => HostFiles.ReadAsync(this, path, cancellationToken);
 
