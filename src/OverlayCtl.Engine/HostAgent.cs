@@ -45,8 +45,10 @@ public sealed record AgentState(string Host, string? Subnet, DateTimeOffset? Las
 /// </summary>
 public sealed class HostAgent(
     ClusterSpec spec, HostSpec host, ILeaseStore store, IHostRunner runner, ILogger log, AgentOptions? options = null,
-    IAsyncEnumerable<string>? kernel = null, Action<AgentState>? report = null)
+    IAsyncEnumerable<string>? kernel = null, Action<AgentState>? report = null, Action? ready = null)
 {
+    private Action? _ready = ready;
+
     private readonly AgentOptions _options = options ?? AgentOptions.Default;
     private readonly LeaseCoordinator _leases = new(spec, store, log);
     private readonly HostReconciler _reconciler = new(spec, log);
@@ -247,8 +249,15 @@ public sealed class HostAgent(
         }
     }
 
+    /// <summary>
+    /// Told once, after the first convergence or the first failed attempt: what a service manager waits for
+    /// before it starts Docker (never for an etcd that is down).
+    /// </summary>
+    private void Ready() => Interlocked.Exchange(ref _ready, null)?.Invoke();
+
     private void Report(AgentState state)
     {
+        Ready();
         _state = state with { Updated = DateTimeOffset.UtcNow, ResyncSeconds = _options.Resync.TotalSeconds };
         report?.Invoke(_state);
     }

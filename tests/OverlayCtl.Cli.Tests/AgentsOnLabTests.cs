@@ -37,9 +37,17 @@ public sealed class AgentsOnLabTests(ITestOutputHelper output)
             var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var arg in new[] { "netns", "exec", lab.Netns("n4") }.Concat(Commands.AgentCommand.Self()).Concat(["agent", "-f", lab.SpecPath, "--host", "n4"]))
                 start.ArgumentList.Add(arg);
+            // As systemd would (Type=notify): a datagram socket named in $NOTIFY_SOCKET, READY=1 after the first convergence.
+            var notify = Path.Combine(lab.Dir, "notify.sock");
+            using var systemd = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Unspecified);
+            systemd.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(notify));
+            start.Environment["NOTIFY_SOCKET"] = notify;
             using var n4 = Process.Start(start)!;
             var n4Log = n4.StandardError.ReadToEndAsync();
             containers["n4"] = await ContainerWhenReadyAsync(lab, "n4");
+            var message = new byte[64];
+            using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+                Assert.Equal("READY=1", System.Text.Encoding.ASCII.GetString(message, 0, await systemd.ReceiveAsync(message, System.Net.Sockets.SocketFlags.None, wait.Token)));
             var join = Stopwatch.StartNew();
             await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(10));
             output.WriteLine($"join: every container reaches n4's {join.Elapsed.TotalSeconds:F2} s after it was attached");

@@ -48,7 +48,7 @@ internal static class AgentCommand
                 });
                 var devices = new[] { cluster.Docker.Bridge, cluster.Network.Backend.Device(cluster) }.OfType<string>().ToList();
                 var agent = new HostAgent(cluster, me, context.OpenLeaseStore(cluster, ttl: cluster.LeaseTtl), new LocalHostRunner(me.Name, context.Processes), context.Log, options,
-                    KernelMonitor.WatchAsync(devices, context.Log, reload.Token), s => WriteState(state, s));
+                    KernelMonitor.WatchAsync(devices, context.Log, reload.Token), s => WriteState(state, s), () => SystemdNotify.Ready(context.Log));
                 context.Log.Information("{Host}: agent started for {Cluster} ({Spec}), resync every {Resync}", me.Name, cluster.Name, cluster.SourcePath, options.Resync);
                 await agent.RunAsync(reload.Token).ConfigureAwait(false);
                 if (ct.IsCancellationRequested) break;

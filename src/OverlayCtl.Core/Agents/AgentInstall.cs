@@ -103,9 +103,11 @@ public static partial class AgentInstall
 
     /// <summary>
     /// The systemd unit. Restart=always brings the agent back whatever ended it. It is ordered before
-    /// docker.service and wanted by it (as well as by multi-user.target), so starting Docker starts the agent first,
-    /// and the docker bridge settings it writes are in place when Docker reads them. Without Requires=, Docker
-    /// still starts when the agent cannot (etcd down at boot): its daemon.json from the last convergence is on disk.
+    /// docker.service and wanted by it (as well as by multi-user.target), so starting Docker starts the agent first;
+    /// Type=notify makes that wait last until the agent's first convergence (it says READY=1 then, or after its
+    /// first failed attempt), so the docker bridge settings it writes are in place when Docker reads them. Without
+    /// Requires=, Docker still starts when the agent cannot (etcd down at boot): its daemon.json from the last
+    /// convergence is on disk.
     /// </summary>
     public static string UnitFile(AgentLayout layout, string host, IReadOnlyList<string> etcdArguments)
     {
@@ -122,7 +124,8 @@ public static partial class AgentInstall
             Before=docker.service
 
             [Service]
-            Type=simple
+            Type=notify
+            NotifyAccess=main
             ExecStart={string.Join(' ', exec)}
             ExecReload=/bin/kill -HUP $MAINPID
             Restart=always
