@@ -47,13 +47,12 @@ public sealed class HostAgent(
     ClusterSpec spec, HostSpec host, ILeaseStore store, IHostRunner runner, ILogger log, AgentOptions? options = null,
     IAsyncEnumerable<string>? kernel = null, Action<AgentState>? report = null, Action? ready = null)
 {
-    private Action? _ready = ready;
-
     private readonly AgentOptions _options = options ?? AgentOptions.Default;
     private readonly LeaseCoordinator _leases = new(spec, store, log);
     private readonly HostReconciler _reconciler = new(spec, log);
     private AgentState _state = new(host.Name, null, null, 0, 0, null);
     private (LeaseSnapshot Snapshot, Lease Own)? _last;
+    private Action? _ready = ready;
 
     private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private int _etcdChanged;
