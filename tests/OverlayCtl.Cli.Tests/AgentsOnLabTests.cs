@@ -66,6 +66,9 @@ public sealed class AgentsOnLabTests(ITestOutputHelper output)
             Assert.True(n4.ExitCode == 0, $"exit {n4.ExitCode}: {await n4Log}");
             Assert.Equal(0, (await lab.RunAsync("lab", "agents", "down")).ExitCode);
             ApplyOnLabTests.AssertFullMesh(lab, containers);
+            // Nothing of the agents is left running in any host: no kernel monitor outlives its agent.
+            foreach (var host in lab.HostNames)
+                Assert.True(string.IsNullOrWhiteSpace(Sh.Must("ip", "netns", "pids", lab.Netns(host))), $"processes left in {host}: {Sh.Must("ip", "netns", "pids", lab.Netns(host))}");
             status = await lab.RunAsync("status", "-o", "json");
             Assert.All(status.Json().GetProperty("hosts").EnumerateArray(), h => Assert.Equal("stopped", h.GetProperty("agent").GetProperty("state").GetString()));
             Assert.Contains("agent stopping; the network stays as it is", File.ReadAllText($"/run/overlayctl/lab/e{lab.Id}/n1.log"), StringComparison.Ordinal);

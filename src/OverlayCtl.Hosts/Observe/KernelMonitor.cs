@@ -14,14 +14,26 @@ public static class KernelMonitor
 {
     private static readonly string[] Monitors = ["ip -4 monitor link address route neigh", "xtables-monitor -e -4"];
 
-    /// <summary>Relevant lines from both monitors until cancelled; a monitor that exits is started again after a second.</summary>
+    /// <summary>
+    /// Relevant lines from both monitors until cancelled; a monitor that exits is started again after a
+    /// second. However the enumeration ends, both monitor processes are gone before it returns: one left
+    /// behind would outlive the agent and keep a deleted namespace alive.
+    /// </summary>
     public static async IAsyncEnumerable<string> WatchAsync(IReadOnlyCollection<string> devices, ILogger log, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
-        var readers = Monitors.Select(m => RunAsync(m.Split(' '), devices, lines.Writer, log, cancellationToken)).ToList();
-        await foreach (var line in lines.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            yield return line;
-        await Task.WhenAll(readers).ConfigureAwait(false);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var readers = Monitors.Select(m => RunAsync(m.Split(' '), devices, lines.Writer, log, stop.Token)).ToList();
+        try
+        {
+            await foreach (var line in lines.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                yield return line;
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(readers).ConfigureAwait(false);
+        }
     }
 
     private static async Task RunAsync(string[] command, IReadOnlyCollection<string> devices, System.Threading.Channels.ChannelWriter<string> lines, ILogger log, CancellationToken cancellationToken)
@@ -31,13 +43,13 @@ public static class KernelMonitor
             // Line-buffered: both print through stdio, which holds a pipe's output back in blocks.
             var start = new ProcessStartInfo("stdbuf") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
             foreach (var arg in new[] { "-oL" }.Concat(command)) start.ArgumentList.Add(arg);
+            Process? process = null;
             try
             {
-                using var process = Process.Start(start)!;
+                process = Process.Start(start)!;
                 process.StandardInput.Close();
                 process.ErrorDataReceived += (_, _) => { };
                 process.BeginErrorReadLine();
-                using var kill = cancellationToken.Register(() => process.Kill());
                 while (await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
                     if (IsRelevant(line, devices)) lines.TryWrite(line);
                 log.Debug("{Monitor} exited; starting it again", command[0]);
@@ -50,7 +62,24 @@ public static class KernelMonitor
             {
                 log.Warning("{Monitor} cannot run ({Message}); drift is repaired by the periodic resync only", command[0], e.Message);
             }
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            finally
+            {
+                // Killed here, not from a cancellation callback, which a cancelled read can dispose before it runs.
+                if (process is not null)
+                {
+                    if (!process.HasExited) process.Kill(entireProcessTree: true);
+                    await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                    process.Dispose();
+                }
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 
