@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Benchmarks, run on their own (never part of scripts/test.sh): overlayctl beside a peer, in the same
 # run, on this machine. Writes raw results to artifacts/bench/ and prints the tables that go into
-# docs/benchmarks.md. Needs root (namespaces). Usage: scripts/bench.sh [--quick]
-# BENCH_SECTIONS="3 6" runs only those sections.
+# docs/benchmarks.md. Needs root (namespaces). Usage: scripts/bench.sh [agents] [--quick]
+# BENCH_SECTIONS="3 6" runs only those sections; `agents` is section 7 alone (scripts/bench-agents.sh,
+# which takes BENCH_AGENT_SIZES="10 50 100" and the other knobs at its top).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
-quick=${1:-}
+quick=
+for arg in "$@"; do
+  case $arg in
+    agents) export BENCH_SECTIONS=7 ;;
+    --quick) quick=--quick ;;
+    *) echo "bench.sh: unknown argument $arg (usage: scripts/bench.sh [agents] [--quick])" >&2; exit 2 ;;
+  esac
+done
 scripts/deps.sh
 command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ETCDCTL_API=3
@@ -25,7 +33,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-dotnet build bench/OverlayCtl.Bench -c Release -nologo -v q
+want() { [[ " ${BENCH_SECTIONS:-1 2 3 4 5 6 7} " == *" $1 "* ]]; }
+if want 1 || want 2 || want 5; then dotnet build bench/OverlayCtl.Bench -c Release -nologo -v q; fi
 benchexe=bench/OverlayCtl.Bench/bin/Release/net10.0/OverlayCtl.Bench
 
 port=$((24000 + RANDOM % 1000))
@@ -50,7 +59,6 @@ lab_spec() { # name hosts backend [ovs] -> spec path; ovs: an OVS per host (user
   } >"$f"
   echo "$f"
 }
-want() { [[ " ${BENCH_SECTIONS:-1 2 3 4 5 6} " == *" $1 "* ]]; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 now() { date +%s.%N; }
@@ -217,4 +225,10 @@ for n in $sizes; do
   "$ovl" lab down -f "$spec" >/dev/null
   echo "| $n | $fresh s | $noop s | $vsctl_fresh | $naive s | $((spawned / n)) | $(ratio "$naive" "$fresh")x |" | tee -a "$out/ovs.txt"
 done
+fi
+
+if want 7; then
+# Agents against the push model: join propagation, repair after drift, idle cost (its own script: it
+# runs its own etcd on the lab bridge, which agents inside the namespaces must reach).
+scripts/bench-agents.sh "$ovl" "$out" $quick
 fi
