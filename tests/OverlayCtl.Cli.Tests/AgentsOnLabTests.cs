@@ -60,6 +60,14 @@ public sealed class AgentsOnLabTests(ITestOutputHelper output)
             output.WriteLine($"repair: the mesh is whole {repair.Elapsed.TotalSeconds:F2} s after n2 lost its overlay");
             Assert.Contains("-A OVERLAYCTL-FWD", lab.InHost("n2", "iptables-save", "-t", "filter"), StringComparison.Ordinal);
 
+            // The same "reboot" with n2's agent stopped (a host booting before its agent): broken until the agent starts, whole once it has.
+            Assert.Equal(0, (await lab.RunAsync("lab", "agents", "down", "--limit", "n2")).ExitCode);
+            lab.InHost("n2", "ip", "link", "del", "flannel.1");
+            lab.InHost("n2", "iptables", "-F", "OVERLAYCTL-FWD");
+            Assert.False(lab.Ping("n1", containers["n2"].Address), "n2 was reachable with its overlay gone");
+            Assert.Equal(0, (await lab.RunAsync("lab", "agents", "up", "--limit", "n2")).ExitCode);
+            await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(20));
+
             // SIGTERM: the agents stop, exit 0, and the network stays.
             Sh.Must("kill", "-TERM", n4.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
             Assert.True(n4.WaitForExit(TimeSpan.FromSeconds(10)), "n4's agent did not stop on SIGTERM");
