@@ -255,6 +255,14 @@ public sealed class EtcdGrpcClient : IEtcdClient, IDisposable
                 tried++;
                 _current = (_current + 1) % _endpoints.Length;
             }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The channel reports a passed deadline as a cancellation: a member that took the request and never answered.
+                failures.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{endpoint.Uri}: no answer within {_options.CommandTimeout.TotalSeconds:0.###}s (a member that hangs, or an overloaded one; --command-timeout waits longer)"));
+                tried++;
+                _current = (_current + 1) % _endpoints.Length;
+            }
         }
         throw Unavailable(failures);
     }

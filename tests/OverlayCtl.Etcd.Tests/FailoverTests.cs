@@ -26,6 +26,39 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task AMemberThatHangsTimesOutAndTheNextOneAnswersOrItIsACleanError()
+    {
+        using var cluster = await EtcdCluster.StartAsync(members: 3);
+        var options = new EtcdClientOptions(cluster.ClientUrls) { CommandTimeout = TimeSpan.FromSeconds(1) };
+        using var client = new EtcdGrpcClient(options);
+        await client.PutAsync("/hang/a", "1", 0, default);
+        cluster.Freeze(0);
+        try
+        {
+            // The client stays on the member that answered last (the first): it hangs, the next one answers.
+            Assert.Equal("1", Assert.Single((await client.RangeAsync("/hang/a", prefix: false, default)).Kvs).Value);
+        }
+        finally
+        {
+            cluster.Freeze(0, frozen: false);
+        }
+
+        using var alone = await EtcdCluster.StartAsync();
+        using var one = new EtcdGrpcClient(new EtcdClientOptions(alone.ClientUrls) { CommandTimeout = TimeSpan.FromSeconds(1) });
+        await one.PutAsync("/hang/a", "1", 0, default);
+        alone.Freeze(0);
+        try
+        {
+            var e = await Assert.ThrowsAsync<StoreUnavailableException>(() => one.RangeAsync("/hang/a", prefix: false, default));
+            Assert.Contains("no answer within 1s", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            alone.Freeze(0, frozen: false);
+        }
+    }
+
+    [Fact]
     public async Task EtcdDownIsACleanErrorNamingEveryEndpoint()
     {
         using var cluster = await EtcdCluster.StartAsync();

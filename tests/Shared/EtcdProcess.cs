@@ -119,6 +119,13 @@ public sealed class EtcdCluster : IDisposable
         foreach (var m in _members) await WaitHealthyAsync(m.ClientUrl, null);
     }
 
+    /// <summary>Stops (SIGSTOP) or resumes (SIGCONT) one member: a member that accepts connections and never answers.</summary>
+    public void Freeze(int member, bool frozen = true)
+    {
+        using var kill = Process.Start("kill", [frozen ? "-STOP" : "-CONT", _members[member].Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
     /// <summary>Kills one member (SIGKILL), as a crashed node.</summary>
     public void Kill(int member)
     {
