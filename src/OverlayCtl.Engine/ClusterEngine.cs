@@ -32,12 +32,7 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         var observed = await PreflightAsync(targets, snapshot, cancellationToken).ConfigureAwait(false);
         var outcomes = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot), execute: false, cancellationToken, observed).ConfigureAwait(false);
         var held = LeaseCoordinator.HeldBy(spec, snapshot.Leases);
-        return new PlanResult(outcomes, targets.Where(t => !held.ContainsKey(t.Name)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal))
-        {
-            Leases = snapshot,
-            LeasesFingerprint = Fingerprint.Of(snapshot),
-            Fingerprints = observed.Values.Where(o => o.State is not null).ToDictionary(o => o.Host, o => Fingerprint.Of(o.State!), StringComparer.Ordinal),
-        };
+        return new PlanResult(outcomes, targets.Where(t => !held.ContainsKey(t.Name)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal), snapshot);
     }
 
     /// <summary>
@@ -177,13 +172,6 @@ public sealed record ClusterLocking(LockHolder Holder, TimeSpan Wait);
 
 /// <summary>
 /// A plan per target; <see cref="Provisional"/> names the targets whose lease is only predicted. What it
-/// was made from (the leases, their fingerprint, each observed host's fingerprint) goes into a saved plan.
+/// was made from (<see cref="Leases"/>, and each outcome's observed state) goes into a saved plan.
 /// </summary>
-public sealed record PlanResult(IReadOnlyList<HostOutcome> Outcomes, IReadOnlySet<string> Provisional)
-{
-    public LeaseSnapshot Leases { get; init; } = new(null, null, [], [], 0);
-
-    public string LeasesFingerprint { get; init; } = "";
-
-    public IReadOnlyDictionary<string, string> Fingerprints { get; init; } = new Dictionary<string, string>();
-}
+public sealed record PlanResult(IReadOnlyList<HostOutcome> Outcomes, IReadOnlySet<string> Provisional, LeaseSnapshot Leases);

@@ -189,17 +189,12 @@ public sealed class HostAgent(
     private async Task<long> ConvergeAsync(string reason, CancellationToken cancellationToken)
     {
         var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
-        if (LeaseCoordinator.HeldBy(spec, snapshot.Leases).GetValueOrDefault(host.Name) is null)
+        var own = LeaseCoordinator.HeldBy(spec, snapshot.Leases).GetValueOrDefault(host.Name);
+        if (own is null || !await store.RenewAsync(own, cancellationToken).ConfigureAwait(false))
         {
-            var lease = (await _leases.AllocateAsync([host], cancellationToken).ConfigureAwait(false))[host.Name];
-            log.Information("{Host}: holds lease {Subnet}", host.Name, lease.Subnet);
-            snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
-        }
-        var own = LeaseCoordinator.HeldBy(spec, snapshot.Leases)[host.Name];
-        if (!await store.RenewAsync(own, cancellationToken).ConfigureAwait(false))
-        {
-            log.Warning("{Host}: lease {Subnet} expired; taking a lease again", host.Name, own.Subnet);
+            if (own is not null) log.Warning("{Host}: lease {Subnet} expired; taking a lease again", host.Name, own.Subnet);
             own = (await _leases.AllocateAsync([host], cancellationToken).ConfigureAwait(false))[host.Name];
+            log.Information("{Host}: holds lease {Subnet}", host.Name, own.Subnet);
             snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         }
         _last = (snapshot, own);

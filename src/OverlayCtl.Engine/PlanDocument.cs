@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.State;
 
 namespace OverlayCtl.Engine;
 
@@ -15,8 +16,8 @@ public sealed record PlanDocument(string Format, DateTimeOffset Created, Planned
     public const string CurrentFormat = "overlayctl-plan/v1";
 
     public static PlanDocument From(PlanResult plan, PlannedSpec spec, DateTimeOffset created) => new(
-        CurrentFormat, created, spec, new PlannedEtcd(plan.Leases.Revision, plan.LeasesFingerprint),
-        plan.Outcomes.Select(o => HostReport.From(o, plan.Provisional.Contains(o.Host), plan.Fingerprints.GetValueOrDefault(o.Host))).ToList());
+        CurrentFormat, created, spec, new PlannedEtcd(plan.Leases.Revision, Fingerprint.Of(plan.Leases)),
+        plan.Outcomes.Select(o => HostReport.From(o, plan.Provisional.Contains(o.Host), o.Observed is { } state ? Fingerprint.Of(state) : null)).ToList());
 }
 
 /// <summary>The spec a plan was made from: its path and the SHA-256 of its text.</summary>

@@ -35,7 +35,7 @@ public sealed class Verifier(ClusterSpec spec, ClusterRunner hosts, ILogger log,
             {
                 var findings = Doctor.CheckHost(input, await FactsObserver.ObserveAsync(runner, input, token).ConfigureAwait(false));
                 // Doctor's docker-bridge check: without the bridge up and holding the gateway, no container there reaches anything.
-                if (findings.FirstOrDefault(f => f.Check == "docker-bridge" && f.Severity == Severity.Error) is { } bridge)
+                if (findings.FirstOrDefault(f => f.Check == Doctor.DockerBridge.Name && f.Severity == Severity.Error) is { } bridge)
                 {
                     log.Error("{Host}: {Problem}", input.Host.Name, bridge.Problem);
                     return new Probed(null, findings, bridge.Problem);

@@ -44,6 +44,10 @@ public static class BackendRegistry
         return new NetworkConfig(network.Cidr, network.SubnetLength, network.SubnetMin, network.SubnetMax, network.Backend.LeaseType, data.Vni, data.Port);
     }
 
+    /// <summary>Every backend's devices on the host, selected or left behind: routes via them are overlayctl's.</summary>
+    public static HashSet<string> OwnedDevices(ClusterSpec spec, State.ObservedHost observed) =>
+        All.SelectMany(b => b.OwnedDevices(spec, observed)).ToHashSet(StringComparer.Ordinal);
+
     /// <summary>What to read from a host: what the selected backend needs, and what the others need to find what they left behind.</summary>
     public static IReadOnlyList<HostRead> ReadsFor(ClusterSpec spec, HostSpec host) =>
         All.SelectMany(b => b.Reads(spec, host, selected: b == spec.Network.Backend)).ToList();

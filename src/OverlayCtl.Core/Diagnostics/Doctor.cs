@@ -15,6 +15,9 @@ namespace OverlayCtl.Core.Diagnostics;
 /// </summary>
 public static partial class Doctor
 {
+    /// <summary>The docker bridge check, which verify also asks: without the bridge, no container on the host reaches anything. Declared before <see cref="HostChecks"/>, which holds it: static fields start in order.</summary>
+    public static readonly DoctorCheck DockerBridge = new("docker-bridge", "the docker bridge exists, is up and holds this host's lease gateway");
+
     /// <summary>The checks every host gets whatever its backend.</summary>
     private static readonly DoctorCheck[] HostChecks =
     [
@@ -22,7 +25,7 @@ public static partial class Doctor
         new("ip-forward", "net.ipv4.ip_forward is 1"),
         new("forward-policy", "FORWARD does not drop overlay traffic (policy DROP without our jump, or a DROP/REJECT rule ahead of it)"),
         new("mtu", "the overlay device's MTU fits the underlay (underlay minus the backend's overhead) and Docker uses the same MTU"),
-        new("docker-bridge", "the docker bridge exists, is up and holds this host's lease gateway"),
+        DockerBridge,
         new("docker-bip", "daemon.json's bip is this host's lease gateway"),
         new("docker-masquerade", "no foreign MASQUERADE rule rewrites traffic inside the overlay"),
         new("rp-filter", "strict reverse-path filtering is off on the underlay and overlay devices"),
@@ -116,11 +119,11 @@ public static partial class Doctor
     {
         var gateway = new Net.InterfaceAddress(lease.Subnet.Gateway, lease.Subnet.PrefixLength);
         if (observed.FindLink(name) is not { } bridge)
-            add("docker-bridge", Severity.Error, $"the docker bridge {name} does not exist: containers on this host have no network", "overlayctl apply (creates it with the lease's gateway), then restart dockerd");
+            add(DockerBridge.Name, Severity.Error, $"the docker bridge {name} does not exist: containers on this host have no network", "overlayctl apply (creates it with the lease's gateway), then restart dockerd");
         else if (!bridge.Up)
-            add("docker-bridge", Severity.Error, $"the docker bridge {name} is down: containers on this host reach nothing", $"ip link set {name} up (overlayctl apply does)");
+            add(DockerBridge.Name, Severity.Error, $"the docker bridge {name} is down: containers on this host reach nothing", $"ip link set {name} up (overlayctl apply does)");
         else if (!observed.AddressesOf(name).Contains(gateway))
-            add("docker-bridge", Severity.Error, $"the docker bridge {name} does not hold {gateway}, the gateway of this host's lease {lease.Subnet}: containers have no route out", "overlayctl apply (puts the gateway on it), then restart dockerd");
+            add(DockerBridge.Name, Severity.Error, $"the docker bridge {name} does not hold {gateway}, the gateway of this host's lease {lease.Subnet}: containers have no route out", "overlayctl apply (puts the gateway on it), then restart dockerd");
     }
 
     private static void CheckForward(ObservedHost observed, Action<string, Severity, string, string> add)

@@ -82,7 +82,7 @@ public static class Planner
         var ops = new List<Operation>();
         var warnings = new List<string>();
         foreach (var backend in BackendRegistry.All) ops.AddRange(backend.Remove(spec, host, observed));
-        var owned = BackendRegistry.All.SelectMany(b => b.OwnedDevices(spec, observed)).ToHashSet(StringComparer.Ordinal);
+        var owned = BackendRegistry.OwnedDevices(spec, observed);
         ops.AddRange(observed.Routes
             .Where(r => r.Destination is { } d && r.Protocol == RouteProtocol && !owned.Contains(r.Device ?? ""))
             .Select(r => RouteDel(r)));

@@ -69,8 +69,8 @@ public static class Preflight
     /// <summary>The devices whose addresses and routes are overlayctl's: the docker bridge, every backend's devices, anything carrying its alias.</summary>
     private static HashSet<string> Owned(ClusterSpec spec, ObservedHost observed)
     {
-        var owned = new HashSet<string>(StringComparer.Ordinal) { spec.Docker.Bridge };
-        foreach (var backend in BackendRegistry.All) owned.UnionWith(backend.OwnedDevices(spec, observed));
+        var owned = BackendRegistry.OwnedDevices(spec, observed);
+        owned.Add(spec.Docker.Bridge);
         owned.UnionWith(observed.Links.Where(l => l.Alias == IptablesRules.Comment).Select(l => l.Name));
         return owned;
     }

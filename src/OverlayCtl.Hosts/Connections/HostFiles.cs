@@ -49,7 +49,7 @@ public static class HostFiles
     /// <summary>The file's content; null when it does not exist.</summary>
     public static async Task<string?> ReadAsync(IHostRunner runner, string path, CancellationToken cancellationToken)
     {
-        var result = await runner.RunAsync(Program(ReadProgram, [Checked(path)], null), cancellationToken).ConfigureAwait(false);
+        var result = await runner.RunAsync(Program(ReadProgram, [HostCommands.CheckedPath(path)], null), cancellationToken).ConfigureAwait(false);
         return result.ExitCode switch
         {
             0 => result.StandardOutput,
@@ -61,22 +61,14 @@ public static class HostFiles
     /// <summary>Writes <paramref name="content"/> into the file (through a link), keeping its mode and owner and, once, the original as <paramref name="backup"/>.</summary>
     public static async Task WriteAsync(IHostRunner runner, string path, string content, string? backup, CancellationToken cancellationToken)
     {
-        var result = await runner.RunAsync(Program(WriteProgram, [Checked(path), backup is null ? "" : Checked(backup)], content), cancellationToken).ConfigureAwait(false);
+        var result = await runner.RunAsync(Program(WriteProgram, [HostCommands.CheckedPath(path), backup is null ? "" : HostCommands.CheckedPath(backup)], content), cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded) throw Refusal(runner, path, "written", result);
     }
 
-    public static async Task DeleteAsync(IHostRunner runner, string path, CancellationToken cancellationToken)
-    {
-        var command = CommandSpec.Of("rm", "-f", "--", Checked(path));
-        var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
-        if (!result.Succeeded) throw new CommandFailedException(runner.HostName, command, result);
-    }
+    public static Task DeleteAsync(IHostRunner runner, string path, CancellationToken cancellationToken) =>
+        runner.MustAsync(CommandSpec.Of("rm", "-f", "--", HostCommands.CheckedPath(path)), cancellationToken);
 
     private static CommandSpec Program(string program, IReadOnlyList<string> arguments, string? stdin) => new("sh", ["-c", program, "sh", .. arguments], stdin);
-
-    /// <summary>The spec allows only absolute paths without control characters; anything else here is a bug, not input.</summary>
-    private static string Checked(string path) =>
-        path.StartsWith('/') && !path.Any(char.IsControl) ? path : throw new ArgumentException($"'{path}' is not an absolute path", nameof(path));
 
     private static HostFileException Refusal(IHostRunner runner, string path, string verb, CommandResult result)
     {

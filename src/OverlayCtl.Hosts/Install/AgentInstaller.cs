@@ -1,6 +1,6 @@
-using System.Globalization;
 using OverlayCtl.Core.Agents;
 using OverlayCtl.Core.Hosts;
+using OverlayCtl.Hosts.Connections;
 
 namespace OverlayCtl.Hosts.Install;
 
@@ -52,7 +52,7 @@ public static class AgentInstaller
     public static async Task<InstalledState> ObserveAsync(IHostRunner runner, AgentLayout layout, CancellationToken cancellationToken)
     {
         var markers = Path.GetDirectoryName(layout.Physical(layout.BinaryMarker))!;
-        var listed = await MustAsync(runner, new CommandSpec("sh", ["-c", ObserveProgram, "sh", Checked(markers), layout.Physical(layout.BinaryMarker), .. layout.Files.Select(f => Checked(layout.Physical(f)))]), cancellationToken).ConfigureAwait(false);
+        var listed = await runner.MustAsync(new CommandSpec("sh", ["-c", ObserveProgram, "sh", HostCommands.CheckedPath(markers), layout.Physical(layout.BinaryMarker), .. layout.Files.Select(f => HostCommands.CheckedPath(layout.Physical(f)))]), cancellationToken).ConfigureAwait(false);
         var files = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
         var others = false;
         foreach (var line in listed.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -74,33 +74,22 @@ public static class AgentInstaller
             var command = step switch
             {
                 PutFile put => Put(layout, put.File),
-                RemovePath remove => CommandSpec.Of("rm", remove.Directory ? "-rf" : "-f", "--", Checked(layout.Physical(remove.Path))),
+                RemovePath remove => CommandSpec.Of("rm", remove.Directory ? "-rf" : "-f", "--", HostCommands.CheckedPath(layout.Physical(remove.Path))),
                 SystemctlStep systemctl => systemctl.ToCommand(),
                 _ => throw new ArgumentOutOfRangeException(nameof(steps), step, "unknown install step"),
             };
-            await MustAsync(runner, command, cancellationToken).ConfigureAwait(false);
+            await runner.MustAsync(command, cancellationToken).ConfigureAwait(false);
         }
     }
 
     private static CommandSpec Put(AgentLayout layout, WantedFile file)
     {
-        var arguments = new[] { "-c", PutProgram, "sh", Checked(layout.Physical(file.Path)), file.Mode, file.Secret ? SecretDirectoryMode : "" };
+        var arguments = new[] { "-c", PutProgram, "sh", HostCommands.CheckedPath(layout.Physical(file.Path)), file.Mode, file.Secret ? SecretDirectoryMode : "" };
         return file.Content.LocalPath is { } local
             ? new CommandSpec("sh", arguments) { InputFile = local }
             : new CommandSpec("sh", arguments, file.Content.Text, file.Secret);
     }
 
-    private static async Task<string> MustAsync(IHostRunner runner, CommandSpec command, CancellationToken cancellationToken)
-    {
-        var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
-        return result.Succeeded ? result.StandardOutput : throw new CommandFailedException(runner.HostName, command, result);
-    }
-
     private static async Task<bool> SucceedsAsync(IHostRunner runner, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
         (await runner.RunAsync(new CommandSpec("systemctl", arguments), cancellationToken).ConfigureAwait(false)).Succeeded;
-
-    /// <summary>Paths come from validated names and an absolute root; anything else here is a bug, not input.</summary>
-    private static string Checked(string path) =>
-        path.StartsWith('/') && !path.Any(char.IsControl) ? path
-        : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"'{path}' is not an absolute path"), nameof(path));
 }

@@ -2,6 +2,7 @@ using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.State;
+using OverlayCtl.Hosts.Connections;
 
 namespace OverlayCtl.Hosts.Observe;
 
@@ -19,13 +20,13 @@ public static class HostObserver
 {
     public static async Task<ObservedHost> ObserveAsync(IHostRunner runner, ObserveRequest request, CancellationToken cancellationToken)
     {
-        var links = ParseLinksAsync(MustAsync(runner, CommandSpec.Of("ip", "-j", "-d", "link", "show"), cancellationToken));
-        var addresses = MustAsync(runner, CommandSpec.Of("ip", "-j", "-4", "addr", "show"), cancellationToken);
-        var routes = MustAsync(runner, CommandSpec.Of("ip", "-j", "-4", "route", "show", "table", "main"), cancellationToken);
-        var neighbors = MustAsync(runner, CommandSpec.Of("ip", "-j", "-4", "neigh", "show"), cancellationToken);
-        var fdb = MustAsync(runner, CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
-        var iptables = MustAsync(runner, CommandSpec.Of("iptables-save"), cancellationToken);
-        var forward = MustAsync(runner, CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken);
+        var links = ParseLinksAsync(runner.MustAsync(CommandSpec.Of("ip", "-j", "-d", "link", "show"), cancellationToken));
+        var addresses = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "addr", "show"), cancellationToken);
+        var routes = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "route", "show", "table", "main"), cancellationToken);
+        var neighbors = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "neigh", "show"), cancellationToken);
+        var fdb = runner.MustAsync(CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
+        var iptables = runner.MustAsync(CommandSpec.Of("iptables-save"), cancellationToken);
+        var forward = runner.MustAsync(CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken);
         var ssh = runner.RunAsync(CommandSpec.Of("printenv", "SSH_CLIENT"), cancellationToken);
         var offload = OffloadAsync(runner, request.Reads?.OfType<HostRead.TxChecksumOffload>().ToList() ?? [], links, cancellationToken);
         var ovs = OvsAsync(runner, request.Reads?.OfType<HostRead.OpenVSwitch>().ToList() ?? [], links, cancellationToken);
@@ -62,7 +63,7 @@ public static class HostObserver
         var present = await links.ConfigureAwait(false);
         foreach (var device in reads.Select(r => r.Device).Distinct(StringComparer.Ordinal).Where(d => present.Any(l => l.Name == d)))
         {
-            var text = await MustAsync(runner, CommandSpec.Of("ethtool", "-k", device), cancellationToken).ConfigureAwait(false);
+            var text = await runner.MustAsync(CommandSpec.Of("ethtool", "-k", device), cancellationToken).ConfigureAwait(false);
             if (StateParsers.ParseTxChecksumOffload(text) is { } on) result[device] = on;
         }
         return result;
@@ -85,11 +86,5 @@ public static class HostObserver
             read = reads.FirstOrDefault(r => present.Any(l => l.Name == r.OnlyIfDevice));
         }
         return read is null ? null : await OvsObserver.ObserveAsync(runner, read.Db, cancellationToken).ConfigureAwait(false);
-    }
-
-    internal static async Task<string> MustAsync(IHostRunner runner, CommandSpec command, CancellationToken cancellationToken)
-    {
-        var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
-        return result.Succeeded ? result.StandardOutput : throw new CommandFailedException(runner.HostName, command, result);
     }
 }

@@ -1,4 +1,5 @@
 using OverlayCtl.Core.Hosts;
+using OverlayCtl.Hosts.Connections;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Verification;
 using Serilog;
@@ -26,7 +27,7 @@ public static class ProbeDriver
     public static async Task CreateAsync(IHostRunner runner, ContainerProbe probe, CancellationToken cancellationToken)
     {
         foreach (var command in probe.Create())
-            await MustAsync(runner, command, cancellationToken).ConfigureAwait(false);
+            await runner.MustAsync(command, cancellationToken).ConfigureAwait(false);
         var ping = probe.Ping(probe.Gateway);
         var result = await runner.RunAsync(ping, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded)
@@ -85,10 +86,4 @@ public static class ProbeDriver
     /// <summary>A missing socat is the host's problem to fix, not a broken network.</summary>
     private static CommandResult Installed(IHostRunner runner, CommandSpec command, CommandResult result) =>
         result.ExitCode == NotInstalled ? throw new CommandFailedException(runner.HostName, command, result) : result;
-
-    private static async Task MustAsync(IHostRunner runner, CommandSpec command, CancellationToken cancellationToken)
-    {
-        var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
-        if (!result.Succeeded) throw new CommandFailedException(runner.HostName, command, result);
-    }
 }
