@@ -1,3 +1,4 @@
+using OverlayCtl.Core.Files;
 using OverlayCtl.Core.Hosts;
 
 namespace OverlayCtl.Hosts.Connections;
@@ -58,6 +59,32 @@ public static class HostFiles
         };
     }
 
+    /// <summary>
+    /// <see cref="ReadAsync"/> without a process, for a host this process runs on (an agent): the same answers,
+    /// null when absent (a dangling link too), the same refusal of anything but a regular file, checked before opening.
+    /// </summary>
+    public static async Task<string?> ReadHereAsync(string hostName, string path, CancellationToken cancellationToken)
+    {
+        if (RegularFile.Check(HostCommands.CheckedPath(path)) is { } why)
+        {
+            if (why.StartsWith("no such file", StringComparison.Ordinal)) return null;
+            throw why.StartsWith("is ", StringComparison.Ordinal) && why.Contains("not a regular file", StringComparison.Ordinal)
+                ? new HostFileException($"{hostName}: {path} {why}, and cannot be read (fix: {NotRegularFix})")
+                : new HostFileException($"{hostName}: {path} cannot be read: {why} (fix: {UnreadableFix})");
+        }
+        try
+        {
+            return await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new HostFileException($"{hostName}: {path} cannot be read: {e.Message} (fix: {UnreadableFix})");
+        }
+    }
+
+    private const string NotRegularFix = "make it a regular file, or name another path in the spec; overlayctl never opens anything else, which could block it forever";
+    private const string UnreadableFix = "correct the file or its directory, e.g. chattr -i for an immutable file, then run again; the file was left as it was";
+
     /// <summary>Writes <paramref name="content"/> into the file (through a link), keeping its mode and owner and, once, the original as <paramref name="backup"/>.</summary>
     public static async Task WriteAsync(IHostRunner runner, string path, string content, string? backup, CancellationToken cancellationToken)
     {
@@ -74,7 +101,7 @@ public static class HostFiles
     {
         var why = result.StandardError.Trim();
         return result.ExitCode == 4
-            ? new HostFileException($"{runner.HostName}: {path} is {why}, not a regular file, and cannot be {verb} (fix: make it a regular file, or name another path in the spec; overlayctl never opens anything else, which could block it forever)")
-            : new HostFileException($"{runner.HostName}: {path} cannot be {verb}: {(why.Length == 0 ? $"exit {result.ExitCode}" : why)} (fix: correct the file or its directory, e.g. chattr -i for an immutable file, then run again; the file was left as it was)");
+            ? new HostFileException($"{runner.HostName}: {path} is {why}, not a regular file, and cannot be {verb} (fix: {NotRegularFix})")
+            : new HostFileException($"{runner.HostName}: {path} cannot be {verb}: {(why.Length == 0 ? $"exit {result.ExitCode}" : why)} (fix: {UnreadableFix})");
     }
 }

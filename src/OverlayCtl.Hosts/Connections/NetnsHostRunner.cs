@@ -8,7 +8,7 @@ namespace OverlayCtl.Hosts.Connections;
 /// mount namespace where an <c>ip netns add</c> vanishes with the command; so adding and deleting one (a
 /// verify probe's) happens on the machine, and the host sees it as a host on its own would.
 /// </summary>
-public sealed class NetnsHostRunner(string hostName, string netns, ProcessRunner processes) : LocalHostRunner(hostName, processes)
+public sealed class NetnsHostRunner(string hostName, string netns, ProcessRunner processes) : MachineHostRunner(hostName, processes)
 {
     public string Netns { get; } = netns;
 

@@ -26,8 +26,9 @@ public static class HostObserver
         var neighbors = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "neigh", "show"), cancellationToken);
         var fdb = runner.MustAsync(CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
         var iptables = runner.MustAsync(CommandSpec.Of("iptables-save"), cancellationToken);
-        var forward = runner.MustAsync(CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken);
-        var ssh = runner.RunAsync(CommandSpec.Of("printenv", "SSH_CLIENT"), cancellationToken);
+        var here = runner as IHereHost;
+        var forward = here is null ? runner.MustAsync(CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken) : Task.FromResult(here.Sysctl("net.ipv4.ip_forward"));
+        var ssh = here is null ? SshClientAsync(runner, cancellationToken) : Task.FromResult(SshClient(here.Environment("SSH_CLIENT")));
         var offload = OffloadAsync(runner, request.Reads?.OfType<HostRead.TxChecksumOffload>().ToList() ?? [], links, cancellationToken);
         var ovs = OvsAsync(runner, request.Reads?.OfType<HostRead.OpenVSwitch>().ToList() ?? [], links, cancellationToken);
         var files = request.Files.Distinct(StringComparer.Ordinal)
@@ -46,7 +47,7 @@ public static class HostObserver
             fileContents.ToDictionary(f => f.path, f => f.content, StringComparer.Ordinal),
             await ovs.ConfigureAwait(false))
         {
-            SshClient = SshClient(await ssh.ConfigureAwait(false)),
+            SshClient = await ssh.ConfigureAwait(false),
             TxChecksumOffload = await offload.ConfigureAwait(false),
         };
     }
@@ -69,9 +70,15 @@ public static class HostObserver
         return result;
     }
 
+    private static async Task<Ipv4Address?> SshClientAsync(IHostRunner runner, CancellationToken cancellationToken)
+    {
+        var result = await runner.RunAsync(CommandSpec.Of("printenv", "SSH_CLIENT"), cancellationToken).ConfigureAwait(false);
+        return result.Succeeded ? SshClient(result.StandardOutput) : null;
+    }
+
     /// <summary><c>SSH_CLIENT</c> is "ADDRESS PORT PORT"; unset (not an ssh session) or IPv6 is none.</summary>
-    private static Ipv4Address? SshClient(CommandResult result) =>
-        result.Succeeded && Ipv4Address.TryParse(result.StandardOutput.Split(' ', 2)[0].Trim(), out var address) ? address : null;
+    private static Ipv4Address? SshClient(string? value) =>
+        value is not null && Ipv4Address.TryParse(value.Split(' ', 2)[0].Trim(), out var address) ? address : null;
 
     private static async Task<IReadOnlyList<LinkInfo>> ParseLinksAsync(Task<string> json) => StateParsers.ParseLinks(await json.ConfigureAwait(false));
 
