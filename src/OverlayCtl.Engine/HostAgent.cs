@@ -3,6 +3,7 @@ using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
+using OverlayCtl.Hosts.Observe;
 using Serilog;
 
 namespace OverlayCtl.Engine;
@@ -58,6 +59,7 @@ public sealed class HostAgent(
     private int _etcdChanged;
     private int _hostChanged;
     private string _lastSignal = "";
+    private volatile KernelEcho? _echo;
 
     /// <summary>
     /// Something changed: in etcd (converge from a fresh snapshot) or only on this host (the last leases
@@ -210,7 +212,20 @@ public sealed class HostAgent(
             var observed = await _reconciler.ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
             var refused = Preflight.Host(spec, host, observed);
             if (refused.Count > 0) throw new SpecException(refused);
-            var outcome = await _reconciler.ReconcileAsync(host, own, snapshot.Leases, runner, execute: true, cancellationToken, observed).ConfigureAwait(false);
+            var outcome = await _reconciler.ReconcileAsync(host, own, snapshot.Leases, runner, execute: false, cancellationToken, observed).ConfigureAwait(false);
+            if (!outcome.Plan!.IsEmpty)
+            {
+                var echo = KernelEcho.Of(outcome.Plan);
+                _echo = echo;
+                try
+                {
+                    outcome = await _reconciler.ExecuteAsync(host, outcome, runner, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    echo.Finished(DateTimeOffset.UtcNow);
+                }
+            }
             var count = outcome.Plan?.Operations.Count ?? 0;
             if (count > 0) log.Information("{Host}: converged ({Reason}): {Count} operation(s), {Peers} peer(s)", host.Name, reason, count, snapshot.Leases.Count - 1);
             else log.Debug("{Host}: converged ({Reason}): nothing to do", host.Name, reason);
@@ -236,7 +251,10 @@ public sealed class HostAgent(
         try
         {
             await foreach (var signal in signals.WithCancellation(cancellationToken).ConfigureAwait(false))
-                Ring(local: true, "kernel: " + signal.Trim());
+            {
+                if (_echo?.Explains(signal, DateTimeOffset.UtcNow) == true) log.Verbose("{Host}: kernel: {Signal} (our own change)", host.Name, signal.Trim());
+                else Ring(local: true, "kernel: " + signal.Trim());
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
