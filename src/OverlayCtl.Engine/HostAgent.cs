@@ -3,6 +3,7 @@ using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.State;
 using OverlayCtl.Hosts.Observe;
 using Serilog;
 
@@ -60,6 +61,13 @@ public sealed class HostAgent(
     private int _hostChanged;
     private string _lastSignal = "";
     private volatile KernelEcho? _echo;
+
+    /// <summary>
+    /// The last observation whose rules, Open vSwitch state and offload settings are still true: nothing the
+    /// agent did since changed them, and any change by others would have rung the kernel monitor, which always
+    /// leads to a full observation (as does every resync). Null when unknown.
+    /// </summary>
+    private ObservedHost? _settled;
 
     /// <summary>
     /// Something changed: in etcd (converge from a fresh snapshot) or only on this host (the last leases
@@ -130,7 +138,7 @@ public sealed class HostAgent(
                 _doorbell.Reader.TryRead(out _);
                 var etcd = Interlocked.Exchange(ref _etcdChanged, 0) == 1;
                 var local = Interlocked.Exchange(ref _hostChanged, 0) == 1;
-                if (resync || etcd || _last is null) await ConvergeAsync(resync ? "resync" : etcd ? "etcd changed" : _lastSignal, cancellationToken).ConfigureAwait(false);
+                if (resync || etcd || _last is null) await ConvergeAsync(resync ? "resync" : etcd ? "etcd changed" : _lastSignal, cancellationToken, etcdOnly: etcd && !resync && !local).ConfigureAwait(false);
                 else if (local) await ReconcileAsync(_last.Value.Snapshot, _last.Value.Own, _lastSignal, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -187,8 +195,11 @@ public sealed class HostAgent(
         return first == resync;
     }
 
-    /// <summary>Holds the lease (taken again if it was released or expired), then converges from a fresh snapshot; returns its revision.</summary>
-    private async Task<long> ConvergeAsync(string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Holds the lease (taken again if it was released or expired), then converges from a fresh snapshot; returns its revision.
+    /// <paramref name="etcdOnly"/>: woken by etcd alone, so what peers do not change is not read again (<see cref="_settled"/>).
+    /// </summary>
+    private async Task<long> ConvergeAsync(string reason, CancellationToken cancellationToken, bool etcdOnly = false)
     {
         var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         var own = LeaseCoordinator.HeldBy(spec, snapshot.Leases).GetValueOrDefault(host.Name);
@@ -200,16 +211,17 @@ public sealed class HostAgent(
             snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         }
         _last = (snapshot, own);
-        await ReconcileAsync(snapshot, own, reason, cancellationToken).ConfigureAwait(false);
+        await ReconcileAsync(snapshot, own, reason, cancellationToken, etcdOnly ? _settled : null).ConfigureAwait(false);
         return snapshot.Revision;
     }
 
     /// <summary>Converges the host to <paramref name="own"/> among the leases of <paramref name="snapshot"/>; a host problem is logged and left for the next wake-up.</summary>
-    private async Task ReconcileAsync(LeaseSnapshot snapshot, Lease own, string reason, CancellationToken cancellationToken)
+    private async Task ReconcileAsync(LeaseSnapshot snapshot, Lease own, string reason, CancellationToken cancellationToken, ObservedHost? settled = null)
     {
+        _settled = null;
         try
         {
-            var observed = await _reconciler.ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
+            var observed = await _reconciler.ObserveAsync(host, runner, cancellationToken, settled).ConfigureAwait(false);
             var refused = Preflight.Host(spec, host, observed);
             if (refused.Count > 0) throw new SpecException(refused);
             var outcome = await _reconciler.ReconcileAsync(host, own, snapshot.Leases, runner, execute: false, cancellationToken, observed).ConfigureAwait(false);
@@ -226,6 +238,7 @@ public sealed class HostAgent(
                     echo.Finished(DateTimeOffset.UtcNow);
                 }
             }
+            if (outcome.Plan!.Operations.SelectMany(o => o.Steps).All(LeavesSettledAlone)) _settled = observed;
             var count = outcome.Plan?.Operations.Count ?? 0;
             if (count > 0) log.Information("{Host}: converged ({Reason}): {Count} operation(s), {Peers} peer(s)", host.Name, reason, count, snapshot.Leases.Count - 1);
             else log.Debug("{Host}: converged ({Reason}): nothing to do", host.Name, reason);
@@ -238,6 +251,10 @@ public sealed class HostAgent(
             Report(_state with { Revision = snapshot.Revision, LastError = e.Message });
         }
     }
+
+    /// <summary>A step that changes neither rules, Open vSwitch nor offload settings: a peer's neighbour, fdb entry or route, or a file.</summary>
+    private static bool LeavesSettledAlone(Step step) =>
+        step is BridgeStep or FileStep || step is IpStep { Arguments: ["neigh" or "route", ..] };
 
     private async Task WatchAsync(long revision, CancellationToken cancellationToken)
     {

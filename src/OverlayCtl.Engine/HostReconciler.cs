@@ -18,11 +18,12 @@ namespace OverlayCtl.Engine;
 /// </summary>
 public sealed class HostReconciler(ClusterSpec spec, ILogger log)
 {
-    public Task<ObservedHost> ObserveAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken)
+    /// <summary>Reads the host; with <paramref name="unchanged"/>, its rules and Open vSwitch state are taken from there (<see cref="ObserveRequest.Unchanged"/>).</summary>
+    public Task<ObservedHost> ObserveAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken, ObservedHost? unchanged = null)
     {
         var daemon = spec.Docker.DaemonConfigFor(host);
         var files = new[] { daemon, daemon is null ? null : DockerFiles.BackupPath(daemon), spec.Docker.SubnetEnvFor(host) }.OfType<string>().ToList();
-        return HostObserver.ObserveAsync(runner, new ObserveRequest(files, BackendRegistry.ReadsFor(spec, host)), cancellationToken);
+        return HostObserver.ObserveAsync(runner, new ObserveRequest(files, BackendRegistry.ReadsFor(spec, host), unchanged), cancellationToken);
     }
 
     /// <summary>

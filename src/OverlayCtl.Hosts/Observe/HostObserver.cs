@@ -10,7 +10,14 @@ namespace OverlayCtl.Hosts.Observe;
 /// What to read besides the network state every host has: files, and what the backends ask for
 /// (<see cref="BackendRegistry.ReadsFor"/>).
 /// </summary>
-public sealed record ObserveRequest(IReadOnlyList<string> Files, IReadOnlyList<HostRead>? Reads = null);
+/// <param name="Files">The files overlayctl owns there, read whole.</param>
+/// <param name="Reads">What the backends ask for besides.</param>
+/// <param name="Unchanged">
+/// An earlier observation of the host whose rules, Open vSwitch state and offload settings are known to be
+/// still true (an agent woken by etcd alone, nothing signalled by the host since, and nothing of these
+/// changed by it): those are taken from it instead of read again (<c>iptables-save</c> and the others).
+/// </param>
+public sealed record ObserveRequest(IReadOnlyList<string> Files, IReadOnlyList<HostRead>? Reads = null, ObservedHost? Unchanged = null);
 
 /// <summary>
 /// Reads a host's live state with a fixed handful of processes, run concurrently: the count does
@@ -25,12 +32,13 @@ public static class HostObserver
         var routes = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "route", "show", "table", "main"), cancellationToken);
         var neighbors = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "neigh", "show"), cancellationToken);
         var fdb = runner.MustAsync(CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
-        var iptables = runner.MustAsync(CommandSpec.Of("iptables-save"), cancellationToken);
+        var unchanged = request.Unchanged;
+        var iptables = unchanged is null ? IptablesAsync(runner, cancellationToken) : Task.FromResult(unchanged.Iptables);
         var here = runner as IHereHost;
         var forward = here is null ? runner.MustAsync(CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken) : Task.FromResult(here.Sysctl("net.ipv4.ip_forward"));
         var ssh = here is null ? SshClientAsync(runner, cancellationToken) : Task.FromResult(SshClient(here.Environment("SSH_CLIENT")));
-        var offload = OffloadAsync(runner, request.Reads?.OfType<HostRead.TxChecksumOffload>().ToList() ?? [], links, cancellationToken);
-        var ovs = OvsAsync(runner, request.Reads?.OfType<HostRead.OpenVSwitch>().ToList() ?? [], links, cancellationToken);
+        var offload = unchanged is null ? OffloadAsync(runner, request.Reads?.OfType<HostRead.TxChecksumOffload>().ToList() ?? [], links, cancellationToken) : Task.FromResult(unchanged.TxChecksumOffload);
+        var ovs = unchanged is null ? OvsAsync(runner, request.Reads?.OfType<HostRead.OpenVSwitch>().ToList() ?? [], links, cancellationToken) : Task.FromResult(unchanged.Ovs);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
@@ -42,7 +50,7 @@ public static class HostObserver
             StateParsers.ParseRoutes(await routes.ConfigureAwait(false)),
             StateParsers.ParseNeighbors(await neighbors.ConfigureAwait(false)),
             StateParsers.ParseFdb(await fdb.ConfigureAwait(false)),
-            StateParsers.ParseIptablesSave(await iptables.ConfigureAwait(false)),
+            await iptables.ConfigureAwait(false),
             (await forward.ConfigureAwait(false)).Trim() == "1",
             fileContents.ToDictionary(f => f.path, f => f.content, StringComparer.Ordinal),
             await ovs.ConfigureAwait(false))
@@ -69,6 +77,9 @@ public static class HostObserver
         }
         return result;
     }
+
+    private static async Task<IptablesState> IptablesAsync(IHostRunner runner, CancellationToken cancellationToken) =>
+        StateParsers.ParseIptablesSave(await runner.MustAsync(CommandSpec.Of("iptables-save"), cancellationToken).ConfigureAwait(false));
 
     private static async Task<Ipv4Address?> SshClientAsync(IHostRunner runner, CancellationToken cancellationToken)
     {
