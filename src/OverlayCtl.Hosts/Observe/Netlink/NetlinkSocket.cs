@@ -77,7 +77,7 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
         };
         thread.Start();
         thread.Join();
-        if (failure is not null) throw failure;
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         return socket!;
     }
 

@@ -61,7 +61,6 @@ public static class RtnetlinkMonitor
             // The pump wakes at least every 200 ms to see the cancellation; the sockets close after it stopped.
             await pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        await pump.ConfigureAwait(false);
     }
 
     private static void Pump(NetlinkSocket socket, Names names, ChannelWriter<string> lines, CancellationToken cancellationToken)
