@@ -87,6 +87,9 @@ public sealed class RtnetlinkReaderTests : IDisposable
         Assert.Contains(new NeighborInfo(Ipv4Address.Parse("10.244.2.0"), "flannel.1", MacAddress.Parse("02:00:00:00:00:02"), true), read.Neighbors);
         Assert.Contains(new NeighborInfo(Ipv4Address.Parse("198.18.200.9"), "eth0", MacAddress.Parse("02:00:00:00:00:09"), false), read.Neighbors);
         Assert.DoesNotContain(read.Neighbors, n => n.Address == Ipv4Address.Parse("198.18.200.10"));
+        Assert.Contains(new NeighborInfo(Ipv4Address.Parse("198.18.200.11"), "eth0", null, false), read.Neighbors);
+        Assert.Contains(new NeighborInfo(Ipv4Address.Parse("198.18.200.12"), "eth0", null, false), read.Neighbors);
+        Assert.DoesNotContain(read.Neighbors, n => n.Address == Ipv4Address.Parse("198.18.200.13"));
         Assert.Equal(2, read.Fdb.Count(f => f.Mac == MacAddress.Parse("00:00:00:00:00:00") && f.Device == "flannel.1" && f.Self && f.Permanent));
         Assert.Contains(new FdbInfo(MacAddress.Parse("02:00:00:00:00:02"), "flannel.1", Ipv4Address.Parse("198.18.200.2"), true, true), read.Fdb);
         Assert.Contains(new FdbInfo(MacAddress.Parse("02:00:00:00:00:07"), "veth1", null, false, false), read.Fdb);
@@ -232,6 +235,9 @@ public sealed class RtnetlinkReaderTests : IDisposable
         In(A, "neigh", "add", "10.244.3.0", "dev", "flannel.1", "lladdr", "02:00:00:00:00:03", "nud", "permanent");
         In(A, "neigh", "add", "198.18.200.9", "dev", "eth0", "lladdr", "02:00:00:00:00:09", "nud", "stale");
         In(A, "neigh", "add", "198.18.200.10", "dev", "eth0", "lladdr", "02:00:00:00:00:0a", "nud", "noarp");
+        In(A, "neigh", "add", "198.18.200.11", "dev", "eth0", "nud", "incomplete");
+        In(A, "neigh", "add", "198.18.200.12", "dev", "eth0", "nud", "failed");
+        In(A, "neigh", "add", "198.18.200.13", "dev", "eth0", "nud", "none");
 
         Bridge(A, "fdb", "append", "00:00:00:00:00:00", "dev", "flannel.1", "dst", "198.18.200.2");
         Bridge(A, "fdb", "append", "00:00:00:00:00:00", "dev", "flannel.1", "dst", "198.18.200.3");
