@@ -1,10 +1,9 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
-using static OverlayCtl.Hosts.Observe.Netlink.AttributeValues;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.State;
+using static OverlayCtl.Hosts.Observe.Netlink.AttributeValues;
 
 namespace OverlayCtl.Hosts.Observe.Netlink;
 
@@ -91,6 +90,8 @@ public sealed class RtnetlinkReader : IDisposable
         var links = DumpLinks();
         return new RtnetlinkSnapshot(links.Links, Addresses(links), Routes(links), Neighbors(links), Fdb(links));
     }
+
+    // Each single-table read dumps the links too, for its device names; Read() shares one link dump.
 
     /// <summary>As <c>ip -j -d link show</c> read by <see cref="StateParsers.ParseLinks"/>.</summary>
     public IReadOnlyList<LinkInfo> ReadLinks() => DumpLinks().Links;
