@@ -1,0 +1,275 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Channels;
+using static OverlayCtl.Hosts.Observe.Netlink.AttributeValues;
+
+namespace OverlayCtl.Hosts.Observe.Netlink;
+
+/// <summary>
+/// The kernel's link, neighbour, IPv4 address and IPv4 route notifications, read in process instead of
+/// from an <c>ip -4 monitor link address route neigh</c> child: nothing to start, restart or kill, and
+/// nothing left behind to keep a deleted namespace alive. Each notification becomes the headline
+/// <c>ip monitor</c> prints for it ("Deleted " first for a removal), so
+/// <see cref="KernelMonitor.IsRelevant"/> judges these lines as it judges ip's; ip's continuation lines
+/// ("    link/ether ...", "valid_lft ...") are not produced, and rarely used details (a route's nexthops,
+/// an address's peer and lifetimes) are left out of the headline.
+/// </summary>
+public static class RtnetlinkMonitor
+{
+    /// <summary>Written when the kernel dropped notifications (receive buffer overrun): the caller should read everything again.</summary>
+    public const string Overrun = "overrun: notifications were lost";
+
+    private const int RTMGRP_LINK = 0x1;
+    private const int RTMGRP_NEIGH = 0x4;
+    private const int RTMGRP_IPV4_IFADDR = 0x10;
+    private const int RTMGRP_IPV4_ROUTE = 0x40;
+    private const ushort RTM_NEWLINK = 16;
+    private const ushort RTM_DELLINK = 17;
+    private const ushort RTM_NEWADDR = 20;
+    private const ushort RTM_DELADDR = 21;
+    private const ushort RTM_NEWROUTE = 24;
+    private const ushort RTM_DELROUTE = 25;
+    private const ushort RTM_NEWNEIGH = 28;
+    private const ushort RTM_DELNEIGH = 29;
+    private const byte AF_INET = 2;
+    private const int ENOBUFS = 105;
+
+    /// <summary>
+    /// Lines until cancelled, for the calling process's namespace (<paramref name="netnsName"/> null) or
+    /// <c>/run/netns/NAME</c>. The subscription is in place when the first <c>MoveNextAsync</c> starts
+    /// waiting, and the sockets are closed however the enumeration ends.
+    /// </summary>
+    public static async IAsyncEnumerable<string> WatchAsync(string? netnsName, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Subscribed before the names are read, so no device is missed between the two.
+        using var notifications = NetlinkSocket.Open(netnsName, RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE);
+        using var reader = RtnetlinkReader.Open(netnsName);
+        var names = new Names(reader);
+        var lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pump = Task.Factory.StartNew(() => Pump(notifications, names, lines.Writer, stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            await foreach (var line in lines.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                yield return line;
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            // The pump wakes at least every 200 ms to see the cancellation; the sockets close after it stopped.
+            await pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private static void Pump(NetlinkSocket socket, Names names, ChannelWriter<string> lines, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                List<(ushort Type, byte[] Payload)> messages;
+                try
+                {
+                    messages = socket.ReceiveNotifications(200);
+                }
+                catch (NetlinkException e) when (e.Errno == ENOBUFS)
+                {
+                    lines.TryWrite(Overrun);
+                    continue;
+                }
+                foreach (var (type, payload) in messages)
+                {
+                    if (Format(type, payload, names) is { } line) lines.TryWrite(line);
+                }
+            }
+            lines.TryComplete();
+        }
+#pragma warning disable CA1031 // Handed to the reader of the lines, which rethrows it.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            lines.TryComplete(e);
+        }
+    }
+
+    /// <summary>ip monitor's headline for one notification; null for what <c>ip -4 monitor</c> does not print.</summary>
+    internal static string? Format(ushort type, ReadOnlySpan<byte> payload, Names names) => type switch
+    {
+        RTM_NEWLINK or RTM_DELLINK => Link(type == RTM_DELLINK, payload, names),
+        RTM_NEWADDR or RTM_DELADDR => InterfaceAddress(type == RTM_DELADDR, payload, names),
+        RTM_NEWROUTE or RTM_DELROUTE => Route(type == RTM_DELROUTE, payload, names),
+        RTM_NEWNEIGH or RTM_DELNEIGH => Neighbour(type == RTM_DELNEIGH, payload, names),
+        _ => null,
+    };
+
+    private static readonly (int Bit, string Name)[] LinkFlags =
+    [
+        (0x8, "LOOPBACK"), (0x2, "BROADCAST"), (0x10, "POINTOPOINT"), (0x1000, "MULTICAST"), (0x80, "NOARP"),
+        (0x200, "ALLMULTI"), (0x100, "PROMISC"), (0x400, "MASTER"), (0x800, "SLAVE"), (0x4, "DEBUG"),
+        (0x8000, "DYNAMIC"), (0x4000, "AUTOMEDIA"), (0x2000, "PORTSEL"), (0x20, "NOTRAILERS"), (0x1, "UP"),
+        (0x10000, "LOWER_UP"), (0x20000, "DORMANT"), (0x40000, "ECHO"),
+    ];
+
+    private static readonly string[] OperStates = ["UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP"];
+
+    /// <summary>"[Deleted ]7: flannel.1: &lt;BROADCAST,MULTICAST,UP,LOWER_UP&gt; mtu 1450 qdisc noqueue master M state UNKNOWN group default ".</summary>
+    private static string? Link(bool deleted, ReadOnlySpan<byte> payload, Names names)
+    {
+        if (payload.Length < 16) return null;
+        var index = MemoryMarshal.Read<int>(payload[4..]);
+        var flags = MemoryMarshal.Read<uint>(payload[8..]);
+        Span<int> slots = stackalloc int[2 * 28];
+        var attributes = new Attributes(payload[16..], slots);
+        if (!attributes.TryGet(3, out var ifname)) return null;
+        var name = Text(ifname);
+        if (deleted) names.Forget(index);
+        else names.Remember(index, name);
+        var line = new StringBuilder();
+        if (deleted) line.Append("Deleted ");
+        line.Append(CultureInfo.InvariantCulture, $"{index}: {name}");
+        if (attributes.TryGet(5, out var link) && link.Length >= 4)
+        {
+            var peer = MemoryMarshal.Read<int>(link);
+            if (peer == 0) line.Append("@NONE");
+            else if (peer != index) line.Append('@').Append(names.NameOf(peer));
+        }
+        line.Append(": <");
+        var parts = new List<string>();
+        if ((flags & 0x1) != 0 && (flags & 0x40) == 0) parts.Add("NO-CARRIER");
+        foreach (var (bit, flagName) in LinkFlags)
+        {
+            if ((flags & bit) != 0) parts.Add(flagName);
+        }
+        line.Append(string.Join(',', parts)).Append('>');
+        if (attributes.TryGet(4, out var mtu) && mtu.Length >= 4) line.Append(CultureInfo.InvariantCulture, $" mtu {MemoryMarshal.Read<uint>(mtu)}");
+        if (attributes.TryGet(6, out var qdisc)) line.Append(" qdisc ").Append(Text(qdisc));
+        if (attributes.TryGet(10, out var master) && master.Length >= 4) line.Append(" master ").Append(names.NameOf(MemoryMarshal.Read<int>(master)));
+        if (attributes.TryGet(16, out var operstate) && operstate.Length >= 1)
+            line.Append(" state ").Append(operstate[0] < OperStates.Length ? OperStates[operstate[0]] : operstate[0].ToString(CultureInfo.InvariantCulture));
+        if (attributes.TryGet(27, out var group) && group.Length >= 4)
+        {
+            var g = MemoryMarshal.Read<uint>(group);
+            line.Append(" group ").Append(g == 0 ? "default" : g.ToString(CultureInfo.InvariantCulture));
+        }
+        return line.Append(' ').ToString();
+    }
+
+    /// <summary>"[Deleted ]5: docker0    inet 10.244.1.1/24 brd 10.244.1.255 scope global docker0".</summary>
+    private static string? InterfaceAddress(bool deleted, ReadOnlySpan<byte> payload, Names names)
+    {
+        if (payload.Length < 8 || payload[0] != AF_INET) return null;
+        var prefix = payload[1];
+        var flags = payload[2];
+        var scope = payload[3];
+        var index = (int)MemoryMarshal.Read<uint>(payload[4..]);
+        Span<int> slots = stackalloc int[2 * 5];
+        var attributes = new Attributes(payload[8..], slots);
+        if (!attributes.TryGet(2, out var local) && !attributes.TryGet(1, out local)) return null;
+        if (local.Length != 4) return null;
+        var line = new StringBuilder();
+        if (deleted) line.Append("Deleted ");
+        line.Append(CultureInfo.InvariantCulture, $"{index}: {names.NameOf(index)}    inet {Address(local)}/{prefix}");
+        if (attributes.TryGet(4, out var broadcast) && broadcast.Length == 4) line.Append(CultureInfo.InvariantCulture, $" brd {Address(broadcast)}");
+        line.Append(" scope ").Append(Scope(scope));
+        if ((flags & 0x01) != 0) line.Append(" secondary");
+        if (attributes.TryGet(3, out var label)) line.Append(' ').Append(Text(label));
+        return line.ToString();
+    }
+
+    private static readonly string[] RouteTypes = ["unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable", "prohibit", "throw", "nat", "xresolve"];
+
+    /// <summary>"[Deleted ][type ]10.244.2.0/24 via 10.244.2.0 dev flannel.1 [table T] proto 211 [scope S] [src A] [metric N] onlink ".</summary>
+    private static string? Route(bool deleted, ReadOnlySpan<byte> payload, Names names)
+    {
+        if (payload.Length < 12 || payload[0] != AF_INET) return null;
+        var dstLength = payload[1];
+        var protocol = payload[5];
+        var scope = payload[6];
+        var routeType = payload[7];
+        var flags = MemoryMarshal.Read<uint>(payload[8..]);
+        Span<int> slots = stackalloc int[2 * 16];
+        var attributes = new Attributes(payload[12..], slots);
+        var table = attributes.TryGet(15, out var t) && t.Length >= 4 ? MemoryMarshal.Read<uint>(t) : payload[4];
+        var line = new StringBuilder();
+        if (deleted) line.Append("Deleted ");
+        if (routeType != 1) line.Append(routeType < RouteTypes.Length ? RouteTypes[routeType] : routeType.ToString(CultureInfo.InvariantCulture)).Append(' ');
+        if (attributes.TryGet(1, out var dst) && dst.Length == 4)
+            line.Append(dstLength == 32 ? Address(dst).ToString() : string.Create(CultureInfo.InvariantCulture, $"{Address(dst)}/{dstLength}"));
+        else
+            line.Append(dstLength == 0 ? "default" : string.Create(CultureInfo.InvariantCulture, $"0/{dstLength}"));
+        if (attributes.TryGet(5, out var gateway) && gateway.Length == 4) line.Append(CultureInfo.InvariantCulture, $" via {Address(gateway)}");
+        if (attributes.TryGet(4, out var oif) && oif.Length >= 4) line.Append(" dev ").Append(names.NameOf(MemoryMarshal.Read<int>(oif)));
+        if (table != 254)
+            line.Append(" table ").Append(table switch { 255 => "local", 253 => "default", _ => table.ToString(CultureInfo.InvariantCulture) });
+        if (protocol != 3) line.Append(" proto ").Append(RouteProtocols.Name(protocol));
+        if (scope != 0) line.Append(" scope ").Append(Scope(scope));
+        if (attributes.TryGet(7, out var source) && source.Length == 4) line.Append(CultureInfo.InvariantCulture, $" src {Address(source)}");
+        if (attributes.TryGet(6, out var metric) && metric.Length >= 4) line.Append(CultureInfo.InvariantCulture, $" metric {MemoryMarshal.Read<uint>(metric)}");
+        if ((flags & 0x1) != 0) line.Append(" dead");
+        if ((flags & 0x4) != 0) line.Append(" onlink");
+        if ((flags & 0x10) != 0) line.Append(" linkdown");
+        return line.Append(' ').ToString();
+    }
+
+    private static readonly (int Bit, string Name)[] NeighbourStates =
+        [(0x01, "INCOMPLETE"), (0x02, "REACHABLE"), (0x04, "STALE"), (0x08, "DELAY"), (0x10, "PROBE"), (0x20, "FAILED"), (0x40, "NOARP"), (0x80, "PERMANENT")];
+
+    /// <summary>"[Deleted ]10.244.2.0 dev flannel.1 lladdr 02:00:00:00:00:02 PERMANENT ".</summary>
+    private static string? Neighbour(bool deleted, ReadOnlySpan<byte> payload, Names names)
+    {
+        if (payload.Length < 12 || payload[0] != AF_INET) return null;
+        var index = MemoryMarshal.Read<int>(payload[4..]);
+        var state = MemoryMarshal.Read<ushort>(payload[8..]);
+        var flags = payload[10];
+        Span<int> slots = stackalloc int[2 * 3];
+        var attributes = new Attributes(payload[12..], slots);
+        if (!attributes.TryGet(1, out var dst) || dst.Length != 4) return null;
+        var line = new StringBuilder();
+        if (deleted) line.Append("Deleted ");
+        line.Append(Address(dst).ToString());
+        if (index != 0) line.Append(" dev ").Append(names.NameOf(index));
+        if (attributes.TryGet(2, out var lladdr))
+            line.Append(" lladdr ").Append(Mac(lladdr)?.ToString() ?? Convert.ToHexStringLower(lladdr));
+        if ((flags & 0x80) != 0) line.Append(" router");
+        if ((flags & 0x08) != 0) line.Append(" proxy");
+        if (state == 0) line.Append(" NONE");
+        foreach (var (bit, stateName) in NeighbourStates)
+        {
+            if ((state & bit) != 0) line.Append(' ').Append(stateName);
+        }
+        return line.Append(' ').ToString();
+    }
+
+    private static string Scope(byte scope) => scope switch
+    {
+        0 => "global",
+        200 => "site",
+        253 => "link",
+        254 => "host",
+        255 => "nowhere",
+        _ => scope.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>
+    /// Device names by index, kept from link notifications; an index not seen yet is looked up with a
+    /// fresh link dump (iproute2 asks the kernel too), else printed "ifN" as ip does.
+    /// </summary>
+    internal sealed class Names(RtnetlinkReader reader)
+    {
+        private readonly Dictionary<int, string> _names = reader.ReadLinks().ToDictionary(l => l.Index, l => l.Name);
+
+        public void Remember(int index, string name) => _names[index] = name;
+
+        public void Forget(int index) => _names.Remove(index);
+
+        public string NameOf(int index)
+        {
+            if (index == 0) return "*";
+            if (_names.TryGetValue(index, out var name)) return name;
+            foreach (var link in reader.ReadLinks()) _names[link.Index] = link.Name;
+            return _names.TryGetValue(index, out name) ? name : string.Create(CultureInfo.InvariantCulture, $"if{index}");
+        }
+    }
+}
