@@ -1,4 +1,5 @@
 using OverlayCtl.Core.Hosts;
+using OverlayCtl.Hosts.Observe.Netlink;
 
 namespace OverlayCtl.Hosts.Connections;
 
@@ -32,11 +33,16 @@ public sealed class LocalHostRunner(string hostName, ProcessRunner processes) : 
     public string? Environment(string name) => System.Environment.GetEnvironmentVariable(name);
 
     public string Sysctl(string key) => File.ReadAllText("/proc/sys/" + key.Replace('.', '/')).Trim();
+
+    private readonly Lazy<HostKernel> _kernel = new(() => HostKernel.Open(null));
+
+    /// <summary>Opened on first use and kept for the runner's life (an agent's: one socket, reused on every wake-up).</summary>
+    public HostKernel Kernel => _kernel.Value;
 }
 
 /// <summary>
-/// A host that is this process's own machine and namespaces: its environment, files and <c>/proc/sys</c> are
-/// this process's, read directly instead of by a process (<c>printenv</c>, <c>sh</c>, <c>sysctl</c>).
+/// A host that is this process's own machine and namespaces: its environment, files, <c>/proc/sys</c> and kernel are
+/// this process's, read directly instead of by a process (<c>printenv</c>, <c>sh</c>, <c>sysctl</c>, <c>ip</c>).
 /// </summary>
 public interface IHereHost
 {
@@ -45,4 +51,7 @@ public interface IHereHost
 
     /// <summary>A sysctl's value (<c>net.ipv4.ip_forward</c>), as <c>sysctl -n</c> prints it.</summary>
     string Sysctl(string key);
+
+    /// <summary>Its links, addresses, routes, neighbours and fdb, read and (for a peer's entries) written over rtnetlink instead of by <c>ip</c> and <c>bridge</c>.</summary>
+    HostKernel Kernel { get; }
 }

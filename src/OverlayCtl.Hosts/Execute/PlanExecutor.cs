@@ -1,6 +1,8 @@
 using System.Text;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Planning;
+using OverlayCtl.Hosts.Connections;
+using OverlayCtl.Hosts.Observe.Netlink;
 
 namespace OverlayCtl.Hosts.Execute;
 
@@ -12,7 +14,9 @@ public sealed record ExecutionResult(int OperationsApplied, int ProcessesSpawned
 /// consecutive <see cref="IpStep"/>s (or <see cref="BridgeStep"/>s) become one <c>-batch -</c> process,
 /// consecutive <see cref="OvsStep"/>s for one database one ovs-vsctl transaction, and every
 /// <see cref="IptablesStep"/> of the plan one <c>iptables-restore --noflush</c> payload. A replacement's
-/// steps join the batches like any others.
+/// steps join the batches like any others. On the host overlayctl runs on (<see cref="IHereHost"/>: an
+/// agent), a peer's neighbour, fdb and route steps are written over rtnetlink instead (<see cref="RtnetlinkWriter"/>):
+/// a join costs no process at all.
 /// </summary>
 public static class PlanExecutor
 {
@@ -24,8 +28,14 @@ public static class PlanExecutor
         var commands = new List<CommandSpec>();
         var steps = plan.Operations.SelectMany(o => o.Steps.Select(s => new Planned(s, o))).ToList();
         var iptablesDone = false;
+        var kernel = (runner as IHereHost)?.Kernel;
         for (var i = 0; i < steps.Count;)
         {
+            if (kernel is not null && RtnetlinkWriter.CanWrite(steps[i].Step))
+            {
+                i += Write(kernel, runner.HostName, steps, i);
+                continue;
+            }
             switch (steps[i].Step)
             {
                 case IpStep:
@@ -133,6 +143,30 @@ public static class PlanExecutor
             text.Append("COMMIT\n");
         }
         return text.ToString();
+    }
+
+    /// <summary>
+    /// On the host overlayctl runs on, the consecutive steps from <paramref name="start"/> that a peer's entries
+    /// are made of (neighbours, fdb, routes), written over rtnetlink instead of by <c>ip</c>/<c>bridge -batch</c>;
+    /// returns how many. A refusal fails as the command would have, naming the operation.
+    /// </summary>
+    private static int Write(HostKernel kernel, string host, List<Planned> steps, int start)
+    {
+        var run = steps.Skip(start).TakeWhile(p => RtnetlinkWriter.CanWrite(p.Step)).ToList();
+        var indexes = kernel.Reader.ReadLinks().ToDictionary(l => l.Name, l => l.Index, StringComparer.Ordinal);
+        foreach (var planned in run)
+        {
+            try
+            {
+                kernel.Writer.Write(planned.Step, name => indexes.TryGetValue(name, out var index) ? index : null);
+            }
+            catch (NetlinkException e)
+            {
+                var command = planned.Step is IpStep ip ? ip.ToCommand() : ((BridgeStep)planned.Step).ToCommand();
+                throw new CommandFailedException(host, command, new CommandResult(2, "", $"{e.Message} (operation: {planned.Operation.Address}: {planned.Step.Render()})"));
+            }
+        }
+        return run.Count;
     }
 
     private static async Task MustAsync(IHostRunner runner, CommandSpec command, IReadOnlyList<Planned> covering, List<CommandSpec> log, CancellationToken cancellationToken)

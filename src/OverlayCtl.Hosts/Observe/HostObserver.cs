@@ -3,6 +3,7 @@ using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.State;
 using OverlayCtl.Hosts.Connections;
+using OverlayCtl.Hosts.Observe.Netlink;
 
 namespace OverlayCtl.Hosts.Observe;
 
@@ -21,20 +22,19 @@ public sealed record ObserveRequest(IReadOnlyList<string> Files, IReadOnlyList<H
 
 /// <summary>
 /// Reads a host's live state with a fixed handful of processes, run concurrently: the count does
-/// not grow with the number of peers, routes or rules.
+/// not grow with the number of peers, routes or rules. On the host overlayctl runs on (an agent's,
+/// <see cref="IHereHost"/>) only <c>iptables-save</c> remains: the kernel's tables come over rtnetlink,
+/// files, environment and sysctl are read directly.
 /// </summary>
 public static class HostObserver
 {
     public static async Task<ObservedHost> ObserveAsync(IHostRunner runner, ObserveRequest request, CancellationToken cancellationToken)
     {
-        var links = ParseLinksAsync(runner.MustAsync(CommandSpec.Of("ip", "-j", "-d", "link", "show"), cancellationToken));
-        var addresses = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "addr", "show"), cancellationToken);
-        var routes = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "route", "show", "table", "main"), cancellationToken);
-        var neighbors = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "neigh", "show"), cancellationToken);
-        var fdb = runner.MustAsync(CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
+        var here = runner as IHereHost;
+        var kernel = here is null ? KernelAsync(runner, cancellationToken) : Task.FromResult(here.Kernel.Reader.Read());
+        var links = LinksAsync(kernel);
         var unchanged = request.Unchanged;
         var iptables = unchanged is null ? IptablesAsync(runner, cancellationToken) : Task.FromResult(unchanged.Iptables);
-        var here = runner as IHereHost;
         var forward = here is null ? runner.MustAsync(CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken) : Task.FromResult(here.Sysctl("net.ipv4.ip_forward"));
         var ssh = here is null ? SshClientAsync(runner, cancellationToken) : Task.FromResult(SshClient(here.Environment("SSH_CLIENT")));
         var offload = unchanged is null ? OffloadAsync(runner, request.Reads?.OfType<HostRead.TxChecksumOffload>().ToList() ?? [], links, cancellationToken) : Task.FromResult(unchanged.TxChecksumOffload);
@@ -42,14 +42,15 @@ public static class HostObserver
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
-        await Task.WhenAll(links, addresses, routes, neighbors, fdb, iptables, forward, ovs, ssh, offload).ConfigureAwait(false);
+        await Task.WhenAll(kernel, iptables, forward, ovs, ssh, offload).ConfigureAwait(false);
         var fileContents = await Task.WhenAll(files).ConfigureAwait(false);
+        var state = await kernel.ConfigureAwait(false);
         return new ObservedHost(
-            await links.ConfigureAwait(false),
-            StateParsers.ParseAddresses(await addresses.ConfigureAwait(false)),
-            StateParsers.ParseRoutes(await routes.ConfigureAwait(false)),
-            StateParsers.ParseNeighbors(await neighbors.ConfigureAwait(false)),
-            StateParsers.ParseFdb(await fdb.ConfigureAwait(false)),
+            state.Links,
+            state.Addresses,
+            state.Routes,
+            state.Neighbors,
+            state.Fdb,
             await iptables.ConfigureAwait(false),
             (await forward.ConfigureAwait(false)).Trim() == "1",
             fileContents.ToDictionary(f => f.path, f => f.content, StringComparer.Ordinal),
@@ -91,7 +92,24 @@ public static class HostObserver
     private static Ipv4Address? SshClient(string? value) =>
         value is not null && Ipv4Address.TryParse(value.Split(' ', 2)[0].Trim(), out var address) ? address : null;
 
-    private static async Task<IReadOnlyList<LinkInfo>> ParseLinksAsync(Task<string> json) => StateParsers.ParseLinks(await json.ConfigureAwait(false));
+    /// <summary>Links, addresses, routes, neighbours and fdb by <c>ip -j</c> and <c>bridge -j</c>: five processes, run at once.</summary>
+    private static async Task<RtnetlinkSnapshot> KernelAsync(IHostRunner runner, CancellationToken cancellationToken)
+    {
+        var links = runner.MustAsync(CommandSpec.Of("ip", "-j", "-d", "link", "show"), cancellationToken);
+        var addresses = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "addr", "show"), cancellationToken);
+        var routes = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "route", "show", "table", "main"), cancellationToken);
+        var neighbors = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "neigh", "show"), cancellationToken);
+        var fdb = runner.MustAsync(CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
+        await Task.WhenAll(links, addresses, routes, neighbors, fdb).ConfigureAwait(false);
+        return new RtnetlinkSnapshot(
+            StateParsers.ParseLinks(await links.ConfigureAwait(false)),
+            StateParsers.ParseAddresses(await addresses.ConfigureAwait(false)),
+            StateParsers.ParseRoutes(await routes.ConfigureAwait(false)),
+            StateParsers.ParseNeighbors(await neighbors.ConfigureAwait(false)),
+            StateParsers.ParseFdb(await fdb.ConfigureAwait(false)));
+    }
+
+    private static async Task<IReadOnlyList<LinkInfo>> LinksAsync(Task<RtnetlinkSnapshot> kernel) => (await kernel.ConfigureAwait(false)).Links;
 
     /// <summary>Open vSwitch, once, when a read asks for it unconditionally or its device is on the host.</summary>
     private static async Task<OvsState?> OvsAsync(IHostRunner runner, IReadOnlyList<HostRead.OpenVSwitch> reads, Task<IReadOnlyList<LinkInfo>> links, CancellationToken cancellationToken)

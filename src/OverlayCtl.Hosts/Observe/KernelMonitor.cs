@@ -1,29 +1,31 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using OverlayCtl.Hosts.Observe.Netlink;
 using Serilog;
 
 namespace OverlayCtl.Hosts.Observe;
 
 /// <summary>
-/// The kernel's own change notifications on this machine, for an agent: <c>ip -4 monitor</c> (links,
-/// addresses, routes, neighbours) and <c>xtables-monitor</c> (rule changes), both long-running and idle
-/// until something changes. Only what touches overlayctl's devices, routes or chains is passed on, so a
-/// deleted route or a flushed chain wakes the agent at once while containers' ARP traffic does not.
+/// The kernel's own change notifications on this machine, for an agent: links, addresses, routes and
+/// neighbours over rtnetlink in process (<see cref="RtnetlinkMonitor"/>, the lines <c>ip -4 monitor</c>
+/// prints), and rule changes from <c>xtables-monitor</c>, a long-running child; both idle until something
+/// changes. Only what touches overlayctl's devices, routes or chains is passed on, so a deleted route or a
+/// flushed chain wakes the agent at once while containers' ARP traffic does not.
 /// </summary>
 public static class KernelMonitor
 {
-    private static readonly string[] Monitors = ["ip -4 monitor link address route neigh", "xtables-monitor -e -4"];
+    private static readonly string[] Rules = ["xtables-monitor", "-e", "-4"];
 
     /// <summary>
-    /// Relevant lines from both monitors until cancelled; a monitor that exits is started again after a
-    /// second. However the enumeration ends, both monitor processes are gone before it returns: one left
+    /// Relevant lines from both monitors until cancelled; a monitor that ends is started again after a
+    /// second. However the enumeration ends, the xtables-monitor process is gone before it returns: one left
     /// behind would outlive the agent and keep a deleted namespace alive.
     /// </summary>
     public static async IAsyncEnumerable<string> WatchAsync(IReadOnlyCollection<string> devices, ILogger log, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var readers = Monitors.Select(m => RunAsync(m.Split(' '), devices, lines.Writer, log, stop.Token)).ToList();
+        var readers = new[] { RtnetlinkAsync(devices, lines.Writer, log, stop.Token), RunAsync(Rules, devices, lines.Writer, log, stop.Token) };
         try
         {
             await foreach (var line in lines.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -33,6 +35,35 @@ public static class KernelMonitor
         {
             await stop.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(readers).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The rtnetlink notifications, subscribed again a second after a failure; lost ones (an overrun) wake the agent for a full look.</summary>
+    private static async Task RtnetlinkAsync(IReadOnlyCollection<string> devices, System.Threading.Channels.ChannelWriter<string> lines, ILogger log, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var line in RtnetlinkMonitor.WatchAsync(null, cancellationToken).ConfigureAwait(false))
+                    if (line == RtnetlinkMonitor.Overrun || IsRelevant(line, devices)) lines.TryWrite(line);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (NetlinkException e)
+            {
+                log.Warning("rtnetlink notifications failed ({Message}); subscribing again", e.Message);
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 

@@ -239,6 +239,45 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
     }
 
     /// <summary>
+    /// Sends one change request (<c>NLM_F_REQUEST | NLM_F_ACK | </c><paramref name="flags"/>) and waits for the
+    /// kernel's acknowledgement; a refusal is a <see cref="NetlinkException"/> worded as iproute2 prints it
+    /// (<c>RTNETLINK answers: File exists</c>), with its errno.
+    /// </summary>
+    public void Request(ushort type, ushort flags, ReadOnlySpan<byte> body)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_fd < 0, this);
+            var sequence = ++_sequence;
+            Span<byte> request = stackalloc byte[HeaderLength + body.Length];
+            BinaryPrimitives.WriteUInt32LittleEndian(request, (uint)request.Length);
+            MemoryMarshal.Write(request[4..], type);
+            MemoryMarshal.Write(request[6..], (ushort)(Native.NLM_F_REQUEST | Native.NLM_F_ACK | flags));
+            MemoryMarshal.Write(request[8..], sequence);
+            MemoryMarshal.Write(request[12..], 0u);
+            body.CopyTo(request[HeaderLength..]);
+            Send(request);
+            while (true)
+            {
+                var datagram = _buffer.AsSpan(0, Receive());
+                while (datagram.Length >= HeaderLength)
+                {
+                    var messageLength = (int)MemoryMarshal.Read<uint>(datagram);
+                    if (messageLength < HeaderLength || messageLength > datagram.Length) break;
+                    var messageType = MemoryMarshal.Read<ushort>(datagram[4..]);
+                    var messageSequence = MemoryMarshal.Read<uint>(datagram[8..]);
+                    var payload = datagram[HeaderLength..messageLength];
+                    datagram = datagram[Math.Min(Align(messageLength), datagram.Length)..];
+                    if (messageSequence != sequence || messageType != Native.NLMSG_ERROR) continue;
+                    var error = payload.Length >= 4 ? -MemoryMarshal.Read<int>(payload) : Native.EIO;
+                    if (error == 0) return;
+                    throw new NetlinkException("RTNETLINK answers: " + Marshal.GetPInvokeErrorMessage(error), error);
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// The next notification's messages (type and payload), blocking until one comes or
     /// <paramref name="timeoutMilliseconds"/> passes (then none). For a socket bound to groups.
     /// </summary>
@@ -355,6 +394,7 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
         public const int EAGAIN = 11;
         public const int ENOBUFS = 105;
         public const int NLM_F_REQUEST = 0x1;
+        public const int NLM_F_ACK = 0x4;
         public const int NLM_F_DUMP = 0x300;
         public const int NLM_F_DUMP_INTR = 0x10;
         public const ushort NLMSG_NOOP = 1;

@@ -74,7 +74,7 @@ public sealed class RtnetlinkReader : IDisposable
 
     private readonly NetlinkSocket _socket;
 
-    private RtnetlinkReader(NetlinkSocket socket) => _socket = socket;
+    internal RtnetlinkReader(NetlinkSocket socket) => _socket = socket;
 
     /// <summary>
     /// A reader of the calling process's network namespace (<paramref name="netnsName"/> null) or of

@@ -1,0 +1,128 @@
+using OverlayCtl.Core.Hosts;
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Hosts.Connections;
+using OverlayCtl.Hosts.Execute;
+using OverlayCtl.Hosts.Observe.Netlink;
+using Serilog.Core;
+
+namespace OverlayCtl.Hosts.Tests.Observe.Netlink;
+
+/// <summary>
+/// The rtnetlink writer against iproute2 itself: the same peer steps carried out by <c>ip</c>/<c>bridge</c>
+/// in one namespace and by the writer in a twin leave both kernels with the same neighbours, fdb entries and
+/// routes, through adds, changes and removals.
+/// </summary>
+[Trait("Category", "Namespaces")]
+[Collection("Namespaces")]
+public sealed class RtnetlinkWriterTests : IDisposable
+{
+    private const string ByCommand = "nlw-a";
+    private const string ByWriter = "nlw-b";
+
+    public RtnetlinkWriterTests()
+    {
+        RemoveNamespaces();
+        try
+        {
+            foreach (var (ns, last) in new[] { (ByCommand, 1), (ByWriter, 2) })
+            {
+                Sh.Must("ip", "netns", "add", ns);
+                Sh.Must("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
+                Sh.Must("ip", "-n", ns, "addr", "add", $"198.18.201.{last}/24", "dev", "eth0");
+                Sh.Must("ip", "-n", ns, "link", "set", "eth0", "up");
+                Sh.Must("ip", "-n", ns, "link", "add", "flannel.1", "address", "0e:00:00:00:02:01", "mtu", "1450", "type", "vxlan", "id", "1",
+                    "local", $"198.18.201.{last}", "dev", "eth0", "dstport", "8472", "nolearning");
+                Sh.Must("ip", "-n", ns, "link", "set", "flannel.1", "up");
+            }
+        }
+        catch
+        {
+            RemoveNamespaces();
+            throw;
+        }
+    }
+
+    public void Dispose() => RemoveNamespaces();
+
+    private static IReadOnlyList<Step> Join(int peer, string mac, string underlay) =>
+    [
+        new IpStep(["neigh", "replace", $"10.244.{peer}.0", "dev", "flannel.1", "lladdr", mac, "nud", "permanent"]),
+        new BridgeStep(["fdb", "replace", mac, "dev", "flannel.1", "self", "dst", underlay, "permanent"]),
+        new IpStep(["route", "replace", $"10.244.{peer}.0/24", "via", $"10.244.{peer}.0", "dev", "flannel.1", "onlink", "proto", "211"]),
+    ];
+
+    private static IReadOnlyList<Step> Leave(int peer, string mac, string underlay) =>
+    [
+        new IpStep(["neigh", "del", $"10.244.{peer}.0", "dev", "flannel.1"]),
+        new BridgeStep(["fdb", "del", mac, "dev", "flannel.1", "self", "dst", underlay]),
+        new IpStep(["route", "del", $"10.244.{peer}.0/24", "dev", "flannel.1"]),
+    ];
+
+    [Fact]
+    public async Task ThePeerStepsWrittenInProcessLeaveTheKernelAsIpAndBridgeDo()
+    {
+        using var kernel = HostKernel.Open(ByWriter);
+        var commands = new NetnsHostRunner("a", ByCommand, new ProcessRunner(Logger.None, TimeSpan.FromSeconds(20)));
+        var phases = new[]
+        {
+            // Three peers join; then one changes its MAC and underlay (a host reinstalled), one leaves, and
+            // a route that is not onlink and has a plain protocol is set and removed.
+            Join(2, "0e:00:00:00:02:02", "198.18.201.12").Concat(Join(3, "0e:00:00:00:02:03", "198.18.201.13")).Concat(Join(4, "0e:00:00:00:02:04", "198.18.201.14")).ToList(),
+            Join(3, "0e:00:00:00:02:33", "198.18.201.33").Concat(Leave(4, "0e:00:00:00:02:04", "198.18.201.14")).ToList(),
+            [new IpStep(["route", "replace", "10.99.0.0/16", "via", "198.18.201.254", "dev", "eth0"])],
+            [new IpStep(["route", "del", "10.99.0.0/16"])],
+        };
+        foreach (var steps in phases)
+        {
+            Assert.All(steps, s => Assert.True(RtnetlinkWriter.CanWrite(s), s.Render()));
+            await PlanExecutor.ExecuteAsync(commands, new HostPlan("a", [.. steps.Select(s => new Operation(ChangeKind.Add, ResourceAddress.Link("x"), s))]), default);
+            var indexes = kernel.Reader.ReadLinks().ToDictionary(l => l.Name, l => l.Index);
+            foreach (var step in steps) kernel.Writer.Write(step, name => indexes.TryGetValue(name, out var index) ? index : null);
+
+            using var reference = RtnetlinkReader.Open(ByCommand);
+            var want = reference.Read();
+            var got = kernel.Reader.Read();
+            // As sets: neighbour and fdb tables are hash tables, dumped in an order each namespace seeds for itself.
+            Assert.Equal(Sorted(want.Routes), Sorted(got.Routes));
+            Assert.Equal(Sorted(want.Neighbors), Sorted(got.Neighbors));
+            Assert.Equal(Sorted(want.Fdb.Where(f => f.Device == "flannel.1")), Sorted(got.Fdb.Where(f => f.Device == "flannel.1")));
+        }
+        // The last state is what the phases say, so equal kernels are not merely equally empty.
+        var routes = kernel.Reader.ReadRoutes();
+        Assert.Contains(new Core.State.RouteInfo(Ipv4Cidr.Parse("10.244.3.0/24"), Ipv4Address.Parse("10.244.3.0"), "flannel.1", true, "211"), routes);
+        Assert.DoesNotContain(routes, r => r.Destination == Ipv4Cidr.Parse("10.244.4.0/24") || r.Destination == Ipv4Cidr.Parse("10.99.0.0/16"));
+        Assert.Contains(kernel.Reader.ReadFdb(), f => f.Mac == MacAddress.Parse("0e:00:00:00:02:33") && f.Destination == Ipv4Address.Parse("198.18.201.33") && f.Self && f.Permanent);
+        Assert.Contains(kernel.Reader.ReadNeighbors(), n => n.Address == Ipv4Address.Parse("10.244.3.0") && n.LinkAddress == MacAddress.Parse("0e:00:00:00:02:33") && n.Permanent);
+    }
+
+    [Fact]
+    public void WhatTheKernelRefusesIsWordedAsIproute2WordsIt()
+    {
+        using var kernel = HostKernel.Open(ByWriter);
+        var indexes = kernel.Reader.ReadLinks().ToDictionary(l => l.Name, l => l.Index);
+        int? IndexOf(string name) => indexes.TryGetValue(name, out var index) ? index : null;
+        var absent = Assert.Throws<NetlinkException>(() => kernel.Writer.Write(new IpStep(["neigh", "del", "10.244.9.0", "dev", "flannel.1"]), IndexOf));
+        Assert.Equal("RTNETLINK answers: No such file or directory", absent.Message);
+        var device = Assert.Throws<NetlinkException>(() => kernel.Writer.Write(new IpStep(["route", "replace", "10.244.9.0/24", "via", "10.244.9.0", "dev", "nope", "onlink", "proto", "211"]), IndexOf));
+        Assert.Equal("Cannot find device \"nope\"", device.Message);
+    }
+
+    [Theory]
+    [InlineData("neigh replace 10.244.2.0 dev flannel.1 lladdr 0e:00:00:00:02:02", false)] // no "nud permanent": not the planner's form
+    [InlineData("route replace 10.244.2.0/24 dev flannel.1", false)] // no gateway: iproute2 would pick a link scope
+    [InlineData("route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 mtu 1400", false)]
+    [InlineData("link set flannel.1 up", false)]
+    [InlineData("route del 10.244.2.0/24 dev flannel.1 proto 211", true)]
+    [InlineData("route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 proto 211", true)]
+    public void OnlyThePlannersOwnFormsAreWrittenInProcess(string arguments, bool writable) =>
+        Assert.Equal(writable, RtnetlinkWriter.CanWrite(new IpStep(arguments.Split(' '))));
+
+    private static List<T> Sorted<T>(IEnumerable<T> records) => [.. records.OrderBy(r => r!.ToString(), StringComparer.Ordinal)];
+
+    private static void RemoveNamespaces()
+    {
+        foreach (var ns in new[] { ByCommand, ByWriter })
+            if (File.Exists(Path.Combine("/run/netns", ns))) Sh.Run("ip", "netns", "del", ns);
+    }
+}
