@@ -14,7 +14,7 @@ public sealed class NetlinkException(string message, int errno = 0) : Exception(
 }
 
 /// <summary>
-/// One NETLINK_ROUTE socket, made with libc because .NET's <c>Socket</c> has no AF_NETLINK. A socket
+/// One netlink socket (NETLINK_ROUTE, or NETLINK_NETFILTER for rule notifications), made with libc because .NET's <c>Socket</c> has no AF_NETLINK. A socket
 /// stays in the network namespace it was created in, so a socket for a named namespace is made on a
 /// thread of its own that enters the namespace, creates it, goes back and ends: no other thread (and
 /// not the caller's) ever changes namespace. Requests are serialised: one dump at a time.
@@ -50,9 +50,9 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
     /// A socket in the calling process's namespace (<paramref name="netnsName"/> null) or in
     /// <c>/run/netns/NAME</c>, bound to <paramref name="groups"/> (RTMGRP_* bits) for notifications.
     /// </summary>
-    public static NetlinkSocket Open(string? netnsName, int groups = 0)
+    public static NetlinkSocket Open(string? netnsName, int groups = 0, int protocol = Native.NETLINK_ROUTE)
     {
-        if (netnsName is null) return Create(groups);
+        if (netnsName is null) return Create(groups, protocol);
         if (netnsName.Length == 0 || netnsName.Contains('/', StringComparison.Ordinal) || netnsName is "." or ".." || netnsName.Contains('\0', StringComparison.Ordinal))
             throw new ArgumentException($"'{netnsName}' is not a network namespace name", nameof(netnsName));
 
@@ -62,7 +62,7 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
         {
             try
             {
-                socket = CreateIn(netnsName, groups);
+                socket = CreateIn(netnsName, groups, protocol);
             }
 #pragma warning disable CA1031 // Handed to the caller, which rethrows it.
             catch (Exception e)
@@ -85,7 +85,7 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
     /// Runs on a thread that ends right after: enters the namespace, creates the socket, returns to the
     /// thread's own namespace.
     /// </summary>
-    private static NetlinkSocket CreateIn(string netnsName, int groups)
+    private static NetlinkSocket CreateIn(string netnsName, int groups, int protocol)
     {
         var path = NetnsDirectory + "/" + netnsName;
         var home = Native.open("/proc/thread-self/ns/net", Native.O_RDONLY | Native.O_CLOEXEC);
@@ -112,7 +112,7 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
             NetlinkSocket? socket = null;
             try
             {
-                socket = Create(groups);
+                socket = Create(groups, protocol);
             }
             finally
             {
@@ -134,9 +134,9 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
         }
     }
 
-    private static NetlinkSocket Create(int groups)
+    private static NetlinkSocket Create(int groups, int protocol)
     {
-        var fd = Native.socket(Native.AF_NETLINK, Native.SOCK_RAW | Native.SOCK_CLOEXEC, Native.NETLINK_ROUTE);
+        var fd = Native.socket(Native.AF_NETLINK, Native.SOCK_RAW | Native.SOCK_CLOEXEC, protocol);
         if (fd < 0) throw Failure("socket(AF_NETLINK)", Marshal.GetLastPInvokeError());
         try
         {
@@ -373,12 +373,13 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
     }
 
     /// <summary>libc's socket and namespace calls; every argument blittable, so NativeAOT needs no marshalling stubs.</summary>
-    private static partial class Native
+    internal static partial class Native
     {
         public const int AF_NETLINK = 16;
         public const int SOCK_RAW = 3;
         public const int SOCK_CLOEXEC = 0x80000;
         public const int NETLINK_ROUTE = 0;
+        public const int NETLINK_NETFILTER = 12;
         public const int SOL_SOCKET = 1;
         public const int SO_RCVBUF = 8;
         public const int SO_RCVTIMEO = 20;
