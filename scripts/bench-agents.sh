@@ -25,12 +25,12 @@ etcd_pid= spec= loop_pid=
 mon_pids=()
 stop_monitors() { local p; for p in "${mon_pids[@]}"; do kill "$p" 2>/dev/null || true; done; mon_pids=(); }
 stop_etcd() { if [ -n "$etcd_pid" ]; then kill "$etcd_pid" 2>/dev/null || true; wait "$etcd_pid" 2>/dev/null || true; fi; etcd_pid=; }
-# The agents' children (their `ip monitor` and `xtables-monitor`), recorded before the agents are
+# The agents' children (none since their monitors are in process; earlier `ip monitor` and `xtables-monitor`), recorded before the agents are
 # stopped: an agent stopped with SIGTERM has been seen to leave them running, reparented to init, which
 # keeps the deleted namespace alive. Those that outlive their agent are counted and killed here.
 agent_children() { # name
   local p
-  for p in /run/overlayctl/lab/"$1"/*.pid; do [ -f "$p" ] && ps -o pid= --ppid "$(cat "$p")"; done | xargs
+  for p in /run/overlayctl/lab/"$1"/*.pid; do [ -f "$p" ] && { ps -o pid= --ppid "$(cat "$p")" || true; }; done | xargs
 }
 stop_agents() { # spec name -> prints how many children outlived their agent
   local kids left=0 k
@@ -225,7 +225,7 @@ EOF
     # 3. Idle cost of n1's agent over $idle s, beside a loop re-running apply for n1 every 0.5 s.
     sleep 2
     apid=$(cat "/run/overlayctl/lab/$name/n1.pid")
-    kids=$(ps -o pid= --ppid "$apid" | xargs)
+    kids=$({ ps -o pid= --ppid "$apid" || true; } | xargs) # none since the monitors are in process
     echo "  n1 agent pid $apid, children: $(for k in $kids; do tr '\0' ' ' <"/proc/$k/cmdline"; echo -n '; '; done)" | tee -a "$out/agents.txt"
     ( while :; do "$ovl" apply -f "$spec" --limit n1 </dev/null >/dev/null 2>&1; sleep 0.5; done ) &
     loop_pid=$!
@@ -235,11 +235,13 @@ EOF
     a1=$(ticks "$apid" 1); k1=$(for k in $kids; do ticks "$k"; done | awk '{s += $1} END {print s + 0}'); l1=$(ticks "$loop_pid" 1); t1=$(now)
     rss_agent=$(rss_kb "$apid"); rss_kids=$(for k in $kids; do rss_kb "$k"; done | awk '{s += $1} END {print s + 0}')
     hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$apid/status")
+    # Resident memory is the binary's pages (shared by every overlayctl on the host) plus the agent's own.
+    split=$(awk '/^RssAnon|^RssFile/ {printf "%s %s kB; ", $1, $2}' "/proc/$apid/status")
     kill "$loop_pid"; wait "$loop_pid" 2>/dev/null || true; loop_pid=
     read -r cpu_agent cpu_kids cpu_loop < <(awk -v a=$((a1 - a0)) -v k=$((k1 - k0)) -v l=$((l1 - l0)) -v hz="$hz" -v s="$t0" -v e="$t1" \
       'BEGIN {d = e - s; printf "%.2f %.2f %.1f\n", 100 * a / hz / d, 100 * k / hz / d, 100 * l / hz / d}')
     idle_row="| $(awk -v a="$rss_agent" -v k="$rss_kids" 'BEGIN {printf "%.1f MB (agent %.1f + monitors %.1f)", (a + k) / 1024, a / 1024, k / 1024}') | $(awk -v a="$cpu_agent" -v k="$cpu_kids" 'BEGIN {printf "%.2f %% (agent and what it ran %.2f + monitors %.2f)", a + k, a, k}') | $cpu_loop % |"
-    echo "  idle $idle s: RSS $rss_agent kB agent (peak $hwm kB) + $rss_kids kB monitors; CPU agent+reaped children $cpu_agent %, monitors $cpu_kids %; apply loop (--limit n1, every 0.5 s) $cpu_loop % of a core" | tee -a "$out/agents.txt"
+    echo "  idle $idle s: RSS $rss_agent kB agent (peak $hwm kB; $split) + $rss_kids kB monitors; CPU agent+reaped children $cpu_agent %, monitors $cpu_kids %; apply loop (--limit n1, every 0.5 s) $cpu_loop % of a core" | tee -a "$out/agents.txt"
   fi
 
   # 4. The push model, same lab: agents stopped, a lease written, apply run at once.
