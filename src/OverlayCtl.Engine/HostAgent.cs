@@ -239,7 +239,7 @@ public sealed class HostAgent(
                 }
             }
             if (outcome.Plan!.Operations.SelectMany(o => o.Steps).All(LeavesSettledAlone)) _settled = observed;
-            var count = outcome.Plan?.Operations.Count ?? 0;
+            var count = outcome.Plan.Operations.Count;
             if (count > 0) log.Information("{Host}: converged ({Reason}): {Count} operation(s), {Peers} peer(s)", host.Name, reason, count, snapshot.Leases.Count - 1);
             else log.Debug("{Host}: converged ({Reason}): nothing to do", host.Name, reason);
             Report(new AgentState(host.Name, own.Subnet.ToString(), DateTimeOffset.UtcNow, snapshot.Revision, count, null));

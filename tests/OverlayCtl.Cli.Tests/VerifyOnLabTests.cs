@@ -96,7 +96,9 @@ public sealed class VerifyOnLabTests(EtcdFixture etcd, ITestOutputHelper output)
         await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 2, underlay: "198.18.42.0/24");
         await lab.RunAsync("lab", "up");
         Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
-        // Pairs then wait out their pings, which leaves time to interrupt while the probes exist.
+        // Every pair then waits out its pings, which leaves time to interrupt while the probes exist (with one
+        // host dropping, a loaded machine once saw verify finish before the interrupt landed).
+        lab.InHost("n1", "iptables", "-I", "FORWARD", "1", "-j", "DROP");
         lab.InHost("n2", "iptables", "-I", "FORWARD", "1", "-j", "DROP");
         var binary = Path.Combine(AppContext.BaseDirectory, "overlayctl");
         var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -107,7 +109,8 @@ public sealed class VerifyOnLabTests(EtcdFixture etcd, ITestOutputHelper output)
         while (!Sh.Must("ip", "netns", "list").Contains("ovlprobe-", StringComparison.Ordinal) && deadline.Elapsed < TimeSpan.FromSeconds(20))
             await Task.Delay(50);
         Assert.Contains("ovlprobe-", Sh.Must("ip", "netns", "list"), StringComparison.Ordinal);
-        await Task.Delay(500);
+        await Task.Delay(100);
+        Assert.False(verify.HasExited, "verify ended before it could be interrupted");
         Sh.Must("kill", "-INT", verify.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(verify.WaitForExit(TimeSpan.FromSeconds(20)), "verify did not stop on SIGINT");
         output.WriteLine(await stderr);

@@ -277,6 +277,64 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
         }
     }
 
+    /// <summary>Turns one notification (message type and payload) into a line; null for one not worth a line.</summary>
+    public delegate string? Formatter(ushort type, ReadOnlySpan<byte> payload);
+
+    /// <summary>Written when the kernel dropped notifications (receive buffer overrun): the reader should look at everything again.</summary>
+    public const string Overrun = "overrun: notifications were lost";
+
+    /// <summary>
+    /// The lines <paramref name="format"/> makes of this (group-bound) socket's notifications until cancelled,
+    /// read by a long-running thread of their own; <see cref="Overrun"/> when some were lost. The socket stays
+    /// the caller's to dispose, after the enumeration ended.
+    /// </summary>
+    public async IAsyncEnumerable<string> NotificationsAsync(Formatter format, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var lines = System.Threading.Channels.Channel.CreateUnbounded<string>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pump = Task.Factory.StartNew(() => Pump(format, lines.Writer, stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            await foreach (var line in lines.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                yield return line;
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            // The pump wakes at least every 200 ms to see the cancellation; the socket may close once it stopped.
+            await pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private void Pump(Formatter format, System.Threading.Channels.ChannelWriter<string> lines, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                List<(ushort Type, byte[] Payload)> messages;
+                try
+                {
+                    messages = ReceiveNotifications(200);
+                }
+                catch (NetlinkException e) when (e.Errno == Native.ENOBUFS)
+                {
+                    lines.TryWrite(Overrun);
+                    continue;
+                }
+                foreach (var (type, payload) in messages)
+                    if (format(type, payload) is { } line) lines.TryWrite(line);
+            }
+            lines.TryComplete();
+        }
+#pragma warning disable CA1031 // Handed to the reader of the lines, which rethrows it.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            lines.TryComplete(e);
+        }
+    }
+
     /// <summary>
     /// The next notification's messages (type and payload), blocking until one comes or
     /// <paramref name="timeoutMilliseconds"/> passes (then none). For a socket bound to groups.

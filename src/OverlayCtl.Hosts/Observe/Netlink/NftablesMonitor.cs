@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using static OverlayCtl.Hosts.Observe.Netlink.AttributeValues;
 
 namespace OverlayCtl.Hosts.Observe.Netlink;
@@ -26,57 +25,16 @@ public static class NftablesMonitor
     private const int NFTA_RULE_TABLE = 1; // also NFTA_CHAIN_TABLE and NFTA_TABLE_NAME
     private const int NFTA_CHAIN_NAME = 3;
     private const int NFTA_RULE_CHAIN = 2;
-    private const int ENOBUFS = 105;
 
     /// <summary>
     /// Lines until cancelled, for this process's namespace (<paramref name="netnsName"/> null) or
-    /// <c>/run/netns/NAME</c>; <see cref="RtnetlinkMonitor.Overrun"/> when notifications were lost.
+    /// <c>/run/netns/NAME</c>; <see cref="NetlinkSocket.Overrun"/> when notifications were lost.
     /// </summary>
     public static async IAsyncEnumerable<string> WatchAsync(string? netnsName, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var socket = NetlinkSocket.Open(netnsName, 1 << (NFNLGRP_NFTABLES - 1), NetlinkSocket.Native.NETLINK_NETFILTER);
-        var lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var pump = Task.Factory.StartNew(() => Pump(socket, lines.Writer, stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        try
-        {
-            await foreach (var line in lines.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                yield return line;
-        }
-        finally
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
-            await pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
-
-    private static void Pump(NetlinkSocket socket, ChannelWriter<string> lines, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                List<(ushort Type, byte[] Payload)> messages;
-                try
-                {
-                    messages = socket.ReceiveNotifications(200);
-                }
-                catch (NetlinkException e) when (e.Errno == ENOBUFS)
-                {
-                    lines.TryWrite(RtnetlinkMonitor.Overrun);
-                    continue;
-                }
-                foreach (var (type, payload) in messages)
-                    if (Format(type, payload) is { } line) lines.TryWrite(line);
-            }
-            lines.TryComplete();
-        }
-#pragma warning disable CA1031 // Handed to the reader of the lines, which rethrows it.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            lines.TryComplete(e);
-        }
+        await foreach (var line in socket.NotificationsAsync(Format, cancellationToken).ConfigureAwait(false))
+            yield return line;
     }
 
     /// <summary>The line for one nftables notification; null for other families and for what iptables does not show (sets, generations).</summary>

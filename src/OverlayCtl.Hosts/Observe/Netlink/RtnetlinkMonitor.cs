@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Threading.Channels;
 using static OverlayCtl.Hosts.Observe.Netlink.AttributeValues;
 
 namespace OverlayCtl.Hosts.Observe.Netlink;
@@ -19,7 +18,7 @@ namespace OverlayCtl.Hosts.Observe.Netlink;
 public static class RtnetlinkMonitor
 {
     /// <summary>Written when the kernel dropped notifications (receive buffer overrun): the caller should read everything again.</summary>
-    public const string Overrun = "overrun: notifications were lost";
+    public const string Overrun = NetlinkSocket.Overrun;
 
     private const int RTMGRP_LINK = 0x1;
     private const int RTMGRP_NEIGH = 0x4;
@@ -34,7 +33,6 @@ public static class RtnetlinkMonitor
     private const ushort RTM_NEWNEIGH = 28;
     private const ushort RTM_DELNEIGH = 29;
     private const byte AF_INET = 2;
-    private const int ENOBUFS = 105;
 
     /// <summary>
     /// Lines until cancelled, for the calling process's namespace (<paramref name="netnsName"/> null) or
@@ -47,51 +45,8 @@ public static class RtnetlinkMonitor
         using var notifications = NetlinkSocket.Open(netnsName, RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE);
         using var reader = RtnetlinkReader.Open(netnsName);
         var names = new Names(reader);
-        var lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var pump = Task.Factory.StartNew(() => Pump(notifications, names, lines.Writer, stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        try
-        {
-            await foreach (var line in lines.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                yield return line;
-        }
-        finally
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
-            // The pump wakes at least every 200 ms to see the cancellation; the sockets close after it stopped.
-            await pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
-
-    private static void Pump(NetlinkSocket socket, Names names, ChannelWriter<string> lines, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                List<(ushort Type, byte[] Payload)> messages;
-                try
-                {
-                    messages = socket.ReceiveNotifications(200);
-                }
-                catch (NetlinkException e) when (e.Errno == ENOBUFS)
-                {
-                    lines.TryWrite(Overrun);
-                    continue;
-                }
-                foreach (var (type, payload) in messages)
-                {
-                    if (Format(type, payload, names) is { } line) lines.TryWrite(line);
-                }
-            }
-            lines.TryComplete();
-        }
-#pragma warning disable CA1031 // Handed to the reader of the lines, which rethrows it.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            lines.TryComplete(e);
-        }
+        await foreach (var line in notifications.NotificationsAsync((type, payload) => Format(type, payload, names), cancellationToken).ConfigureAwait(false))
+            yield return line;
     }
 
     /// <summary>ip monitor's headline for one notification; null for what <c>ip -4 monitor</c> does not print.</summary>
