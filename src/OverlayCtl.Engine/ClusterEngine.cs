@@ -30,7 +30,7 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
     {
         var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         var observed = await PreflightAsync(targets, snapshot, cancellationToken).ConfigureAwait(false);
-        var outcomes = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot), execute: false, cancellationToken, observed).ConfigureAwait(false);
+        var outcomes = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot, Observation.States(observed)), execute: false, cancellationToken, observed).ConfigureAwait(false);
         var held = LeaseCoordinator.HeldBy(spec, snapshot.Leases);
         return new PlanResult(outcomes, targets.Where(t => !held.ContainsKey(t.Name)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal), snapshot);
     }
@@ -64,7 +64,7 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         }
         if (stale.Count > 0) throw new StalePlanException(stale);
 
-        var again = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot), execute: false, cancellationToken, observed).ConfigureAwait(false);
+        var again = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot, Observation.States(observed)), execute: false, cancellationToken, observed).ConfigureAwait(false);
         foreach (var (outcome, host) in again.Zip(saved.Hosts.Where(h => observed.ContainsKey(h.Host))))
         {
             var ops = outcome.Plan?.Operations.Select(OperationReport.From).ToList();
@@ -74,7 +74,7 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         if (stale.Count > 0) throw new StalePlanException(stale);
 
         // Only a flannel node writing between the snapshot and now (it takes no lock) can make these differ.
-        var allocated = await Leases.AllocateAsync(spec.Hosts, cancellationToken).ConfigureAwait(false);
+        var allocated = await Leases.AllocateAsync(spec.Hosts, cancellationToken, Observation.States(observed), snapshot.Leases).ConfigureAwait(false);
         stale.AddRange(again.Where(o => allocated[o.Host].Subnet != o.Lease?.Subnet)
             .Select(o => $"{o.Host} was given {allocated[o.Host].Subnet}, not the planned {o.Lease?.Subnet} (leases were written; no host was touched)"));
         if (stale.Count > 0) throw new StalePlanException(stale);
@@ -93,7 +93,10 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         await using var held = await LockAsync(cancellationToken).ConfigureAwait(false);
         var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         var observed = await PreflightAsync(targets, snapshot, cancellationToken).ConfigureAwait(false);
-        await Leases.AllocateAsync(spec.Hosts, cancellationToken).ConfigureAwait(false);
+        // What a lease needs from its host (a key made there) comes first; like the leases, before any approval:
+        // neither changes the network.
+        observed = await Hosts.PrepareLeasesAsync(targets, observed, cancellationToken).ConfigureAwait(false);
+        await Leases.AllocateAsync(spec.Hosts, cancellationToken, Observation.States(observed), snapshot.Leases).ConfigureAwait(false);
         var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
         if (approve is null) return await Hosts.ConvergeAsync(targets, leases, execute: true, cancellationToken, observed).ConfigureAwait(false);
         var planned = await Hosts.ConvergeAsync(targets, leases, execute: false, cancellationToken, observed).ConfigureAwait(false);
