@@ -24,9 +24,9 @@ public sealed class FlannelFormatTests
     public void AWireGuardLeaseCarriesOnlyThePublicKeyAndPortAsFlannelWritesThem()
     {
         var lease = new Lease(Ipv4Cidr.Parse("10.5.72.0/24"), Ipv4Address.Parse("192.168.64.3"), "wireguard", null, null,
-            PublicKey: "GHLwzPUBPV5Hz4QzuJ6oFLIO7xSmUyjO8ILaVvXkUTU=", Port: 51820);
+            PublicKey: "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWX/0=", Port: 51820);
         var json = FlannelFormat.SerializeLease(lease);
-        Assert.Equal("""{"PublicIP":"192.168.64.3","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"GHLwzPUBPV5Hz4QzuJ6oFLIO7xSmUyjO8ILaVvXkUTU=","Port":51820}}""", json);
+        Assert.Equal("""{"PublicIP":"192.168.64.3","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWX/0=","Port":51820}}""", json);
         Assert.Equal(lease, FlannelFormat.ParseLease(lease.Subnet, json, out _));
     }
 
