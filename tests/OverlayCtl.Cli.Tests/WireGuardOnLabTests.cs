@@ -52,6 +52,11 @@ public sealed class WireGuardOnLabTests(EtcdFixture etcd, ITestOutputHelper outp
 
         var plan = await lab.RunAsync("plan", "--detailed-exitcode");
         Assert.True(plan.ExitCode == 0, plan.ToString());
+        // doctor's wireguard checks on the real thing: every key, peer and handshake as the leases say.
+        var doctor = await lab.RunAsync("doctor");
+        Assert.True(doctor.ExitCode == 0, doctor.ToString());
+        var status = await lab.RunAsync("status");
+        Assert.True(status.ExitCode == 0, status.ToString());
 
         // Each host's device: flannel's name and MTU, its key's public half in its lease, two peers that shook hands.
         var leases = etcd.Cluster.Etcdctl(null, "get", "--prefix", $"/e2e/{lab.Id}/");
@@ -66,7 +71,7 @@ public sealed class WireGuardOnLabTests(EtcdFixture etcd, ITestOutputHelper outp
         }
 
         // The private keys are nowhere but in their files: not in etcd, plans, output, -v logs or the audit file.
-        var everything = string.Join("\n", leases, before.Stdout, before.Stderr, apply.Stdout, apply.Stderr, plan.Stdout, plan.Stderr, verify.Stdout, File.ReadAllText(log));
+        var everything = string.Join("\n", leases, before.Stdout, before.Stderr, apply.Stdout, apply.Stderr, plan.Stdout, plan.Stderr, verify.Stdout, doctor.Stdout, status.Stdout, File.ReadAllText(log));
         Assert.Contains("wg set flannel-wg private-key", File.ReadAllText(log), StringComparison.Ordinal);
         foreach (var secret in privateKeys) Assert.DoesNotContain(secret, everything, StringComparison.Ordinal);
 

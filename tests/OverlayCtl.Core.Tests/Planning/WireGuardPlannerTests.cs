@@ -13,22 +13,22 @@ public sealed class WireGuardPlannerTests
 {
     private const string PerHostKey = "  wireguard: { keyFile: \"/etc/wg/{host}.key\" }";
 
-    private static ClusterSpec Spec() => Lab.Spec(backend: "wireguard", extra: PerHostKey);
+    internal static ClusterSpec Spec() => Lab.Spec(backend: "wireguard", extra: PerHostKey);
 
     private static string Render(HostPlan plan) => PlanRenderer.Render(new Plan([plan]));
 
     private static List<string> Commands(HostPlan plan) => plan.Operations.Select(o => o.Render()).ToList();
 
     /// <summary>A public key per node, as wg pubkey prints one.</summary>
-    private static string Key(int n) => Convert.ToBase64String(Enumerable.Repeat((byte)(n * 17), 32).ToArray());
+    internal static string Key(int n) => Convert.ToBase64String(Enumerable.Repeat((byte)(n * 17), 32).ToArray());
 
-    private static Lease LeaseOf(ClusterSpec spec, int n) => Lab.LeaseOf(spec, n) with { PublicKey = Key(n) };
+    internal static Lease LeaseOf(ClusterSpec spec, int n) => Lab.LeaseOf(spec, n) with { PublicKey = Key(n) };
 
-    private static PlanInput Input(ClusterSpec spec, ObservedHost observed, params int[] peers) =>
+    internal static PlanInput Input(ClusterSpec spec, ObservedHost observed, params int[] peers) =>
         new(spec, spec.Hosts[0], LeaseOf(spec, 1), peers.Select(p => new Peer(LeaseOf(spec, p), $"node{p}")).ToList(), observed);
 
     /// <summary>node1 as an apply with wireguard-go leaves it, with the given peers.</summary>
-    private static ObservedHost Converged(ClusterSpec spec, params int[] peers)
+    internal static ObservedHost Converged(ClusterSpec spec, params int[] peers)
     {
         var host = Lab.Converged(spec);
         var device = WireGuardBackend.DeviceName;

@@ -46,7 +46,16 @@ public sealed class WireGuardBackend : IBackend
     /// </summary>
     public int Overhead => 80;
 
-    public IReadOnlyList<DoctorCheck> Checks => [];
+    /// <summary>How old a peer's last handshake may be: WireGuard shakes hands again every 2 minutes while traffic flows.</summary>
+    public static TimeSpan HandshakeAge { get; } = TimeSpan.FromMinutes(3);
+
+    public IReadOnlyList<DoctorCheck> Checks { get; } =
+    [
+        new("wireguard-port", "INPUT does not drop the WireGuard UDP listen port"),
+        new("private-key", "flannel-wg holds the key file's private key, whose public half is the one in the lease"),
+        new("peers", "every WireGuard lease is a peer of flannel-wg with the lease's key, endpoint PublicIP:Port and subnet as allowed IPs"),
+        new("handshake", "every peer shook hands within the last 3 minutes (none: no traffic passed, or UDP to its port is blocked)"),
+    ];
 
     public static WireGuardSettings SettingsOf(ClusterSpec spec) => spec.Network.SettingsOf<WireGuardSettings>(BackendName);
 
@@ -205,5 +214,49 @@ public sealed class WireGuardBackend : IBackend
     public BackendStatus Status(ClusterSpec spec, Lease lease, ObservedHost observed, HostPlan plan) =>
         new(DeviceName, BackendStatus.LinkState(observed, DeviceName), BackendStatus.Wanting(plan, ResourceKind.Peer));
 
-    public IEnumerable<Finding> Check(DoctorContext context) => [];
+    public IEnumerable<Finding> Check(DoctorContext context)
+    {
+        var (spec, host, lease, peers, observed) = (context.Input.Spec, context.Input.Host, context.Input.Lease, context.Input.Peers, context.Input.Observed);
+        var settings = SettingsOf(spec);
+        foreach (var finding in UdpPortCheck.Run(context, "wireguard-port", "WireGuard", settings.ListenPort)) yield return finding;
+        var wireGuardPeers = peers.Where(p => p.Lease.BackendType == BackendName && WireGuardPrograms.IsKey(p.Lease.PublicKey)).ToList();
+        if (!observed.WireGuard.TryGetValue(DeviceName, out var device))
+        {
+            if (wireGuardPeers.Count > 0) yield return context.Finding("peers", Severity.Error, $"{DeviceName} is missing: no tunnel to any peer", "overlayctl apply");
+            yield break;
+        }
+
+        var keyFile = settings.KeyFileFor(spec, host);
+        var fileKey = observed.PublicKeys.GetValueOrDefault(keyFile);
+        if (device.PublicKey is null || device.PublicKey != fileKey)
+            yield return context.Finding("private-key", Severity.Error,
+                $"{DeviceName} holds {(device.PublicKey is null ? "no private key" : $"the private half of {device.PublicKey}")}, but {keyFile} holds {(fileKey is null ? "nothing" : $"the private half of {fileKey}")}: peers encrypt to a key this host does not use",
+                $"overlayctl apply (sets {DeviceName}'s key from {keyFile}, made there if absent)");
+        else if (lease.PublicKey != fileKey)
+            yield return context.Finding("private-key", Severity.Error,
+                $"the lease says public key {lease.PublicKey ?? "(none)"}, but {keyFile} holds the private half of {fileKey}: peers encrypt to a key this host does not have",
+                "overlayctl apply (writes the host's public key into its lease)");
+
+        foreach (var peer in wireGuardPeers)
+        {
+            var l = peer.Lease;
+            var name = $"peer {peer.HostName ?? l.PublicIp.ToString()} ({l.Subnet})";
+            var port = l.Port is > 0 and <= 65_535 ? l.Port.Value : settings.ListenPort;
+            var endpoint = string.Create(CultureInfo.InvariantCulture, $"{l.PublicIp}:{port}");
+            var problems = new List<string>();
+            if (device.FindPeer(l.PublicKey!) is not { } current) problems.Add($"{DeviceName} has no peer with its public key {l.PublicKey}");
+            else
+            {
+                if (current.Endpoint != endpoint) problems.Add($"endpoint {current.Endpoint ?? "(none)"}, not {endpoint} as its lease says");
+                if (!current.AllowedIps.SequenceEqual(new[] { l.Subnet.ToString() }, StringComparer.Ordinal))
+                    problems.Add($"allowed IPs {(current.AllowedIps.Count == 0 ? "(none)" : string.Join(",", current.AllowedIps))}, not {l.Subnet} as its lease says");
+                if (problems.Count == 0 && context.Facts.Now is { } now && (current.LatestHandshake is not { } at || now - at > HandshakeAge))
+                    yield return context.Finding("handshake", Severity.Warning,
+                        $"{name}: {(current.LatestHandshake is { } last ? $"last handshake {(int)(now - last).TotalMinutes} min ago" : "no handshake yet")}: no traffic passed, or UDP {port} from {host.Address} to {l.PublicIp} is blocked",
+                        $"ping a container on {peer.HostName ?? l.PublicIp.ToString()}; if it fails, check that UDP {port} passes between the hosts (doctor's wireguard-port there)");
+            }
+            if (problems.Count > 0)
+                yield return context.Finding("peers", Severity.Error, $"{name}: {string.Join("; ", problems)}", "overlayctl apply (sets the peer from its lease)");
+        }
+    }
 }
