@@ -70,8 +70,26 @@ public sealed class WireGuardOnLabTests(EtcdFixture etcd, ITestOutputHelper outp
             Assert.Contains("10.244.0.0/16 dev flannel-wg proto 211", lab.InHost(host, "ip", "route"), StringComparison.Ordinal);
         }
 
+        // rotate-keys n1: a new pair made on n1, its lease and every peer follow; traffic flows, nothing is left to do.
+        var rotatePlan = await lab.RunAsync("rotate-keys", "--limit", "n1", "--dry-run");
+        Assert.True(rotatePlan.ExitCode == 0, rotatePlan.ToString());
+        Assert.Contains("a new private key generated on the host (public key known after apply)", rotatePlan.Stdout, StringComparison.Ordinal);
+        var oldPublic = lab.InHostRun("n1", "wg", "show", "flannel-wg", "public-key").Trim();
+        var rotate = await lab.RunAsync("rotate-keys", "--limit", "n1", "-v");
+        Assert.True(rotate.ExitCode == 0, rotate.ToString());
+        var newPublic = lab.InHostRun("n1", "wg", "show", "flannel-wg", "public-key").Trim();
+        Assert.NotEqual(oldPublic, newPublic);
+        Assert.Contains($"\"PublicKey\":\"{newPublic}\"", etcd.Cluster.Etcdctl(null, "get", "--prefix", $"/e2e/{lab.Id}/"), StringComparison.Ordinal);
+        Assert.Contains(newPublic, lab.InHostRun("n2", "wg", "show", "flannel-wg", "peers"), StringComparison.Ordinal);
+        Assert.DoesNotContain(oldPublic, lab.InHostRun("n3", "wg", "show", "flannel-wg", "peers"), StringComparison.Ordinal);
+        ApplyOnLabTests.AssertFullMesh(lab, containers);
+        Assert.Equal(0, (await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode);
+        var rotatedKey = File.ReadAllText(keys["n1"]).Trim();
+        Assert.DoesNotContain(rotatedKey, rotate.Stdout + rotate.Stderr + rotatePlan.Stdout, StringComparison.Ordinal);
+        privateKeys.Add(rotatedKey);
+
         // The private keys are nowhere but in their files: not in etcd, plans, output, -v logs or the audit file.
-        var everything = string.Join("\n", leases, before.Stdout, before.Stderr, apply.Stdout, apply.Stderr, plan.Stdout, plan.Stderr, verify.Stdout, doctor.Stdout, status.Stdout, File.ReadAllText(log));
+        var everything = string.Join("\n", leases, before.Stdout, before.Stderr, apply.Stdout, apply.Stderr, plan.Stdout, plan.Stderr, verify.Stdout, doctor.Stdout, status.Stdout, rotatePlan.Stdout, rotate.Stdout, rotate.Stderr, File.ReadAllText(log));
         Assert.Contains("wg set flannel-wg private-key", File.ReadAllText(log), StringComparison.Ordinal);
         foreach (var secret in privateKeys) Assert.DoesNotContain(secret, everything, StringComparison.Ordinal);
 

@@ -57,6 +57,12 @@ public interface IBackend
     /// </summary>
     IEnumerable<Operation> PrepareLease(ClusterSpec spec, HostSpec host, ObservedHost observed);
 
+    /// <summary>
+    /// Operations replacing the host's credentials (WireGuard: a new key pair, made on the host), for
+    /// <c>rotate-keys</c>, which then applies so leases and peers follow; empty when the backend has none.
+    /// </summary>
+    IEnumerable<Operation> RotateKeys(ClusterSpec spec, HostSpec host, ObservedHost observed);
+
     /// <summary>The Backend fields of flannel's <c>&lt;prefix&gt;/config</c> beyond its Type.</summary>
     ConfigData ConfigData(ClusterSpec spec);
 

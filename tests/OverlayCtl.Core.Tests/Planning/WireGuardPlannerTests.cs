@@ -103,6 +103,18 @@ public sealed class WireGuardPlannerTests
     }
 
     [Fact]
+    public void RotatingKeysReplacesTheKeyFileOnTheHostAndOtherBackendsHaveNone()
+    {
+        var spec = Spec();
+        var op = Assert.Single(new WireGuardBackend().RotateKeys(spec, spec.Hosts[0], Converged(spec, 2)));
+        Assert.Equal(ChangeKind.Replace, op.Kind);
+        Assert.Equal($"file /etc/wg/node1.key: public key {Key(1)} → a new private key generated on the host (public key known after apply)", op.Title);
+        Assert.Equal("sh -c '<wireguard-rotate>' sh /etc/wg/node1.key", op.Render());
+        var vxlan = Lab.Spec();
+        Assert.Empty(vxlan.Network.Backend.RotateKeys(vxlan, vxlan.Hosts[0], Lab.Converged(vxlan, 2)));
+    }
+
+    [Fact]
     public void SwitchingFromVxlanRemovesFlannel1WithItsRoutes()
     {
         var plan = Planner.PlanApply(Input(Spec(), Lab.Converged(Lab.Spec(), 2, 3), 2, 3));

@@ -33,6 +33,8 @@ public sealed class HostGwBackend : IBackend
 
     public IEnumerable<Operation> PrepareLease(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
 
+    public IEnumerable<Operation> RotateKeys(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
+
     public ConfigData ConfigData(ClusterSpec spec) => Backends.ConfigData.None;
 
     public IEnumerable<HostRead> Reads(ClusterSpec spec, HostSpec host, bool selected) => [];

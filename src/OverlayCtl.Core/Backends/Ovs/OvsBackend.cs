@@ -64,6 +64,8 @@ public sealed class OvsBackend : IBackend
 
     public IEnumerable<Operation> PrepareLease(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
 
+    public IEnumerable<Operation> RotateKeys(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
+
     public ConfigData ConfigData(ClusterSpec spec) => new(VxlanBackend.SettingsOf(spec).Vni, VxlanBackend.SettingsOf(spec).Port);
 
     /// <summary>Always when selected; otherwise only when the bridge's interface shows in <c>ip link</c> (an earlier ovs apply left it).</summary>

@@ -66,6 +66,8 @@ public sealed class VxlanBackend : IBackend
 
     public IEnumerable<Operation> PrepareLease(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
 
+    public IEnumerable<Operation> RotateKeys(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
+
     public ConfigData ConfigData(ClusterSpec spec) => new(SettingsOf(spec).Vni, SettingsOf(spec).Port);
 
     public IEnumerable<HostRead> Reads(ClusterSpec spec, HostSpec host, bool selected) =>

@@ -98,6 +98,15 @@ public sealed class WireGuardBackend : IBackend
             .Shows("absent", "private key generated on the host (public key known after apply)");
     }
 
+    /// <summary>A new private key replaces the old in the key file, made on the host as the first one was; apply then sets it and publishes its public half.</summary>
+    public IEnumerable<Operation> RotateKeys(ClusterSpec spec, HostSpec host, ObservedHost observed)
+    {
+        var keyFile = SettingsOf(spec).KeyFileFor(spec, host);
+        var now = observed.PublicKeys.GetValueOrDefault(keyFile);
+        yield return new Operation(now is null ? ChangeKind.Add : ChangeKind.Replace, ResourceAddress.File(keyFile), CommandStep.Sh("wireguard-rotate", WireGuardPrograms.RotateKey, keyFile))
+            .Shows(now is null ? "absent" : $"public key {now}", "a new private key generated on the host (public key known after apply)");
+    }
+
     public IEnumerable<string> OwnedDevices(ClusterSpec spec, ObservedHost observed) => [DeviceName];
 
     /// <summary>The device, then the wireguard-go that served it (by its pid file), so no process is left.</summary>

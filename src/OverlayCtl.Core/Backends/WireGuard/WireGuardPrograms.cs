@@ -25,6 +25,19 @@ public static class WireGuardPrograms
         wg genkey > "$tmp" && chmod 0400 "$tmp" && mv -f -- "$tmp" "$1"
         """;
 
+    /// <summary>
+    /// <c>wireguard-rotate KEYFILE</c>: a new private key in place of the old one, made as <see cref="GenerateKey"/>
+    /// makes the first (mode 0400, renamed over the old, so the file always holds one whole key); prints nothing.
+    /// </summary>
+    public const string RotateKey = """
+        command -v wg > /dev/null || { echo "wg is not installed (fix: install wireguard-tools, e.g. apt-get install wireguard-tools)" >&2; exit 127; }
+        umask 077
+        d=$(dirname -- "$1") && mkdir -p -- "$d" || exit 1
+        tmp="$1.overlayctl-$$.tmp"
+        trap 'rm -f -- "$tmp"' EXIT
+        wg genkey > "$tmp" && chmod 0400 "$tmp" && mv -f -- "$tmp" "$1"
+        """;
+
     /// <summary><c>wireguard-pubkey KEYFILE</c>: the public key of the file's private key; exit 3 when the file is absent.</summary>
     public const string PublicKey = """
         [ -e "$1" ] || exit 3
