@@ -1,4 +1,5 @@
 using OverlayCtl.Core.Hosts;
+using OverlayCtl.Hosts.Execute;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.State;
@@ -30,7 +31,7 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
     {
         var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         var observed = await PreflightAsync(targets, snapshot, cancellationToken).ConfigureAwait(false);
-        var outcomes = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot), execute: false, cancellationToken, observed).ConfigureAwait(false);
+        var outcomes = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot, Observation.States(observed)), execute: false, cancellationToken, observed).ConfigureAwait(false);
         var held = LeaseCoordinator.HeldBy(spec, snapshot.Leases);
         return new PlanResult(outcomes, targets.Where(t => !held.ContainsKey(t.Name)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal), snapshot);
     }
@@ -64,7 +65,7 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         }
         if (stale.Count > 0) throw new StalePlanException(stale);
 
-        var again = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot), execute: false, cancellationToken, observed).ConfigureAwait(false);
+        var again = await Hosts.ConvergeAsync(targets, Leases.Predict(snapshot, Observation.States(observed)), execute: false, cancellationToken, observed).ConfigureAwait(false);
         foreach (var (outcome, host) in again.Zip(saved.Hosts.Where(h => observed.ContainsKey(h.Host))))
         {
             var ops = outcome.Plan?.Operations.Select(OperationReport.From).ToList();
@@ -74,7 +75,7 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         if (stale.Count > 0) throw new StalePlanException(stale);
 
         // Only a flannel node writing between the snapshot and now (it takes no lock) can make these differ.
-        var allocated = await Leases.AllocateAsync(spec.Hosts, cancellationToken).ConfigureAwait(false);
+        var allocated = await Leases.AllocateAsync(spec.Hosts, cancellationToken, Observation.States(observed), snapshot.Leases).ConfigureAwait(false);
         stale.AddRange(again.Where(o => allocated[o.Host].Subnet != o.Lease?.Subnet)
             .Select(o => $"{o.Host} was given {allocated[o.Host].Subnet}, not the planned {o.Lease?.Subnet} (leases were written; no host was touched)"));
         if (stale.Count > 0) throw new StalePlanException(stale);
@@ -93,11 +94,45 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         await using var held = await LockAsync(cancellationToken).ConfigureAwait(false);
         var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         var observed = await PreflightAsync(targets, snapshot, cancellationToken).ConfigureAwait(false);
-        await Leases.AllocateAsync(spec.Hosts, cancellationToken).ConfigureAwait(false);
+        // What a lease needs from its host (a key made there) comes first; like the leases, before any approval:
+        // neither changes the network.
+        observed = await Hosts.PrepareLeasesAsync(targets, observed, cancellationToken).ConfigureAwait(false);
+        await Leases.AllocateAsync(spec.Hosts, cancellationToken, Observation.States(observed), snapshot.Leases).ConfigureAwait(false);
         var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
         if (approve is null) return await Hosts.ConvergeAsync(targets, leases, execute: true, cancellationToken, observed).ConfigureAwait(false);
         var planned = await Hosts.ConvergeAsync(targets, leases, execute: false, cancellationToken, observed).ConfigureAwait(false);
         return await ApprovedAsync(targets, planned, approve, cancellationToken).ConfigureAwait(false) ?? planned;
+    }
+
+    /// <summary>
+    /// New credentials for the targets (WireGuard: a new key pair each, made on the host), then an apply of every spec
+    /// host, so the leases carry the new public keys and every peer converges to them. A dry run changes nothing: it
+    /// shows each target's rotation before the plan from the current state (the new public keys are known after).
+    /// </summary>
+    public async Task<IReadOnlyList<HostOutcome>> RotateKeysAsync(IReadOnlyList<HostSpec> targets, bool dryRun, CancellationToken cancellationToken)
+    {
+        var backend = spec.Network.Backend;
+        if (dryRun)
+        {
+            var planned = (await PlanAsync(targets, cancellationToken).ConfigureAwait(false)).Outcomes;
+            return planned.Select(o => o is { Plan: { } plan, Observed: { } seen }
+                ? o with { Plan = plan with { Operations = [.. backend.RotateKeys(spec, spec.FindHost(o.Host)!, seen), .. plan.Operations] } }
+                : o).ToList();
+        }
+        await using (await LockAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var observed = await Hosts.ObserveAsync(targets, cancellationToken).ConfigureAwait(false);
+            var failed = await Hosts.ForEachHostAsync(targets, async (host, runner, ct) =>
+            {
+                if (observed[host.Name].State is not { } state) return observed[host.Name].Error;
+                var ops = backend.RotateKeys(spec, host, state).ToList();
+                if (ops.Count > 0) await PlanExecutor.ExecuteAsync(runner, new HostPlan(host.Name, ops), ct).ConfigureAwait(false);
+                log.Information("{Host}: {Count} credential(s) replaced", host.Name, ops.Count);
+                return null;
+            }, (_, error) => error, cancellationToken).ConfigureAwait(false);
+            if (failed.OfType<string>().Any()) log.Warning("some hosts kept their keys; the others' new keys are published by the apply that follows");
+        }
+        return await ApplyAsync(spec.Hosts, dryRun: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

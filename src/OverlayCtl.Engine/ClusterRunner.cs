@@ -1,3 +1,4 @@
+using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
@@ -46,6 +47,22 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
                 ? _reconciler.ExecuteAsync(host, outcome, runner, ct)
                 : Task.FromResult(byHost[host.Name]),
             (host, error) => HostOutcome.Failed(host.Name, byHost[host.Name].Lease, error), cancellationToken);
+    }
+
+    /// <summary>
+    /// Prepares each observed target whose backend must read it before leasing (<see cref="HostReconciler.PrepareLeaseAsync"/>),
+    /// in parallel; returns the observations with those hosts read again (or their error).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, Observation>> PrepareLeasesAsync(IReadOnlyList<HostSpec> targets, IReadOnlyDictionary<string, Observation> observed, CancellationToken cancellationToken)
+    {
+        var needing = targets.Where(t => observed.GetValueOrDefault(t.Name)?.State is not null && BackendRegistry.LeaseNeedsHost(spec, t)).ToList();
+        if (needing.Count == 0) return observed;
+        var prepared = await ForEachHostAsync(needing,
+            async (host, runner, ct) => new Observation(host.Name, await _reconciler.PrepareLeaseAsync(host, runner, ct, observed[host.Name].State).ConfigureAwait(false), null),
+            (host, error) => new Observation(host.Name, null, error), cancellationToken, quiet: true).ConfigureAwait(false);
+        var all = new Dictionary<string, Observation>(observed, StringComparer.Ordinal);
+        foreach (var p in prepared) all[p.Host] = p;
+        return all;
     }
 
     /// <summary>One file from each target (null where it is absent or the host cannot be read), by host name.</summary>

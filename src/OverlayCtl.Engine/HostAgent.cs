@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
@@ -203,10 +204,15 @@ public sealed class HostAgent(
     {
         var snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         var own = LeaseCoordinator.HeldBy(spec, snapshot.Leases).GetValueOrDefault(host.Name);
-        if (own is null || !await store.RenewAsync(own, cancellationToken).ConfigureAwait(false))
+        // A backend that needs the host's word for its lease (a public key) reads it, making what it needs first.
+        var facts = BackendRegistry.LeaseNeedsHost(spec, host) ? await _reconciler.PrepareLeaseAsync(host, runner, cancellationToken).ConfigureAwait(false) : null;
+        var request = _leases.RequestFor(host, facts, snapshot.Leases);
+        var stale = own is not null && !own.Carries(request);
+        if (own is null || stale || !await store.RenewAsync(own, cancellationToken).ConfigureAwait(false))
         {
-            if (own is not null) log.Warning("{Host}: lease {Subnet} expired; taking a lease again", host.Name, own.Subnet);
-            own = (await _leases.AllocateAsync([host], cancellationToken).ConfigureAwait(false))[host.Name];
+            if (stale) log.Information("{Host}: lease {Subnet} says another backend or key than the spec and host; writing it again", host.Name, own!.Subnet);
+            else if (own is not null) log.Warning("{Host}: lease {Subnet} expired; taking a lease again", host.Name, own.Subnet);
+            own = (await _leases.AllocateAsync([host], cancellationToken, facts is null ? null : new Dictionary<string, ObservedHost> { [host.Name] = facts }, snapshot.Leases).ConfigureAwait(false))[host.Name];
             log.Information("{Host}: holds lease {Subnet}", host.Name, own.Subnet);
             snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         }

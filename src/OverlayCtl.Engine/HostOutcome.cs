@@ -43,4 +43,9 @@ public interface IClusterProgress
 }
 
 /// <summary>One host's live state as read before planning, or why it could not be read.</summary>
-public sealed record Observation(string Host, ObservedHost? State, string? Error);
+public sealed record Observation(string Host, ObservedHost? State, string? Error)
+{
+    /// <summary>The states of the hosts that could be read, by name.</summary>
+    public static IReadOnlyDictionary<string, ObservedHost> States(IReadOnlyDictionary<string, Observation> observed) =>
+        observed.Values.Where(o => o.State is not null).ToDictionary(o => o.Host, o => o.State!, StringComparer.Ordinal);
+}

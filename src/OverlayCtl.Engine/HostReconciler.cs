@@ -27,6 +27,21 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
     }
 
     /// <summary>
+    /// Runs what the backend needs on the host before its lease can be written (<see cref="IBackend.PrepareLease"/>:
+    /// a key made there), then reads the host again; returns the state the lease is made from. Nothing to run,
+    /// nothing read twice.
+    /// </summary>
+    public async Task<ObservedHost> PrepareLeaseAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken, ObservedHost? observed = null)
+    {
+        observed ??= await ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
+        var ops = spec.Network.Backend.PrepareLease(spec, host, observed).ToList();
+        if (ops.Count == 0) return observed;
+        log.Information("{Host}: before its lease: {Operations}", host.Name, string.Join("; ", ops.Select(o => o.Sign + " " + o.Address)));
+        await PlanExecutor.ExecuteAsync(runner, new HostPlan(host.Name, ops), cancellationToken).ConfigureAwait(false);
+        return await ObserveAsync(host, runner, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Converges <paramref name="host"/> to its lease among <paramref name="leases"/> (all of them, its own
     /// included), from <paramref name="observed"/> when the caller read the host already (a preflight).
     /// </summary>

@@ -3,6 +3,7 @@ using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.State;
 using Serilog;
 
 namespace OverlayCtl.Engine;
@@ -15,13 +16,33 @@ public sealed class LeaseCoordinator(ClusterSpec spec, ILeaseStore store, ILogge
 {
     public NetworkConfig Config { get; } = BackendRegistry.ConfigOf(spec);
 
-    /// <summary>Writes the config key and makes sure every host holds a lease; returns them by host name.</summary>
-    public async Task<IReadOnlyDictionary<string, Lease>> AllocateAsync(IReadOnlyList<HostSpec> hosts, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the config key and makes sure every host holds a lease; returns them by host name. A backend that
+    /// needs the host's word (a public key) takes it from <paramref name="observed"/>; a host not read keeps what
+    /// its lease among <paramref name="leases"/> says (<see cref="RequestFor"/>).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, Lease>> AllocateAsync(IReadOnlyList<HostSpec> hosts, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, ObservedHost>? observed = null, IReadOnlyList<Lease>? leases = null)
     {
         await store.EnsureConfigAsync(Config, cancellationToken).ConfigureAwait(false);
-        var leases = await store.AcquireAsync(Config, hosts.Select(h => BackendRegistry.RequestFor(spec, h)).ToList(), cancellationToken).ConfigureAwait(false);
-        for (var i = 0; i < hosts.Count; i++) log.Debug("{Host}: lease {Subnet}", hosts[i].Name, leases[i].Subnet);
-        return hosts.Zip(leases).ToDictionary(p => p.First.Name, p => p.Second);
+        var requests = hosts.Select(h => RequestFor(h, observed?.GetValueOrDefault(h.Name), leases)).ToList();
+        var acquired = await store.AcquireAsync(Config, requests, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < hosts.Count; i++) log.Debug("{Host}: lease {Subnet}", hosts[i].Name, acquired[i].Subnet);
+        return hosts.Zip(acquired).ToDictionary(p => p.First.Name, p => p.Second);
+    }
+
+    /// <summary>
+    /// What <paramref name="host"/> asks for: its backend's data from <paramref name="observed"/>. A host that was not
+    /// read (outside --limit, or it failed) keeps what only it can know (its public key) from the lease it holds for
+    /// the same backend, so leasing it again never wipes its peers' view of it.
+    /// </summary>
+    public LeaseRequest RequestFor(HostSpec host, ObservedHost? observed, IReadOnlyList<Lease>? leases)
+    {
+        var request = BackendRegistry.RequestFor(spec, host, observed);
+        if (observed is null && request.PublicKey is null
+            && leases?.FirstOrDefault(l => l.PublicIp == host.Address && l.BackendType == request.BackendType) is { PublicKey: { } key })
+            request = request with { PublicKey = key };
+        return request;
     }
 
     /// <summary>The leases each spec host holds now, by name; hosts without one are absent.</summary>
@@ -45,20 +66,20 @@ public sealed class LeaseCoordinator(ClusterSpec spec, ILeaseStore store, ILogge
     /// (pinned, else the first free subnet around every taken range), so <c>plan</c> shows real commands
     /// and changes nothing.
     /// </summary>
-    public IReadOnlyList<Lease> Predict(LeaseSnapshot snapshot)
+    public IReadOnlyList<Lease> Predict(LeaseSnapshot snapshot, IReadOnlyDictionary<string, ObservedHost>? observed = null)
     {
         // A held lease keeps its subnet but takes the spec's backend data, as apply's acquire rewrites it.
         var hosts = spec.Hosts.GroupBy(h => h.Address).ToDictionary(g => g.Key, g => g.First());
         var unreadable = snapshot.Unreadable.Where(u => u.Subnet is not null).Select(u => u.Subnet!.Value).ToList();
-        var all = snapshot.Leases.Select(l => hosts.TryGetValue(l.PublicIp, out var h) && BackendRegistry.RequestFor(spec, h) is var r
-            ? l with { BackendType = r.BackendType, Vni = r.Vni, VtepMac = r.VtepMac }
+        var all = snapshot.Leases.Select(l => hosts.TryGetValue(l.PublicIp, out var h)
+            ? l.WithData(RequestFor(h, observed?.GetValueOrDefault(h.Name), snapshot.Leases))
             : l).ToList();
         var held = HeldBy(spec, all);
         foreach (var host in spec.Hosts.Where(h => !held.ContainsKey(h.Name)))
         {
-            var request = BackendRegistry.RequestFor(spec, host);
+            var request = RequestFor(host, observed?.GetValueOrDefault(host.Name), snapshot.Leases);
             var subnet = host.Subnet ?? Ipam.FirstFree(Config, all.Select(l => l.Subnet).Concat(unreadable));
-            all.Add(new Lease(subnet, host.Address, request.BackendType, request.Vni, request.VtepMac));
+            all.Add(new Lease(subnet, host.Address, request.BackendType, request.Vni, request.VtepMac, PublicKey: request.PublicKey, Port: request.Port));
         }
         return all;
     }

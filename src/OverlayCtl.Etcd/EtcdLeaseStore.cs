@@ -164,7 +164,7 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         if (held is not null && (request.PinnedSubnet is null || request.PinnedSubnet == held.Lease.Subnet))
         {
             var key = held.Key;
-            var updated = held.Lease with { BackendType = request.BackendType, Vni = request.Vni, VtepMac = request.VtepMac };
+            var updated = held.Lease.WithData(request);
             var value = FlannelFormat.SerializeLease(updated);
             var ops = new List<TxnOp>();
             if (value != held.Value) ops.Add(new TxnOp.Put(key, value, held.Lease.EtcdLeaseId));
@@ -194,7 +194,7 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         // A pinned subnet is the operator's choice, never left to expire.
         long etcdLease = 0;
         if (ttl is { } t && request.PinnedSubnet is null) etcdLease = await etcd.LeaseGrantAsync(t, cancellationToken).ConfigureAwait(false);
-        var lease = new Lease(subnet, request.PublicIp, request.BackendType, request.Vni, request.VtepMac, etcdLease);
+        var lease = new Lease(subnet, request.PublicIp, request.BackendType, request.Vni, request.VtepMac, etcdLease, PublicKey: request.PublicKey, Port: request.Port);
         var leaseKey = FlannelFormat.LeaseKey(Prefix, subnet);
         var writes = new List<TxnOp> { new TxnOp.Put(leaseKey, FlannelFormat.SerializeLease(lease), etcdLease), new TxnOp.Put(claimKey, leaseKey, etcdLease) };
         var compares = new List<TxnCompare> { new TxnCompare.Absent(leaseKey), claimGuard };

@@ -1,3 +1,4 @@
+using OverlayCtl.Core.Backends.WireGuard;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Spec;
@@ -40,6 +41,44 @@ public sealed class HostAgentTests
 
     private static Task Join(InMemoryLeaseStore store, int n) =>
         store.AcquireAsync(new LeaseCoordinator(Spec, store, Silent).Config, [new LeaseRequest(Ipv4Address.Parse($"198.18.0.{100 + n}"), null, "vxlan", 1, null, $"other{n}")], default);
+
+    [Fact]
+    public async Task AWireGuardAgentMakesItsKeyOnTheHostBeforeLeasingAndLeasesOnlyThePublicKey()
+    {
+        var spec = SpecLoader.Parse("""
+            apiVersion: overlayctl/v1
+            kind: Cluster
+            name: unit
+            network:
+              cidr: 10.244.0.0/16
+              backend: wireguard
+            docker:
+              daemonConfig: null
+              subnetEnv: null
+            hosts:
+              - name: n1
+                address: 198.18.0.11
+            """, "unit.yaml");
+        var store = new InMemoryLeaseStore();
+        // A lease the host took under vxlan: the agent rewrites it with its backend's data, keeping the subnet.
+        await store.AcquireAsync(new LeaseCoordinator(spec, store, Silent).Config, [new LeaseRequest(Ipv4Address.Parse("198.18.0.11"), null, "vxlan", 1, null, "n1")], default);
+        var host = new FakeHost("n1", "198.18.0.11");
+        using var stop = new CancellationTokenSource();
+        var running = new HostAgent(spec, spec.Hosts[0], store, host, Silent, Fast).RunAsync(stop.Token);
+
+        await Until(() => Reconciles(host) >= 2 && host.Changed, "the agent converged at start");
+        var lease = Assert.Single(await store.ListAsync(default));
+        Assert.Equal(("10.244.1.0/24", "wireguard", FakeHost.PublicKey, (int?)51820), (lease.Subnet.ToString(), lease.BackendType, lease.PublicKey, lease.Port));
+        List<string> ran;
+        lock (host.Ran) ran = host.Ran.Select(c => c.Program == "sh" ? c.Arguments[1] : c.ToString()).ToList();
+        // The key was made before anything else changed the host, and the device was given it from its file.
+        Assert.Equal(WireGuardPrograms.GenerateKey, ran.First(c => !c.StartsWith("ip -j", StringComparison.Ordinal) && !c.StartsWith("bridge -j", StringComparison.Ordinal)
+            && c is not ("iptables-save" or "sysctl -n net.ipv4.ip_forward" or "printenv SSH_CLIENT") && c != WireGuardPrograms.PublicKey));
+        Assert.Contains("wg set flannel-wg private-key /etc/overlayctl/wireguard/unit.key", ran);
+
+        await stop.CancelAsync();
+        await running;
+    }
 
     [Fact]
     public async Task TheAgentLeasesConvergesAndConvergesAgainOnceForABurstOfJoins()

@@ -15,6 +15,7 @@ internal sealed class CommandSet(TextWriter stdout, TextWriter stderr, Terminal 
         ConvergeCommands.Plan(this),
         ConvergeCommands.Apply(this),
         ConvergeCommands.Destroy(this),
+        ConvergeCommands.RotateKeys(this),
         StatusCommand.Create(this),
         VerifyCommand.Create(this),
         DoctorCommand.Create(this),

@@ -105,6 +105,26 @@ internal static class ConvergeCommands
         return command;
     }
 
+    public static Command RotateKeys(CommandSet commands)
+    {
+        var options = new ClusterOptions(locks: true);
+        var dryRun = new Option<bool>("--dry-run") { Description = "change nothing: show each host's new key to be made, then the plan" };
+        var command = new Command("rotate-keys",
+            "give the hosts (--limit: those) new key pairs, made on each host (wireguard), publish the public keys in their leases and converge every peer") { dryRun };
+        foreach (var option in options.All) command.Options.Add(option);
+        command.SetAction(commands.Action(async (context, ct) =>
+        {
+            var (cluster, targets, _, engine) = options.Open(context);
+            var backend = cluster.Network.Backend;
+            if (!backend.RotateKeys(cluster, cluster.Hosts[0], Core.State.ObservedHost.Empty).Any())
+                throw new UsageException($"backend {backend.Name} has no keys to rotate (wireguard has)");
+            var outcomes = await engine.RotateKeysAsync(targets, context.Parse.GetValue(dryRun), ct).ConfigureAwait(false);
+            Print(context, outcomes);
+            return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
+        }));
+        return command;
+    }
+
     /// <summary>The answer was not "yes": nothing on any host changed.</summary>
     private static int Declined(CliContext context)
     {

@@ -14,6 +14,7 @@ public static class BackendRegistry
         new Vxlan.VxlanBackend(),
         new Ovs.OvsBackend(),
         new HostGw.HostGwBackend(),
+        new WireGuard.WireGuardBackend(),
     ];
 
     /// <summary>The backend a spec without <c>network.backend</c> uses: flannel's default.</summary>
@@ -22,19 +23,25 @@ public static class BackendRegistry
     /// <summary>The backend the spec spells <paramref name="name"/>, or null.</summary>
     public static IBackend? Find(string name) => All.FirstOrDefault(b => b.Name == name);
 
-    /// <summary>The spec's choices, as an error's fix spells them: "vxlan, ovs or host-gw".</summary>
+    /// <summary>The spec's choices, as an error's fix spells them: "vxlan, ovs, host-gw or wireguard".</summary>
     public static string Choices => string.Join(", ", All.Take(All.Count - 1).Select(b => b.Name)) + " or " + All[^1].Name;
 
     /// <summary>Every key any backend reads under <c>network:</c>.</summary>
     public static IEnumerable<string> NetworkKeys => All.SelectMany(b => b.NetworkKeys).Distinct(StringComparer.Ordinal);
 
-    /// <summary>What a host asks for when it wants a lease: its address, its pin, and the selected backend's data.</summary>
-    public static LeaseRequest RequestFor(ClusterSpec spec, HostSpec host)
+    /// <summary>
+    /// What a host asks for when it wants a lease: its address, its pin, and the selected backend's data, from
+    /// <paramref name="observed"/> when the backend needs the host's word (<see cref="IBackend.LeaseReads"/>).
+    /// </summary>
+    public static LeaseRequest RequestFor(ClusterSpec spec, HostSpec host, State.ObservedHost? observed = null)
     {
         var backend = spec.Network.Backend;
-        var data = backend.LeaseData(spec, host);
-        return new LeaseRequest(host.Address, host.Subnet, backend.LeaseType, data.Vni, data.VtepMac, host.Name);
+        var data = backend.LeaseData(spec, host, observed);
+        return new LeaseRequest(host.Address, host.Subnet, backend.LeaseType, data.Vni, data.VtepMac, host.Name, data.PublicKey, data.Port);
     }
+
+    /// <summary>Whether the selected backend must read a host before it can lease it.</summary>
+    public static bool LeaseNeedsHost(ClusterSpec spec, HostSpec host) => spec.Network.Backend.LeaseReads(spec, host).Count > 0;
 
     /// <summary>flannel's network config for the spec.</summary>
     public static NetworkConfig ConfigOf(ClusterSpec spec)

@@ -37,8 +37,31 @@ public interface IBackend
     /// <summary>The device that carries overlay traffic on a host (its MTU, rp_filter and status), or null when there is none.</summary>
     string? Device(ClusterSpec spec);
 
-    /// <summary>The lease's BackendData for a host (flannel's <c>VNI</c>, <c>VtepMAC</c>).</summary>
-    LeaseData LeaseData(ClusterSpec spec, HostSpec host);
+    /// <summary>
+    /// The lease's BackendData for a host (flannel's <c>VNI</c>, <c>VtepMAC</c>, <c>PublicKey</c>, <c>Port</c>).
+    /// <paramref name="observed"/> is the host as read with <see cref="LeaseReads"/> (after <see cref="PrepareLease"/>
+    /// ran), or null when it was not read: what only the host knows is then unknown (null).
+    /// </summary>
+    LeaseData LeaseData(ClusterSpec spec, HostSpec host, ObservedHost? observed);
+
+    /// <summary>
+    /// What must be read from a host before its lease can be written (WireGuard: the public key of the host's
+    /// private key); empty when the lease follows from the spec alone. They are part of <see cref="Reads"/> too.
+    /// </summary>
+    IReadOnlyList<HostRead> LeaseReads(ClusterSpec spec, HostSpec host);
+
+    /// <summary>
+    /// Operations that must run on the host before its lease can say what <see cref="LeaseData"/> needs (WireGuard:
+    /// make the private key when the host has none); empty when it is ready. apply and an agent run them before
+    /// they lease, then read the host again; plan shows them first in the host's plan.
+    /// </summary>
+    IEnumerable<Operation> PrepareLease(ClusterSpec spec, HostSpec host, ObservedHost observed);
+
+    /// <summary>
+    /// Operations replacing the host's credentials (WireGuard: a new key pair, made on the host), for
+    /// <c>rotate-keys</c>, which then applies so leases and peers follow; empty when the backend has none.
+    /// </summary>
+    IEnumerable<Operation> RotateKeys(ClusterSpec spec, HostSpec host, ObservedHost observed);
 
     /// <summary>The Backend fields of flannel's <c>&lt;prefix&gt;/config</c> beyond its Type.</summary>
     ConfigData ConfigData(ClusterSpec spec);
@@ -71,14 +94,20 @@ public sealed record BackendContext(ClusterSpec Spec, HostSpec Host, Lease Lease
 /// <summary>
 /// A backend's answer: device operations in order, the peer routes it wants, and the devices this plan
 /// deletes or (re)creates, whose observed routes vanish with them and so cannot count as present.
+/// <see cref="Warnings"/>: what it leaves undone and the operator should know (a peer whose lease lacks its
+/// public key yet), shown with the plan's warnings.
 /// </summary>
-public sealed record BackendState(IReadOnlyList<Operation> Operations, IReadOnlyList<DesiredRoute> Routes, IReadOnlySet<string>? Vanishing = null);
+public sealed record BackendState(IReadOnlyList<Operation> Operations, IReadOnlyList<DesiredRoute> Routes, IReadOnlySet<string>? Vanishing = null, IReadOnlyList<string>? Warnings = null);
 
-/// <summary>A route overlayctl wants: <c>ip route replace DST via VIA dev DEV [onlink] proto 211</c>.</summary>
-public sealed record DesiredRoute(Ipv4Cidr Destination, Ipv4Address Via, string Device, bool Onlink);
+/// <summary>
+/// A route overlayctl wants: <c>ip route replace DST via VIA dev DEV [onlink] proto 211</c>, or without
+/// <c>via</c> when <see cref="Via"/> is null (a device route: every address in DST is behind DEV, as
+/// WireGuard's device carries the whole cluster network).
+/// </summary>
+public sealed record DesiredRoute(Ipv4Cidr Destination, Ipv4Address? Via, string Device, bool Onlink);
 
 /// <summary>A backend's fields in a host's lease (<c>BackendData</c>); null fields are not written.</summary>
-public sealed record LeaseData(int? Vni, MacAddress? VtepMac)
+public sealed record LeaseData(int? Vni, MacAddress? VtepMac, string? PublicKey = null, int? Port = null)
 {
     public static LeaseData None { get; } = new(null, null);
 }
@@ -107,6 +136,24 @@ public abstract record HostRead
     /// <paramref name="Device"/>, when the device exists; into <see cref="State.ObservedHost.TxChecksumOffload"/>.
     /// </summary>
     public sealed record TxChecksumOffload(string Device) : HostRead;
+
+    /// <summary>
+    /// A file a backend owns on the host (a pid file), into <see cref="State.ObservedHost.Files"/>; with
+    /// <paramref name="OnlyIfDevice"/>, only when that device exists (what an earlier apply left).
+    /// </summary>
+    public sealed record File(string Path, string? OnlyIfDevice = null) : HostRead;
+
+    /// <summary>
+    /// The WireGuard public key of the private key file at <paramref name="KeyFile"/> (<c>wg pubkey</c> on the host,
+    /// whose output is only the public key), into <see cref="State.ObservedHost.PublicKeys"/>: null when the file is absent.
+    /// </summary>
+    public sealed record WireGuardPublicKey(string KeyFile) : HostRead;
+
+    /// <summary>
+    /// A WireGuard device's public key, listen port and peers, when the device exists, into
+    /// <see cref="State.ObservedHost.WireGuard"/>. Read so that the private key never leaves the host.
+    /// </summary>
+    public sealed record WireGuard(string Device) : HostRead;
 }
 
 /// <summary>One host's status as a backend sees it. <see cref="Device"/> and <see cref="DeviceState"/> are null when it has no device.</summary>

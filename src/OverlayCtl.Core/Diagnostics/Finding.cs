@@ -20,6 +20,9 @@ public sealed record Finding(string Check, string Host, Severity Severity, strin
 public sealed record HostFacts(IReadOnlyDictionary<string, int> RpFilter)
 {
     public static HostFacts None { get; } = new(new Dictionary<string, int>());
+
+    /// <summary>When the host was read, by overlayctl's clock, for ages such as a WireGuard peer's last handshake; null: ages are not judged.</summary>
+    public DateTimeOffset? Now { get; init; }
 }
 
 /// <summary>One named check and what it looks for (docs/commands/status-verify-doctor.md lists them all).</summary>

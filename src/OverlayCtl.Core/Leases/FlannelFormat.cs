@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using OverlayCtl.Core.Net;
 
@@ -61,11 +62,14 @@ public static class FlannelFormat
         w.WriteString("PublicIP", lease.PublicIp.ToString());
         w.WriteNull("PublicIPv6");
         w.WriteString("BackendType", lease.BackendType);
-        if (lease.Vni is not null || lease.VtepMac is not null)
+        if (lease.Vni is not null || lease.VtepMac is not null || lease.PublicKey is not null || lease.Port is not null)
         {
             w.WriteStartObject("BackendData");
             if (lease.Vni is { } vni) w.WriteNumber("VNI", vni);
             if (lease.VtepMac is { } mac) w.WriteString("VtepMAC", mac.Text);
+            // flannel's wireguard backend: {"PublicKey": "...", "Port": 51820}.
+            if (lease.PublicKey is { } key) w.WriteString("PublicKey", key);
+            if (lease.Port is { } port) w.WriteNumber("Port", port);
             w.WriteEndObject();
         }
     });
@@ -92,14 +96,17 @@ public static class FlannelFormat
                 return null;
             }
             var backend = GetString(root, "BackendType") ?? "udp";
-            int? vni = null;
+            int? vni = null, port = null;
             MacAddress? mac = null;
+            string? publicKey = null;
             if (root.TryGetProperty("BackendData", out var data) && data.ValueKind == JsonValueKind.Object)
             {
                 vni = GetInt(data, "VNI");
                 if (MacAddress.TryParse(GetString(data, "VtepMAC"), out var m)) mac = m;
+                publicKey = GetString(data, "PublicKey") is { Length: > 0 } key ? key : null;
+                port = GetInt(data, "Port");
             }
-            return new Lease(subnet, ip, backend, vni, mac, etcdLeaseId, modRevision, subnet6);
+            return new Lease(subnet, ip, backend, vni, mac, etcdLeaseId, modRevision, subnet6, publicKey, port);
         }
         catch (JsonException e)
         {
@@ -158,7 +165,8 @@ public static class FlannelFormat
     private static string Write(Action<Utf8JsonWriter> body)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream))
+        // Written as Go's encoding/json writes them: a public key's '+' stays '+', not \u002B.
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             body(w);

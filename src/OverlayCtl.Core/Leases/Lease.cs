@@ -8,6 +8,8 @@ namespace OverlayCtl.Core.Leases;
 /// <see cref="EtcdLeaseId"/> is 0 for a reservation (no TTL), which is overlayctl's default.
 /// <see cref="Subnet6"/> is the IPv6 half of a dual-stack lease written by flannel
 /// (<c>10.244.2.0-24&amp;fd00:10:244:2::-64</c>); overlayctl keeps it so the key is never lost.
+/// <see cref="PublicKey"/> and <see cref="Port"/> are the BackendData of flannel's wireguard backend: the
+/// key a host made for itself (never its private half) and the UDP port it listens on.
 /// </summary>
 public sealed record Lease(
     Ipv4Cidr Subnet,
@@ -17,7 +19,17 @@ public sealed record Lease(
     MacAddress? VtepMac,
     long EtcdLeaseId = 0,
     long ModRevision = 0,
-    IPNetwork? Subnet6 = null);
+    IPNetwork? Subnet6 = null,
+    string? PublicKey = null,
+    int? Port = null)
+{
+    /// <summary>This lease carrying what <paramref name="request"/> asks for (its backend's type and data); its subnet and etcd lease stay.</summary>
+    public Lease WithData(LeaseRequest request) =>
+        this with { BackendType = request.BackendType, Vni = request.Vni, VtepMac = request.VtepMac, PublicKey = request.PublicKey, Port = request.Port };
+
+    /// <summary>Whether this lease already says what <paramref name="request"/> asks for, so taking it again would write nothing.</summary>
+    public bool Carries(LeaseRequest request) => WithData(request) == this;
+}
 
 /// <summary>
 /// A key under <c>&lt;prefix&gt;/subnets/</c> that is not a lease overlayctl can use: a value that is not
@@ -52,11 +64,13 @@ public sealed record NetworkConfig(
     public bool Strands(NetworkConfig wanted) => Network != wanted.Network || SubnetLen != wanted.SubnetLen;
 }
 
-/// <summary>What a host asks for when it wants a lease.</summary>
+/// <summary>What a host asks for when it wants a lease; <see cref="PublicKey"/> and <see cref="Port"/> as in <see cref="Lease"/>.</summary>
 public sealed record LeaseRequest(
     Ipv4Address PublicIp,
     Ipv4Cidr? PinnedSubnet,
     string BackendType,
     int? Vni,
     MacAddress? VtepMac,
-    string HostName);
+    string HostName,
+    string? PublicKey = null,
+    int? Port = null);

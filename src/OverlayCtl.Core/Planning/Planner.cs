@@ -21,7 +21,8 @@ public static class Planner
         var underlay = Underlay.Find(host, observed);
         var backend = spec.Network.Backend;
         var mtu = spec.Network.OverlayMtu(underlay.Mtu);
-        var ops = new List<Operation>();
+        // What the host must have before its lease can be written (a key); apply has run these already, plan shows them.
+        var ops = backend.PrepareLease(spec, host, observed).ToList();
 
         // A backend switch leaves the old backend's devices behind: remove them first. Their routes go with them.
         var removed = new HashSet<string>(StringComparer.Ordinal);
@@ -36,6 +37,7 @@ public static class Planner
         ops.AddRange(DockerBridge(spec, lease, observed));
         var state = backend.Converge(new BackendContext(spec, host, lease, peers, observed, underlay, mtu));
         ops.AddRange(state.Operations);
+        warnings.AddRange(state.Warnings ?? []);
         ops.AddRange(Routes(spec, backend, observed, state, removed));
 
         if (observed.IpForward != true)
@@ -201,7 +203,9 @@ public static class Planner
             var present = byDestination[w.Destination].Any(r => r.Gateway == w.Via && r.Device == w.Device
                 && r.Protocol == RouteProtocol && (r.Onlink || !w.Onlink));
             if (present) continue;
-            var args = new List<string> { "route", "replace", w.Destination.ToString(), "via", w.Via.ToString(), "dev", w.Device };
+            var args = new List<string> { "route", "replace", w.Destination.ToString() };
+            if (w.Via is { } via) args.AddRange(["via", via.ToString()]);
+            args.AddRange(["dev", w.Device]);
             if (w.Onlink) args.Add("onlink");
             args.AddRange(["proto", RouteProtocol]);
             var route = Ip(byDestination.Contains(w.Destination) ? ChangeKind.Change : ChangeKind.Add, ResourceAddress.Route(w.Destination), [.. args]);

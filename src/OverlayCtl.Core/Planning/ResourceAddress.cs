@@ -37,6 +37,12 @@ public enum ResourceKind
 
     /// <summary>An Open vSwitch port (a peer's tunnel), by name.</summary>
     OvsPort,
+
+    /// <summary>A peer of a tunnel device that keeps its own peer table (WireGuard), by the peer's public key.</summary>
+    Peer,
+
+    /// <summary>A daemon overlayctl started on the host (wireguard-go), by its pid file.</summary>
+    Process,
 }
 
 /// <summary>
@@ -68,6 +74,10 @@ public sealed record ResourceAddress(ResourceKind Kind, string Name, string? Att
 
     public static ResourceAddress OvsPort(string port) => new(ResourceKind.OvsPort, port);
 
+    public static ResourceAddress Peer(string device, string publicKey) => new(ResourceKind.Peer, $"{publicKey} on {device}");
+
+    public static ResourceAddress Process(string pidFile) => new(ResourceKind.Process, pidFile);
+
     /// <summary>The kind as <c>-o json</c> spells it (<c>type</c>).</summary>
     public string Type => Kind switch
     {
@@ -81,7 +91,9 @@ public sealed record ResourceAddress(ResourceKind Kind, string Name, string? Att
         ResourceKind.IptablesJump => "iptables-jump",
         ResourceKind.File => "file",
         ResourceKind.OvsBridge => "ovs-bridge",
-        _ => "ovs-port",
+        ResourceKind.OvsPort => "ovs-port",
+        ResourceKind.Peer => "peer",
+        _ => "process",
     };
 
     /// <summary>The resource as plans have always named it.</summary>

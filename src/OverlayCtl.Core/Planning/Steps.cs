@@ -52,10 +52,19 @@ public sealed record OvsStep(string? Db, IReadOnlyList<string> Arguments) : Step
     public override string Render() => ToCommand().ToString();
 }
 
-/// <summary>One command run on its own (sysctl, ethtool): nothing batches it.</summary>
-public sealed record CommandStep(CommandSpec Command) : Step
+/// <summary>
+/// One command run on its own (sysctl, ethtool, wg): nothing batches it. <see cref="ProgramName"/>: the command is
+/// a fixed <c>sh -c PROGRAM sh ARGS...</c> program (its values only as arguments), rendered as
+/// <c>sh -c &lt;NAME&gt; sh ARGS...</c> so a plan stays readable; docs/backends.md lists each program.
+/// </summary>
+public sealed record CommandStep(CommandSpec Command, string? ProgramName = null) : Step
 {
-    public override string Render() => Command.ToString();
+    /// <summary>A fixed sh program named <paramref name="name"/>, taking <paramref name="arguments"/> as $1, $2, ...</summary>
+    public static CommandStep Sh(string name, string program, params string[] arguments) => new(new CommandSpec("sh", ["-c", program, "sh", .. arguments]), name);
+
+    public override string Render() => ProgramName is null
+        ? Command.ToString()
+        : new CommandSpec("sh", ["-c", $"<{ProgramName}>", .. Command.Arguments.Skip(2)]).ToString();
 }
 
 /// <summary>

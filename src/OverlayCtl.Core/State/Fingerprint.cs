@@ -32,6 +32,13 @@ public static class Fingerprint
         lines.Add($"forward {host.IpForward}");
         lines.AddRange(host.Files.Select(f => $"file {f.Key} {(f.Value is null ? "absent" : Digest(f.Value))}"));
         lines.AddRange(host.TxChecksumOffload.Select(o => $"offload {o.Key} {o.Value}"));
+        lines.AddRange(host.PublicKeys.Select(k => $"public-key {k.Key} {k.Value ?? "absent"}"));
+        foreach (var (name, device) in host.WireGuard)
+        {
+            // Handshakes move by themselves on a healthy host; what the plan compares does not.
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"wireguard {name} {device.PublicKey} {device.ListenPort}"));
+            lines.AddRange(device.Peers.Select(p => string.Create(CultureInfo.InvariantCulture, $"wireguard-peer {name} {p.PublicKey} {p.Endpoint} {string.Join(',', p.AllowedIps)} {p.PersistentKeepalive}")));
+        }
         foreach (var bridge in host.Ovs?.Bridges ?? [])
         {
             lines.Add($"ovs-bridge {bridge.Name} {bridge.DatapathType} {Pairs(bridge.ExternalIds)}");

@@ -27,6 +27,15 @@ public sealed record ObservedHost(
     /// <summary>Where the session running overlayctl's commands comes from (<c>SSH_CLIENT</c> on the host), when it is ssh.</summary>
     public Ipv4Address? SshClient { get; init; }
 
+    /// <summary>
+    /// The public key of each private key file a backend asked about (<see cref="Backends.HostRead.WireGuardPublicKey"/>),
+    /// by path; null when the file is absent. Private keys are never read into overlayctl.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> PublicKeys { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>The WireGuard devices a backend asked about (<see cref="Backends.HostRead.WireGuard"/>) that exist, by name.</summary>
+    public IReadOnlyDictionary<string, WireGuardDevice> WireGuard { get; init; } = new Dictionary<string, WireGuardDevice>();
+
     public IEnumerable<InterfaceAddress> AddressesOf(string device) => Addresses.Where(a => a.Device == device).Select(a => a.Address);
 }
 
@@ -44,6 +53,21 @@ public sealed record LinkInfo(
 
 /// <summary>VXLAN device parameters (<c>ip -d</c> linkinfo.info_data).</summary>
 public sealed record VxlanInfo(int Id, Ipv4Address? Local, string? Device, int Port, bool Learning);
+
+/// <summary>
+/// A WireGuard device as <c>wg show</c> gives it, without its private key: the public key derived from
+/// it (null when none is set), the UDP port it listens on, and its peers.
+/// </summary>
+public sealed record WireGuardDevice(string? PublicKey, int ListenPort, IReadOnlyList<WireGuardPeer> Peers)
+{
+    public WireGuardPeer? FindPeer(string publicKey) => Peers.FirstOrDefault(p => p.PublicKey == publicKey);
+}
+
+/// <summary>
+/// One peer of a WireGuard device: its key, endpoint (<c>IP:PORT</c>, null when none), allowed IPs, the
+/// last handshake (null: never) and its persistent keepalive in seconds (0: off).
+/// </summary>
+public sealed record WireGuardPeer(string PublicKey, string? Endpoint, IReadOnlyList<string> AllowedIps, DateTimeOffset? LatestHandshake, int PersistentKeepalive);
 
 /// <summary>One IPv4 address on a device (<c>ip -j addr</c>).</summary>
 public sealed record AddressInfo(string Device, InterfaceAddress Address);

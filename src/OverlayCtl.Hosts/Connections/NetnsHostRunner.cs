@@ -14,7 +14,30 @@ public sealed class NetnsHostRunner(string hostName, string netns, ProcessRunner
 
     public override Task<CommandResult> RunAsync(CommandSpec command, CancellationToken cancellationToken) => NamesNamespace(command)
         ? base.RunAsync(command, cancellationToken)
-        : Processes.RunAsync(HostName, command with { Program = "ip", Arguments = ["netns", "exec", Netns, command.Program, .. command.Arguments] }, cancellationToken);
+        : Processes.RunAsync(HostName, command with { Program = "ip", Arguments = ["netns", "exec", Netns, .. WithPrivateRun(command)] }, cancellationToken);
+
+    /// <summary>
+    /// Mounts each directory under <see cref="RunPaths.NetnsPrivate"/> over its <c>/run/NAME</c> in the private mount
+    /// namespace <c>ip netns exec</c> gives the command (a daemon started there keeps it), so this host has its own
+    /// as a real host would. Without such directories (every lab but a WireGuard one) the command runs as it is.
+    /// </summary>
+    private IReadOnlyList<string> WithPrivateRun(CommandSpec command)
+    {
+        var directory = RunPaths.NetnsPrivate(Netns);
+        if (!Directory.Exists(directory)) return [command.Program, .. command.Arguments];
+        return ["sh", "-c", MountPrivateRun, "sh", directory, command.Program, .. command.Arguments];
+    }
+
+    /// <summary>$1 the directory of stand-ins, then the command.</summary>
+    private const string MountPrivateRun = """
+        for d in "$1"/*/; do
+          [ -d "$d" ] || continue
+          n=$(basename -- "$d")
+          mkdir -p -- "/run/$n" && mount --bind "$d" "/run/$n" || exit 125
+        done
+        shift
+        exec "$@"
+        """;
 
     private static bool NamesNamespace(CommandSpec command) =>
         command.Program == "ip" && command.Arguments is ["netns", "add" or "del" or "delete", _];

@@ -30,6 +30,6 @@ public static class FactsObserver
             var index = keys.IndexOf(parts[0]);
             if (index >= 0) rp[scopes[index]] = value;
         }
-        return new HostFacts(rp);
+        return new HostFacts(rp) { Now = DateTimeOffset.UtcNow };
     }
 }

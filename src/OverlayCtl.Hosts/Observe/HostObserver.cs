@@ -1,4 +1,5 @@
 using OverlayCtl.Core.Backends;
+using OverlayCtl.Core.Backends.WireGuard;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.State;
@@ -39,10 +40,14 @@ public static class HostObserver
         var ssh = here is null ? SshClientAsync(runner, cancellationToken) : Task.FromResult(SshClient(here.Environment("SSH_CLIENT")));
         var offload = unchanged is null ? OffloadAsync(runner, request.Reads?.OfType<HostRead.TxChecksumOffload>().ToList() ?? [], links, cancellationToken) : Task.FromResult(unchanged.TxChecksumOffload);
         var ovs = unchanged is null ? OvsAsync(runner, request.Reads?.OfType<HostRead.OpenVSwitch>().ToList() ?? [], links, cancellationToken) : Task.FromResult(unchanged.Ovs);
+        var reads = request.Reads ?? [];
+        var backendFiles = BackendFilesAsync(runner, reads.OfType<HostRead.File>().ToList(), links, cancellationToken);
+        var publicKeys = PublicKeysAsync(runner, reads.OfType<HostRead.WireGuardPublicKey>().ToList(), cancellationToken);
+        var wireGuard = WireGuardAsync(runner, reads.OfType<HostRead.WireGuard>().ToList(), links, cancellationToken);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
-        await Task.WhenAll(kernel, iptables, forward, ovs, ssh, offload).ConfigureAwait(false);
+        await Task.WhenAll(kernel, iptables, forward, ovs, ssh, offload, backendFiles, publicKeys, wireGuard).ConfigureAwait(false);
         var fileContents = await Task.WhenAll(files).ConfigureAwait(false);
         var state = await kernel.ConfigureAwait(false);
         return new ObservedHost(
@@ -53,12 +58,64 @@ public static class HostObserver
             state.Fdb,
             await iptables.ConfigureAwait(false),
             (await forward.ConfigureAwait(false)).Trim() == "1",
-            fileContents.ToDictionary(f => f.path, f => f.content, StringComparer.Ordinal),
+            fileContents.Concat(await backendFiles.ConfigureAwait(false)).GroupBy(f => f.path, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().content, StringComparer.Ordinal),
             await ovs.ConfigureAwait(false))
         {
             SshClient = await ssh.ConfigureAwait(false),
             TxChecksumOffload = await offload.ConfigureAwait(false),
+            PublicKeys = await publicKeys.ConfigureAwait(false),
+            WireGuard = await wireGuard.ConfigureAwait(false),
         };
+    }
+
+    /// <summary>The files backends asked for, each only when its device (if it names one) is on the host.</summary>
+    private static async Task<IReadOnlyList<(string path, string? content)>> BackendFilesAsync(
+        IHostRunner runner, IReadOnlyList<HostRead.File> reads, Task<IReadOnlyList<LinkInfo>> links, CancellationToken cancellationToken)
+    {
+        if (reads.Count == 0) return [];
+        var present = await links.ConfigureAwait(false);
+        var paths = reads.Where(r => r.OnlyIfDevice is null || present.Any(l => l.Name == r.OnlyIfDevice)).Select(r => r.Path).Distinct(StringComparer.Ordinal).ToList();
+        var read = await Task.WhenAll(paths.Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false);
+        return read;
+    }
+
+    /// <summary>
+    /// The public key of each private key file asked about, by a fixed program whose only output is that key
+    /// (<see cref="WireGuardPrograms.PublicKey"/>): the private key is read by wg on the host, never by overlayctl.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, string?>> PublicKeysAsync(IHostRunner runner, IReadOnlyList<HostRead.WireGuardPublicKey> reads, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var keyFile in reads.Select(r => r.KeyFile).Distinct(StringComparer.Ordinal))
+        {
+            var run = await runner.RunAsync(new CommandSpec("sh", ["-c", WireGuardPrograms.PublicKey, "sh", HostCommands.CheckedPath(keyFile)]), cancellationToken).ConfigureAwait(false);
+            var key = run.StandardOutput.Trim();
+            result[keyFile] = run.ExitCode switch
+            {
+                0 when WireGuardPrograms.IsKey(key) => key,
+                3 => null,
+                // Never echo what came out: on a broken file it could be anything.
+                0 => throw new HostFileException($"{runner.HostName}: the WireGuard key file {keyFile} holds no valid private key (wg pubkey printed no key) (fix: remove it, and apply makes a new one; peers learn the new public key from the lease)"),
+                _ => throw new HostFileException($"{runner.HostName}: cannot read the public key of {keyFile}: {run.StandardError.Trim()} (exit {run.ExitCode})"),
+            };
+        }
+        return result;
+    }
+
+    /// <summary>Each asked WireGuard device that exists, by <see cref="WireGuardPrograms.Show"/>, which drops every secret on the host.</summary>
+    private static async Task<IReadOnlyDictionary<string, WireGuardDevice>> WireGuardAsync(
+        IHostRunner runner, IReadOnlyList<HostRead.WireGuard> reads, Task<IReadOnlyList<LinkInfo>> links, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, WireGuardDevice>(StringComparer.Ordinal);
+        if (reads.Count == 0) return result;
+        var present = await links.ConfigureAwait(false);
+        foreach (var device in reads.Select(r => r.Device).Distinct(StringComparer.Ordinal).Where(d => present.Any(l => l.Name == d && l.Kind is "wireguard" or "tun")))
+        {
+            var run = await runner.RunAsync(new CommandSpec("sh", ["-c", WireGuardPrograms.Show, "sh", device]), cancellationToken).ConfigureAwait(false);
+            // A tun device no WireGuard serves (its wireguard-go gone) reads as a device with nothing set.
+            result[device] = (run.Succeeded ? WireGuardPrograms.ParseShow(run.StandardOutput) : null) ?? new WireGuardDevice(null, 0, []);
+        }
+        return result;
     }
 
     /// <summary>

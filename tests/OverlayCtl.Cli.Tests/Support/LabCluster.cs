@@ -1,4 +1,5 @@
 using System.Globalization;
+using OverlayCtl.Core.Hosts;
 
 namespace OverlayCtl.Cli.Tests.Support;
 
@@ -21,8 +22,16 @@ internal sealed class LabCluster : IAsyncDisposable
     /// The hosts' underlay /24 (they take .11, .12, ...). 192.0.2.0/24 is also this machine's eth0 network,
     /// which the lab bridge keeps apart with ARP off; new labs use 198.18.0.0/15, which the machine does not hold.
     /// </param>
-    public LabCluster(string etcdUrl, int hosts, string backend = "vxlan", string extraNetwork = "", bool ovs = false, string underlay = "192.0.2.0/24")
+    /// <param name="namespacePrefix">What the lab's namespace names start with (hosts and containers).</param>
+    /// <param name="privateRun">
+    /// Give every host its own <c>/run/wireguard</c> (<see cref="RunPaths.NetnsPrivate"/>), as a WireGuard lab needs:
+    /// wireguard-go and wg meet there, and namespace hosts otherwise share it.
+    /// </param>
+    public LabCluster(string etcdUrl, int hosts, string backend = "vxlan", string extraNetwork = "", bool ovs = false, string underlay = "192.0.2.0/24",
+        string namespacePrefix = "e", bool privateRun = false)
     {
+        _prefix = namespacePrefix;
+        PrivateRun = privateRun;
         Ovs = ovs;
         _underlayStem = underlay[..underlay.LastIndexOf('.')];
         Id = Convert.ToHexString(Guid.NewGuid().ToByteArray())[..6].ToLowerInvariant();
@@ -33,7 +42,13 @@ internal sealed class LabCluster : IAsyncDisposable
         HostNames = Enumerable.Range(1, hosts).Select(i => $"n{i}").ToList();
         SpecPath = Path.Combine(Dir, "cluster.yaml");
         WriteSpec();
+        if (privateRun)
+            foreach (var h in HostNames) Directory.CreateDirectory(Path.Combine(RunPaths.NetnsPrivate(Netns(h)), "wireguard"));
     }
+
+    private readonly string _prefix;
+
+    public bool PrivateRun { get; }
 
     public bool Ovs { get; }
     public string Id { get; }
@@ -47,7 +62,18 @@ internal sealed class LabCluster : IAsyncDisposable
     public List<string> HostNames { get; }
     public string SpecPath { get; }
 
-    public string Netns(string host) => $"e{Id}-{host}";
+    public string Netns(string host) => $"{_prefix}{Id}-{host}";
+
+    /// <summary>The namespace of the container <see cref="AddContainer"/> attaches to <paramref name="host"/>.</summary>
+    public string ContainerNs(string host) => $"{_prefix}{Id}-c{host}";
+
+    /// <summary>
+    /// A command in the host's namespace as overlayctl runs it there: with the host's own /run/wireguard when the lab
+    /// gives it one, so <c>wg</c> reaches the host's wireguard-go.
+    /// </summary>
+    public string InHostRun(string host, params string[] args) => PrivateRun
+        ? Sh.Must("ip", ["netns", "exec", Netns(host), "sh", "-c", "mkdir -p /run/wireguard && mount --bind \"$1\" /run/wireguard && shift && exec \"$@\"", "sh", Path.Combine(RunPaths.NetnsPrivate(Netns(host)), "wireguard"), .. args])
+        : InHost(host, args);
 
     public string Address(string host) => _underlayStem + "." + (10 + int.Parse(host[1..], CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
 
@@ -91,7 +117,7 @@ internal sealed class LabCluster : IAsyncDisposable
     /// <summary>Attaches a container namespace to the host's docker0 at <c>.10</c> of its subnet; returns the container's address.</summary>
     public string AddContainer(string host, string subnet)
     {
-        var container = $"e{Id}-c{host}";
+        var container = ContainerNs(host);
         var veth = $"e{Id}{host}";
         var network = subnet.Split('/')[0];
         var prefix = subnet.Split('/')[1];
@@ -117,7 +143,7 @@ internal sealed class LabCluster : IAsyncDisposable
     }
 
     public bool Ping(string fromHost, string address) =>
-        Sh.Run("ip", "netns", "exec", $"e{Id}-c{fromHost}", "ping", "-c", "1", "-W", "2", address).ExitCode == 0;
+        Sh.Run("ip", "netns", "exec", ContainerNs(fromHost), "ping", "-c", "1", "-W", "2", address).ExitCode == 0;
 
     public string InHost(string host, params string[] args) => Sh.Must("ip", ["netns", "exec", Netns(host), .. args]);
 
@@ -133,6 +159,14 @@ internal sealed class LabCluster : IAsyncDisposable
         if (Directory.Exists(ovsDir))
             foreach (var pidFile in Directory.EnumerateFiles(ovsDir, "*.pid", SearchOption.AllDirectories))
                 Sh.Run("kill", File.ReadAllText(pidFile).Trim());
+        // A wireguard-go an apply started and no destroy stopped (a failed test): by its pid file, then its stand-in /run.
+        foreach (var pidFile in Directory.Exists(RunPaths.Root) ? Directory.EnumerateFiles(RunPaths.Root, $"wireguard-e{Id}-*.pid") : [])
+        {
+            Sh.Run("kill", File.ReadAllText(pidFile).Trim());
+            File.Delete(pidFile);
+        }
+        foreach (var h in Enumerable.Range(1, 16).Select(i => $"n{i}"))
+            if (Directory.Exists(RunPaths.NetnsPrivate(Netns(h)))) Directory.Delete(RunPaths.NetnsPrivate(Netns(h)), recursive: true);
         Directory.Delete(Dir, recursive: true);
     }
 }

@@ -15,7 +15,7 @@ public sealed class BackendRegistryTests
     [Fact]
     public void EveryBackendIsFoundByItsSpecSpellingAndWritesFlannelsBackendType()
     {
-        Assert.Equal(["vxlan", "ovs", "host-gw"], BackendRegistry.All.Select(b => b.Name));
+        Assert.Equal(["vxlan", "ovs", "host-gw", "wireguard"], BackendRegistry.All.Select(b => b.Name));
         Assert.IsType<VxlanBackend>(BackendRegistry.Find("vxlan"));
         Assert.IsType<OvsBackend>(BackendRegistry.Find("ovs"));
         Assert.IsType<HostGwBackend>(BackendRegistry.Find("host-gw"));
@@ -39,14 +39,14 @@ public sealed class BackendRegistryTests
 
     [Fact]
     public void TheChoicesAnErrorOffersAreTheRegisteredNames() =>
-        Assert.Equal("vxlan, ovs or host-gw", BackendRegistry.Choices);
+        Assert.Equal("vxlan, ovs, host-gw or wireguard", BackendRegistry.Choices);
 
     [Fact]
     public void EveryNetworkKeyIsReadByExactlyOneBackend()
     {
         var keys = BackendRegistry.All.SelectMany(b => b.NetworkKeys).ToList();
         Assert.Equal(keys.Count, keys.Distinct(StringComparer.Ordinal).Count());
-        Assert.Equal(["vni", "port", "directRouting", "vxlan", "ovs"], keys);
+        Assert.Equal(["vni", "port", "directRouting", "vxlan", "ovs", "wireguard"], keys);
     }
 
     [Fact]
@@ -55,6 +55,7 @@ public sealed class BackendRegistryTests
         Assert.Equal(1450, Lab.Spec("vxlan").Network.OverlayMtu(1500));
         Assert.Equal(1450, Lab.Spec("ovs").Network.OverlayMtu(1500));
         Assert.Equal(1500, Lab.Spec("host-gw").Network.OverlayMtu(1500));
+        Assert.Equal(1420, Lab.Spec("wireguard").Network.OverlayMtu(1500));
         Assert.Equal(1400, Lab.Spec("vxlan", extra: "  mtu: 1400").Network.OverlayMtu(1500));
     }
 
@@ -87,9 +88,26 @@ public sealed class BackendRegistryTests
     public void OpenVSwitchIsReadAlwaysForOvsAndOnlyWhereItsBridgeIsLeftOtherwise()
     {
         var ovs = Lab.Spec("ovs", extra: "  ovs: { db: \"unix:/run/ovs/{host}/db.sock\" }");
-        Assert.Equal([new HostRead.OpenVSwitch("unix:/run/ovs/node1/db.sock", null)], BackendRegistry.ReadsFor(ovs, ovs.Hosts[0]));
+        var leftByWireGuard = new HostRead.File("/run/overlayctl/wireguard-lab-node1.pid", "flannel-wg");
+        Assert.Equal([new HostRead.OpenVSwitch("unix:/run/ovs/node1/db.sock", null), leftByWireGuard], BackendRegistry.ReadsFor(ovs, ovs.Hosts[0]));
         var vxlan = Lab.Spec("vxlan");
-        Assert.Equal([new HostRead.OpenVSwitch(null, "br-overlay")], BackendRegistry.ReadsFor(vxlan, vxlan.Hosts[0]));
+        Assert.Equal([new HostRead.OpenVSwitch(null, "br-overlay"), leftByWireGuard], BackendRegistry.ReadsFor(vxlan, vxlan.Hosts[0]));
+    }
+
+    [Fact]
+    public void WireGuardReadsTheKeysPublicHalfItsDeviceAndOnlyWhereTheDeviceIsLeftItsPidFile()
+    {
+        var spec = Lab.Spec("wireguard");
+        Assert.Equal([
+            new HostRead.OpenVSwitch(null, "br-overlay"),
+            new HostRead.WireGuardPublicKey("/etc/overlayctl/wireguard/lab.key"),
+            new HostRead.WireGuard("flannel-wg"),
+            new HostRead.File("/run/overlayctl/wireguard-lab-node1.pid", "flannel-wg"),
+        ], BackendRegistry.ReadsFor(spec, spec.Hosts[0]));
+        Assert.True(BackendRegistry.LeaseNeedsHost(spec, spec.Hosts[0]));
+        Assert.False(BackendRegistry.LeaseNeedsHost(Lab.Spec("vxlan"), spec.Hosts[0]));
+        var config = BackendRegistry.ConfigOf(spec);
+        Assert.Equal(("wireguard", null, null), (config.BackendType, config.Vni, config.Port));
     }
 
     [Fact]

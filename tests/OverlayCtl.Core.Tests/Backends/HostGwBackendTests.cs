@@ -18,7 +18,7 @@ public sealed class HostGwBackendTests
     public void TheLeaseCarriesNoBackendDataAndThereIsNoDevice()
     {
         var spec = Lab.Spec("host-gw");
-        Assert.Equal(LeaseData.None, spec.Network.Backend.LeaseData(spec, spec.Hosts[0]));
+        Assert.Equal(LeaseData.None, spec.Network.Backend.LeaseData(spec, spec.Hosts[0], null));
         Assert.Null(spec.Network.Backend.Device(spec));
         Assert.Equal(0, spec.Network.Backend.Overhead);
     }

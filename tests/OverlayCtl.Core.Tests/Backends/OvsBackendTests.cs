@@ -37,6 +37,6 @@ public sealed class OvsBackendTests
     public void TheLeaseCarriesTheVniAndNoMac()
     {
         var spec = SpecText.Load("  backend: ovs\n  vni: 9");
-        Assert.Equal(new Core.Backends.LeaseData(9, null), spec.Network.Backend.LeaseData(spec, spec.Hosts[0]));
+        Assert.Equal(new Core.Backends.LeaseData(9, null), spec.Network.Backend.LeaseData(spec, spec.Hosts[0], null));
     }
 }

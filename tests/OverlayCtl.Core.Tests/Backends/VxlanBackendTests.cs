@@ -39,7 +39,7 @@ public sealed class VxlanBackendTests
     public void TheLeaseCarriesTheVniAndTheHostsVtepMac()
     {
         var spec = SpecText.Load("  vni: 3");
-        var data = spec.Network.Backend.LeaseData(spec, spec.Hosts[0]);
+        var data = spec.Network.Backend.LeaseData(spec, spec.Hosts[0], null);
         Assert.Equal((3, MacAddress.ForVtep(spec.Network.Cidr, Ipv4Address.Parse("192.0.2.1"))), (data.Vni, data.VtepMac));
     }
 

@@ -21,6 +21,29 @@ public sealed class FlannelFormatTests
     }
 
     [Fact]
+    public void AWireGuardLeaseCarriesOnlyThePublicKeyAndPortAsFlannelWritesThem()
+    {
+        var lease = new Lease(Ipv4Cidr.Parse("10.5.72.0/24"), Ipv4Address.Parse("192.168.64.3"), "wireguard", null, null,
+            PublicKey: "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWX/0=", Port: 51820);
+        var json = FlannelFormat.SerializeLease(lease);
+        Assert.Equal("""{"PublicIP":"192.168.64.3","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWX/0=","Port":51820}}""", json);
+        Assert.Equal(lease, FlannelFormat.ParseLease(lease.Subnet, json, out _));
+    }
+
+    [Fact]
+    public void AWireGuardLeaseFlannelPutIsAPeer()
+    {
+        // As flannel's wireguard backend writes it (its Go struct's field order), and an older one without Port.
+        var lease = FlannelFormat.ParseLease(Ipv4Cidr.Parse("10.5.34.0/24"),
+            """{"PublicIP":"192.168.1.12","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=","Port":51821}}""", out _);
+        Assert.NotNull(lease);
+        Assert.Equal(("wireguard", "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", (int?)51821), (lease.BackendType, lease.PublicKey, lease.Port));
+        var older = FlannelFormat.ParseLease(Ipv4Cidr.Parse("10.5.35.0/24"),
+            """{"PublicIP":"192.168.1.13","BackendType":"wireguard","BackendData":{"PublicKey":"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="}}""", out _);
+        Assert.Null(older!.Port);
+    }
+
+    [Fact]
     public void LeasesWrittenByFlannelParseIncludingUnknownFields()
     {
         var lease = FlannelFormat.ParseLease(Ipv4Cidr.Parse("10.5.34.0/24"),

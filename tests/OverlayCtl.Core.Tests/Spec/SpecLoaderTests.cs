@@ -71,7 +71,7 @@ public sealed class SpecLoaderTests
     [InlineData("  cidr: 10.244.0.0/16\n  subnetMin: 10.244.1.7", "c.yaml:6:14: subnetMin 10.244.1.7 is not aligned to /24 (fix: use 10.244.1.0)")]
     [InlineData("  cidr: 10.244.0.0/16\n  subnetMax: 10.245.0.0", "c.yaml:6:14: subnetMax 10.245.0.0 is outside the network 10.244.0.0/16 (fix: use an address inside 10.244.0.0/16)")]
     [InlineData("  cidr: 10.244.0.0/16\n  mtu: 70000", "c.yaml:6:8: mtu 70000 is out of range (fix: use a value from 576 to 9000)")]
-    [InlineData("  cidr: 10.244.0.0/16\n  backend: geneve", "c.yaml:6:12: backend 'geneve' is not known (fix: use vxlan, ovs or host-gw)")]
+    [InlineData("  cidr: 10.244.0.0/16\n  backend: geneve", "c.yaml:6:12: backend 'geneve' is not known (fix: use vxlan, ovs, host-gw or wireguard)")]
     [InlineData("  cidr: 10.244.0.0/16\n  backend: ovs\n  ovs: { bridge: docker0 }", "c.yaml:7:18: docker0 cannot be both docker.bridge and network.ovs.bridge (fix: give the OVS bridge a name of its own (default br-overlay))")]
     [InlineData("  cidr: 10.244.0.0/16\n  backend: ovs\n  ovs: { db: /run/ovs.sock }", "c.yaml:7:14: '/run/ovs.sock' is not an OVS database address (fix: write unix:/path/to/db.sock or tcp:HOST:PORT)")]
     [InlineData("  cidr: banana", "c.yaml:5:9: 'banana' is not an IPv4 network (fix: write a.b.c.d/n, e.g. 10.244.0.0/16)")]

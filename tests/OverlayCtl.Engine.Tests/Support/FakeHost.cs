@@ -1,4 +1,5 @@
 using System.Globalization;
+using OverlayCtl.Core.Backends.WireGuard;
 using OverlayCtl.Core.Hosts;
 
 namespace OverlayCtl.Engine.Tests.Support;
@@ -25,6 +26,12 @@ internal sealed class FakeHost(string name, string address, Gauge? gauge = null)
 
     public string HostName { get; } = name;
 
+    /// <summary>Whether the host has a WireGuard private key (made by the wireguard-genkey program).</summary>
+    public bool HasKey { get; private set; }
+
+    /// <summary>The public key of the host's private key, as wg pubkey prints it.</summary>
+    public const string PublicKey = "GHLwzPUBPV5Hz4QzuJ6oFLIO7xSmUyjO8ILaVvXkUTU=";
+
     /// <summary>A route the host already has (<c>ip -j</c> JSON object), such as a VPN's.</summary>
     public string? ExtraRoute { get; set; }
 
@@ -44,6 +51,12 @@ internal sealed class FakeHost(string name, string address, Gauge? gauge = null)
             if (Latency > TimeSpan.Zero) await Task.Delay(Latency, cancellationToken);
             if (FailWith is not null) return new CommandResult(255, "", FailWith);
             if (command.ToString() == "printenv SSH_CLIENT") return SshClient is null ? new CommandResult(1, "", "") : new CommandResult(0, SshClient + "\n", "");
+            if (command is { Program: "sh", Arguments: ["-c", var program, ..] })
+            {
+                // WireGuard's fixed programs: the key is made once, and only its public half ever comes back.
+                if (program == WireGuardPrograms.GenerateKey) HasKey = true;
+                if (program == WireGuardPrograms.PublicKey) return HasKey ? new CommandResult(0, PublicKey + "\n", "") : new CommandResult(3, "", "");
+            }
             return new CommandResult(0, Answer(command), "");
         }
         finally

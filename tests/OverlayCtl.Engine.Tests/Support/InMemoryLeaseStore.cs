@@ -56,8 +56,16 @@ internal sealed class InMemoryLeaseStore : ILeaseStore
             if (lease is null)
             {
                 var taken = _leases.Select(l => l.Subnet).Concat(_unreadable.Where(u => u.Subnet is not null).Select(u => u.Subnet!.Value));
-                lease = new Lease(request.PinnedSubnet ?? Ipam.FirstFree(config, taken), request.PublicIp, request.BackendType, request.Vni, request.VtepMac);
+                lease = new Lease(request.PinnedSubnet ?? Ipam.FirstFree(config, taken), request.PublicIp, request.BackendType, request.Vni, request.VtepMac, PublicKey: request.PublicKey, Port: request.Port);
                 _leases.Add(lease);
+                Writes++;
+            }
+            else if (!lease.Carries(request))
+            {
+                // As etcd's store: a held lease keeps its subnet and takes the request's backend data.
+                var updated = lease.WithData(request);
+                _leases[_leases.IndexOf(lease)] = updated;
+                lease = updated;
                 Writes++;
             }
             result.Add(lease);

@@ -27,7 +27,13 @@ public sealed class HostGwBackend : IBackend
 
     public string? Device(ClusterSpec spec) => null;
 
-    public LeaseData LeaseData(ClusterSpec spec, HostSpec host) => Backends.LeaseData.None;
+    public LeaseData LeaseData(ClusterSpec spec, HostSpec host, ObservedHost? observed) => Backends.LeaseData.None;
+
+    public IReadOnlyList<HostRead> LeaseReads(ClusterSpec spec, HostSpec host) => [];
+
+    public IEnumerable<Operation> PrepareLease(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
+
+    public IEnumerable<Operation> RotateKeys(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
 
     public ConfigData ConfigData(ClusterSpec spec) => Backends.ConfigData.None;
 

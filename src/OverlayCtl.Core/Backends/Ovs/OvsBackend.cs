@@ -58,7 +58,13 @@ public sealed class OvsBackend : IBackend
     /// <summary>The bridge's internal interface carries the VTEP address and the peer routes.</summary>
     public string? Device(ClusterSpec spec) => SettingsOf(spec).Bridge;
 
-    public LeaseData LeaseData(ClusterSpec spec, HostSpec host) => new(VxlanBackend.SettingsOf(spec).Vni, null);
+    public LeaseData LeaseData(ClusterSpec spec, HostSpec host, ObservedHost? observed) => new(VxlanBackend.SettingsOf(spec).Vni, null);
+
+    public IReadOnlyList<HostRead> LeaseReads(ClusterSpec spec, HostSpec host) => [];
+
+    public IEnumerable<Operation> PrepareLease(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
+
+    public IEnumerable<Operation> RotateKeys(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
 
     public ConfigData ConfigData(ClusterSpec spec) => new(VxlanBackend.SettingsOf(spec).Vni, VxlanBackend.SettingsOf(spec).Port);
 

@@ -60,7 +60,13 @@ public sealed class VxlanBackend : IBackend
 
     public string? Device(ClusterSpec spec) => DeviceName(spec);
 
-    public LeaseData LeaseData(ClusterSpec spec, HostSpec host) => new(SettingsOf(spec).Vni, MacAddress.ForVtep(spec.Network.Cidr, host.Address));
+    public LeaseData LeaseData(ClusterSpec spec, HostSpec host, ObservedHost? observed) => new(SettingsOf(spec).Vni, MacAddress.ForVtep(spec.Network.Cidr, host.Address));
+
+    public IReadOnlyList<HostRead> LeaseReads(ClusterSpec spec, HostSpec host) => [];
+
+    public IEnumerable<Operation> PrepareLease(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
+
+    public IEnumerable<Operation> RotateKeys(ClusterSpec spec, HostSpec host, ObservedHost observed) => [];
 
     public ConfigData ConfigData(ClusterSpec spec) => new(SettingsOf(spec).Vni, SettingsOf(spec).Port);
 
