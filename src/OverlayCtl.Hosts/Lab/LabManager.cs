@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using OverlayCtl.Core.Backends.Ovs;
+using OverlayCtl.Core.Backends.WireGuard;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Spec;
@@ -41,6 +42,21 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
     /// <summary>The directory holding a host's OVS database, socket, pid files and logs.</summary>
     public static string OvsDirectory(ClusterSpec spec, HostSpec host) =>
         Path.GetDirectoryName(OvsBackend.SettingsOf(spec).DbFor(host)!["unix:".Length..])!;
+
+    private static bool RunsWireGuard(ClusterSpec spec) => spec.Network.Backend.Name == WireGuardBackend.BackendName;
+
+    /// <summary>The directory mounted over a namespace host's <c>/run/wireguard</c> (<see cref="RunPaths.NetnsPrivate"/>).</summary>
+    public static string PrivateWireGuardRun(string netns) => Path.Combine(RunPaths.NetnsPrivate(netns), "wireguard");
+
+    /// <summary>Stops the wireguard-go the backend started on <paramref name="host"/>, by its pid file; true if one ran.</summary>
+    private async Task<bool> StopWireGuardAsync(ClusterSpec spec, HostSpec host, CancellationToken cancellationToken)
+    {
+        var pidFile = WireGuardBackend.PidFile(spec, host);
+        if (!File.Exists(pidFile)) return false;
+        await processes.RunAsync(Root, CommandSpec.Of("start-stop-daemon", "--stop", "--quiet", "--oknodo", "--retry", "5", "--pidfile", pidFile, "--name", "wireguard-go"), cancellationToken).ConfigureAwait(false);
+        File.Delete(pidFile);
+        return true;
+    }
 
     /// <summary>The root-namespace bridge for a spec: short, and distinct per spec name.</summary>
     public static string BridgeName(ClusterSpec spec) => "ovl" + Hash(spec.Name)[..8] + "br";
@@ -82,6 +98,12 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
                 fresh = true;
             }
             await MustAsync(cancellationToken, "ip", "-n", ns, "link", "set", "lo", "up").ConfigureAwait(false);
+            if (RunsWireGuard(spec) && !Directory.Exists(PrivateWireGuardRun(ns)))
+            {
+                // wireguard-go and wg meet in /run/wireguard, which namespace hosts would otherwise all share.
+                Directory.CreateDirectory(PrivateWireGuardRun(ns));
+                created.Add($"/run/wireguard of {host.Name} ({PrivateWireGuardRun(ns)})");
+            }
             if (!await LinkExistsAsync(ns, iface, cancellationToken).ConfigureAwait(false))
             {
                 if (await LinkExistsAsync(null, rootEnd, cancellationToken).ConfigureAwait(false))
@@ -117,6 +139,13 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
         {
             var ns = ((HostConnection.Netns)host.Connection).Name;
             if (RunsOvs(spec) && StopOvs(spec, host)) removed.Add($"ovs {host.Name}");
+            // A wireguard-go that an apply started and no destroy stopped would keep the deleted namespace alive.
+            if (await StopWireGuardAsync(spec, host, cancellationToken).ConfigureAwait(false)) removed.Add($"wireguard-go {host.Name}");
+            if (Directory.Exists(RunPaths.NetnsPrivate(ns)))
+            {
+                Directory.Delete(RunPaths.NetnsPrivate(ns), recursive: true);
+                removed.Add($"private /run of {host.Name}");
+            }
             if (await NamespaceExistsAsync(ns, cancellationToken).ConfigureAwait(false))
             {
                 await MustAsync(cancellationToken, "ip", "netns", "del", ns).ConfigureAwait(false);

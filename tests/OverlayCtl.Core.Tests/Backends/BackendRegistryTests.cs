@@ -2,6 +2,7 @@ using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Backends.HostGw;
 using OverlayCtl.Core.Backends.Ovs;
 using OverlayCtl.Core.Backends.Vxlan;
+using OverlayCtl.Core.Backends.WireGuard;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Core.Tests.Support;
@@ -122,5 +123,8 @@ public sealed class BackendRegistryTests
         Assert.True(VxlanBackend.SettingsOf(ssh).DirectRouting);
         var hostGw = SpecLoader.Load(Path.Combine(samples, "host-gw.yaml"));
         Assert.Equal(("host-gw", OvsSettings.Default), (hostGw.Network.Backend.Name, OvsBackend.SettingsOf(hostGw)));
+        var wireGuard = SpecLoader.Load(Path.Combine(samples, "wireguard-lab.yaml"));
+        Assert.Equal(("wireguard", new WireGuardSettings(51820, 0, WireGuardImplementation.Auto, "/run/overlayctl/lab/wglab/{host}.key")),
+            (wireGuard.Network.Backend.Name, WireGuardBackend.SettingsOf(wireGuard)));
     }
 }

@@ -54,4 +54,62 @@ public sealed class LabManagerTests
             await lab.DownAsync(spec, default);
         }
     }
+
+    [Fact]
+    public async Task AWireGuardLabGivesEachHostItsOwnRunWireGuardAndDownStopsWhatTheBackendStarted()
+    {
+        var id = Sh.Unique("w");
+        var spec = SpecLoader.Parse($"""
+            apiVersion: overlayctl/v1
+            kind: Cluster
+            name: {id}
+            network:
+              cidr: 10.244.0.0/16
+              backend: wireguard
+            hosts:
+              - name: a
+                address: 198.18.141.21
+                connection: netns://{id}-a
+              - name: b
+                address: 198.18.141.22
+                connection: netns://{id}-b
+            """, "lab.yaml");
+        var lab = new LabManager(new ProcessRunner(Logger.None, TimeSpan.FromSeconds(20)));
+        var pidFile = Core.Backends.WireGuard.WireGuardBackend.PidFile(spec, spec.Hosts[0]);
+        try
+        {
+            await lab.UpAsync(spec, default);
+            // Two hosts, two directories: wireguard-go's socket in one is not the other's.
+            Assert.True(Directory.Exists(LabManager.PrivateWireGuardRun($"{id}-a")));
+            Assert.True(Directory.Exists(LabManager.PrivateWireGuardRun($"{id}-b")));
+            var runner = new NetnsHostRunner("a", $"{id}-a", new ProcessRunner(Logger.None, TimeSpan.FromSeconds(20)));
+            Assert.True((await runner.RunAsync(Core.Hosts.CommandSpec.Of("touch", "/run/wireguard/mine"), default)).Succeeded);
+            Assert.True(File.Exists(Path.Combine(LabManager.PrivateWireGuardRun($"{id}-a"), "mine")));
+            Assert.False(File.Exists(Path.Combine(LabManager.PrivateWireGuardRun($"{id}-b"), "mine")));
+
+            // A wireguard-go the backend started (its pid file), left running by an apply no destroy followed;
+            // a stand-in by that name, so the test needs no tunnel.
+            var standIn = Path.Combine(Path.GetTempPath(), $"{id}-bin", "wireguard-go");
+            Directory.CreateDirectory(Path.GetDirectoryName(standIn)!);
+            File.Copy("/usr/bin/sleep", standIn, overwrite: true);
+            Directory.CreateDirectory(Path.GetDirectoryName(pidFile)!);
+            Sh.Must("start-stop-daemon", "--start", "--quiet", "--background", "--make-pidfile", "--pidfile", pidFile, "--exec", standIn, "--", "300");
+            var pid = File.ReadAllText(pidFile).Trim();
+            // start-stop-daemon returns before its child has become the program: wait until it has.
+            for (var i = 0; i < 100 && File.ReadAllText($"/proc/{pid}/comm").Trim() != "wireguard-go"; i++) await Task.Delay(20);
+            Assert.Equal("wireguard-go", File.ReadAllText($"/proc/{pid}/comm").Trim());
+            var down = await lab.DownAsync(spec, default);
+            Directory.Delete(Path.GetDirectoryName(standIn)!, recursive: true);
+            Assert.Contains("wireguard-go a", down.Removed);
+            Assert.Contains("private /run of a", down.Removed);
+            Assert.False(File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/cmdline").Length > 0, "the wireguard-go stand-in still runs");
+            Assert.False(Directory.Exists(Core.Hosts.RunPaths.NetnsPrivate($"{id}-a")));
+            Assert.False(File.Exists(pidFile));
+        }
+        finally
+        {
+            await lab.DownAsync(spec, default);
+            if (File.Exists(pidFile)) File.Delete(pidFile);
+        }
+    }
 }
