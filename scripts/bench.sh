@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks, run on their own (never part of scripts/test.sh): overlayctl beside a peer, in the same
 # run, on this machine. Writes raw results to artifacts/bench/ and prints the tables that go into
-# docs/benchmarks.md. Needs root (namespaces). Usage: scripts/bench.sh [agents] [--quick]
+# docs/benchmarks.md. Needs root (namespaces). Usage: scripts/bench.sh [agents|wireguard] [--quick]
 # BENCH_SECTIONS="3 6" runs only those sections; `agents` is section 7 alone (scripts/bench-agents.sh,
-# which takes BENCH_AGENT_SIZES="10 50 100" and the other knobs at its top).
+# which takes BENCH_AGENT_SIZES="10 50 100" and the other knobs at its top), `wireguard` section 8 alone
+# (scripts/bench-wireguard.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
@@ -11,8 +12,9 @@ quick=
 for arg in "$@"; do
   case $arg in
     agents) export BENCH_SECTIONS=7 ;;
+    wireguard) export BENCH_SECTIONS=8 ;;
     --quick) quick=--quick ;;
-    *) echo "bench.sh: unknown argument $arg (usage: scripts/bench.sh [agents] [--quick])" >&2; exit 2 ;;
+    *) echo "bench.sh: unknown argument $arg (usage: scripts/bench.sh [agents|wireguard] [--quick])" >&2; exit 2 ;;
   esac
 done
 scripts/deps.sh
@@ -33,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-want() { [[ " ${BENCH_SECTIONS:-1 2 3 4 5 6 7} " == *" $1 "* ]]; }
+want() { [[ " ${BENCH_SECTIONS:-1 2 3 4 5 6 7 8} " == *" $1 "* ]]; }
 if want 1 || want 2 || want 5; then dotnet build bench/OverlayCtl.Bench -c Release -nologo -v q; fi
 benchexe=bench/OverlayCtl.Bench/bin/Release/net10.0/OverlayCtl.Bench
 
@@ -231,4 +233,10 @@ if want 7; then
 # Agents against the push model: join propagation, repair after drift, idle cost (its own script: it
 # runs its own etcd on the lab bridge, which agents inside the namespaces must reach).
 scripts/bench-agents.sh "$ovl" "$out" $quick
+fi
+
+if want 8; then
+# WireGuard's cost, container to container: overlayctl's wireguard against the same path built by hand
+# (wireguard-go both), and against overlayctl's vxlan, on the same two hosts (its own script and etcd).
+scripts/bench-wireguard.sh "$ovl" "$out" $quick
 fi

@@ -68,6 +68,9 @@ public sealed class Verifier(ClusterSpec spec, ClusterRunner hosts, ILogger log,
                     gate.Release();
                 }
             })).ConfigureAwait(false);
+            // Interrupted while pings ran out on their own (or were killed with the terminal's process group): what
+            // they saw is the interruption, not the network, and must not be reported as broken pairs.
+            cancellationToken.ThrowIfCancellationRequested();
             return new VerifyOutcome(probed, pairs);
         }
         finally
