@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark section 8 (scripts/bench.sh wireguard): what the wireguard backend costs, container to container.
-# One run, same two namespace hosts, same containers, iperf3 TCP 5 s, median of 3:
+# One run, same two namespace hosts, same containers, iperf3 TCP 5 s, median of BENCH_WG_RUNS (default 5):
 #   1. overlayctl's vxlan overlay (the cost of encryption is read against it);
 #   2. the same lab switched to `backend: wireguard` (userspace: wireguard-go, as this kernel has no module);
 #   3. the same path built by hand after `destroy`: wireguard-go, wg set, the same MTU, keys and routes.
@@ -8,7 +8,7 @@
 set -euo pipefail
 ovl=$1 out=$2 quick=${3:-}
 [ "$(id -u)" = 0 ] || { echo "bench-wireguard.sh: run as root" >&2; exit 1; }
-runs=3; [ "$quick" = --quick ] && runs=1
+runs=${BENCH_WG_RUNS:-5}; [ "$quick" = --quick ] && runs=1
 stem=198.18.130
 if ip -4 addr | grep -q " $stem\."; then echo "bench-wireguard.sh: $stem.0/24 is already held on this machine" >&2; exit 1; fi
 work=$(mktemp -d /tmp/overlayctl-bench-wg.XXXXXX)
@@ -46,7 +46,10 @@ iperf() { # client-ns server-ns server-ip -> Gbit/s
   ip netns exec "$2" iperf3 -s -D -1 -I "$work/iperf.pid" >/dev/null; sleep 0.3
   ip netns exec "$1" iperf3 -c "$3" -t 5 -J | jq '.end.sum_received.bits_per_second / 1e9'
 }
-gbps() { local i; for ((i = 0; i < runs; i++)); do iperf "$@"; done | median; }
+gbps() { # name client-ns server-ns server-ip: the median, each run kept in $work/runs-NAME
+  local i name=$1; shift
+  for ((i = 0; i < runs; i++)); do iperf "$@"; done | tee "$work/runs-$name" | median
+}
 attach() { # n: container n's host end into its host's docker0
   ip -n "bwg-h$1" link set "bwgv$1" master docker0 up
 }
@@ -68,19 +71,21 @@ mtu_of() { ip -n bwg-h1 -j link show "$1" | jq '.[0].mtu'; }
 set_container_mtu() { local n; for n in 1 2; do ip -n "bwgc$n" link set eth0 mtu "$1" up; done; }
 
 set_container_mtu "$(mtu_of flannel.1)"
-vxlan=$(gbps bwgc1 bwgc2 "$c2"); vxlan_mtu=$(mtu_of flannel.1)
+vxlan=$(gbps vxlan bwgc1 bwgc2 "$c2"); vxlan_mtu=$(mtu_of flannel.1)
 
 write_spec wireguard
 "$ovl" lab up -f "$spec" >/dev/null   # again: a WireGuard lab gives each host its own /run/wireguard
 "$ovl" apply -f "$spec" >/dev/null 2>&1
 wg_mtu=$(mtu_of flannel-wg); set_container_mtu "$wg_mtu"
-ovlwg=$(gbps bwgc1 bwgc2 "$c2")
+ovlwg=$(gbps ovlwg bwgc1 bwgc2 "$c2")
 
 # By hand on the same hosts and containers: what the anchors' users script, with the MTU overlayctl chose.
 "$ovl" destroy --auto-approve -f "$spec" >/dev/null 2>&1
 for n in 1 2; do
   ns="bwg-h$n"; s=$([ "$n" = 1 ] && echo "$s1" || echo "$s2")
-  ip -n "$ns" link add docker0 type bridge; ip -n "$ns" addr add "$(cut -d. -f1-3 <<<"${s%/*}").1/24" dev docker0; ip -n "$ns" link set docker0 up
+  # destroy keeps a docker bridge with containers on it (without --force): take it as it is, or make it.
+  ip -n "$ns" link show docker0 >/dev/null 2>&1 || ip -n "$ns" link add docker0 type bridge
+  ip -n "$ns" addr replace "$(cut -d. -f1-3 <<<"${s%/*}").1/24" dev docker0; ip -n "$ns" link set docker0 up
   attach "$n"
   ip netns exec "$ns" wireguard-go -f "wgb$n" >/dev/null 2>&1 &
   wg_pids+=($!)
@@ -95,11 +100,13 @@ for n in 1 2; do
   ip -n "$ns" route replace "$ps" dev "wgb$n"
   ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
 done
-hand=$(gbps bwgc1 bwgc2 "$c2")
+hand=$(gbps hand bwgc1 bwgc2 "$c2")
 
 {
-  echo "## 8. WireGuard (iperf3 TCP, 5 s, median of $runs, container to container, wireguard-go)"
+  echo "## 8. WireGuard (iperf3 TCP, 5 s, median of $runs, container to container, wireguard-go; load at end $(cut -d' ' -f1-3 /proc/loadavg))"
   echo "| overlayctl wireguard (MTU $wg_mtu) | hand-built wireguard-go (same MTU) | overlayctl vxlan (MTU $vxlan_mtu) | overlayctl / hand-built | wireguard / vxlan |"
   echo "|---|---|---|---|---|"
-  echo "| $ovlwg Gbit/s | $hand Gbit/s | $vxlan Gbit/s | $(ratio "$ovlwg" "$hand") | $(ratio "$ovlwg" "$vxlan") |"
+  mbit() { awk -v g="$1" 'BEGIN {printf "%.0f Mbit/s", g * 1000}'; }
+  echo "| $(mbit "$ovlwg") | $(mbit "$hand") | $(mbit "$vxlan") | $(ratio "$ovlwg" "$hand") | $(ratio "$ovlwg" "$vxlan") |"
+  echo "(each run, Gbit/s: overlayctl wireguard $(xargs <"$work/runs-ovlwg"), hand-built $(xargs <"$work/runs-hand"), vxlan $(xargs <"$work/runs-vxlan"))"
 } | tee "$out/wireguard.txt"

@@ -29,6 +29,7 @@ public sealed class Verifier(ClusterSpec spec, ClusterRunner hosts, ILogger log,
         var run = RandomNumberGenerator.GetHexString(6, lowercase: true);
         var index = targets.Select((t, i) => (t.Name, i)).ToDictionary(p => p.Name, p => p.i);
         var made = new ConcurrentDictionary<string, Made>(StringComparer.Ordinal);
+        VerifyOutcome outcome;
         try
         {
             var inspected = await hosts.InspectAsync(targets, leases, async (input, runner, token) =>
@@ -68,15 +69,16 @@ public sealed class Verifier(ClusterSpec spec, ClusterRunner hosts, ILogger log,
                     gate.Release();
                 }
             })).ConfigureAwait(false);
-            // Interrupted while pings ran out on their own (or were killed with the terminal's process group): what
-            // they saw is the interruption, not the network, and must not be reported as broken pairs.
-            cancellationToken.ThrowIfCancellationRequested();
-            return new VerifyOutcome(probed, pairs);
+            outcome = new VerifyOutcome(probed, pairs);
         }
         finally
         {
             await Task.WhenAll(made.Values.Select(m => ProbeDriver.RemoveAsync(m.Runner, m.Probe, log))).ConfigureAwait(false);
         }
+        // Interrupted while the pings ran out on their own (or were killed with the terminal's process group), or
+        // while the probes were being removed: an interrupted run, never a report of broken pairs.
+        cancellationToken.ThrowIfCancellationRequested();
+        return outcome;
     }
 
     /// <summary>

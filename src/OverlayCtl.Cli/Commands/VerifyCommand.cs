@@ -25,6 +25,7 @@ internal static class VerifyCommand
         {
             var (_, targets, _, engine) = options.Open(context);
             var outcome = await engine.VerifyAsync(targets, ct).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
             var report = Report(outcome);
             context.Out.Write(report, VerifyJsonContext.Default.VerifyReport, Human);
             if (outcome.Hosts.Where(h => h.Error is not null).Select(h => h.Name).ToList() is { Count: > 0 } unprobed)
