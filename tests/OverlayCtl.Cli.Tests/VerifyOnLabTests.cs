@@ -101,9 +101,11 @@ public sealed class VerifyOnLabTests(EtcdFixture etcd, ITestOutputHelper output)
         lab.InHost("n1", "iptables", "-I", "FORWARD", "1", "-j", "DROP");
         lab.InHost("n2", "iptables", "-I", "FORWARD", "1", "-j", "DROP");
         var binary = Path.Combine(AppContext.BaseDirectory, "overlayctl");
-        var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
-        // One pair at a time: each waits out its ping (2 s), so the run lasts seconds, not one ping's timeout.
-        foreach (var arg in new[] { "verify", "-f", lab.SpecPath, "--parallel", "1" }) start.ArgumentList.Add(arg);
+        // A test run started in the background (CI, nohup) hands its children SIGINT ignored, which a process keeps
+        // across exec, as a shell's background job does: env gives verify the default disposition back, as a terminal's
+        // foreground job has it. One pair at a time: each waits out its ping (2 s), so the run lasts seconds.
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "--default-signal=INT", binary, "verify", "-f", lab.SpecPath, "--parallel", "1" }) start.ArgumentList.Add(arg);
         using var verify = Process.Start(start)!;
         var stderr = verify.StandardError.ReadToEndAsync();
         var deadline = Stopwatch.StartNew();
