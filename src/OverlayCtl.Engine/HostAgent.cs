@@ -217,17 +217,18 @@ public sealed class HostAgent(
             snapshot = await store.SnapshotAsync(cancellationToken).ConfigureAwait(false);
         }
         _last = (snapshot, own);
-        await ReconcileAsync(snapshot, own, reason, cancellationToken, etcdOnly ? _settled : null).ConfigureAwait(false);
+        // The host as the lease preparation just read it (nothing has changed there since) is the one to converge from.
+        await ReconcileAsync(snapshot, own, reason, cancellationToken, etcdOnly ? _settled : null, facts).ConfigureAwait(false);
         return snapshot.Revision;
     }
 
     /// <summary>Converges the host to <paramref name="own"/> among the leases of <paramref name="snapshot"/>; a host problem is logged and left for the next wake-up.</summary>
-    private async Task ReconcileAsync(LeaseSnapshot snapshot, Lease own, string reason, CancellationToken cancellationToken, ObservedHost? settled = null)
+    private async Task ReconcileAsync(LeaseSnapshot snapshot, Lease own, string reason, CancellationToken cancellationToken, ObservedHost? settled = null, ObservedHost? read = null)
     {
         _settled = null;
         try
         {
-            var observed = await _reconciler.ObserveAsync(host, runner, cancellationToken, settled).ConfigureAwait(false);
+            var observed = read ?? await _reconciler.ObserveAsync(host, runner, cancellationToken, settled).ConfigureAwait(false);
             var refused = Preflight.Host(spec, host, observed);
             if (refused.Count > 0) throw new SpecException(refused);
             var outcome = await _reconciler.ReconcileAsync(host, own, snapshot.Leases, runner, execute: false, cancellationToken, observed).ConfigureAwait(false);

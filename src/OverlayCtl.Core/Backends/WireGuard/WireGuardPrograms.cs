@@ -11,26 +11,26 @@ namespace OverlayCtl.Core.Backends.WireGuard;
 /// </summary>
 public static class WireGuardPrograms
 {
+    /// <summary>The first line of every key program: without wg, say how to get it.</summary>
+    private const string RequireWg = """
+        command -v wg > /dev/null || { echo "wg is not installed (fix: install wireguard-tools, e.g. apt-get install wireguard-tools)" >&2; exit 127; }
+
+        """;
+
     /// <summary>
     /// <c>wireguard-genkey KEYFILE</c>: makes the private key when the file is absent (mode 0400, directory 0700,
     /// written to a temporary file and renamed, so a half-made key never stands); prints nothing.
     /// </summary>
     public const string GenerateKey = """
         [ -e "$1" ] && exit 0
-        command -v wg > /dev/null || { echo "wg is not installed (fix: install wireguard-tools, e.g. apt-get install wireguard-tools)" >&2; exit 127; }
-        umask 077
-        d=$(dirname -- "$1") && mkdir -p -- "$d" || exit 1
-        tmp="$1.overlayctl-$$.tmp"
-        trap 'rm -f -- "$tmp"' EXIT
-        wg genkey > "$tmp" && chmod 0400 "$tmp" && mv -f -- "$tmp" "$1"
-        """;
+
+        """ + RotateKey;
 
     /// <summary>
     /// <c>wireguard-rotate KEYFILE</c>: a new private key in place of the old one, made as <see cref="GenerateKey"/>
     /// makes the first (mode 0400, renamed over the old, so the file always holds one whole key); prints nothing.
     /// </summary>
-    public const string RotateKey = """
-        command -v wg > /dev/null || { echo "wg is not installed (fix: install wireguard-tools, e.g. apt-get install wireguard-tools)" >&2; exit 127; }
+    public const string RotateKey = RequireWg + """
         umask 077
         d=$(dirname -- "$1") && mkdir -p -- "$d" || exit 1
         tmp="$1.overlayctl-$$.tmp"
@@ -41,7 +41,8 @@ public static class WireGuardPrograms
     /// <summary><c>wireguard-pubkey KEYFILE</c>: the public key of the file's private key; exit 3 when the file is absent.</summary>
     public const string PublicKey = """
         [ -e "$1" ] || exit 3
-        command -v wg > /dev/null || { echo "wg is not installed (fix: install wireguard-tools, e.g. apt-get install wireguard-tools)" >&2; exit 127; }
+
+        """ + RequireWg + """
         exec wg pubkey < "$1"
         """;
 
