@@ -48,7 +48,7 @@ public static class BackendRegistry
     {
         var network = spec.Network;
         var data = network.Backend.ConfigData(spec);
-        return new NetworkConfig(network.Cidr, network.SubnetLength, network.SubnetMin, network.SubnetMax, network.Backend.LeaseType, data.Vni, data.Port);
+        return new NetworkConfig(network.Cidr, network.SubnetLength, network.SubnetMin, network.SubnetMax, network.Backend.LeaseType, data.Vni, data.Port, data.ListenPort, data.PersistentKeepaliveInterval);
     }
 
     /// <summary>Every backend's devices on the host, selected or left behind: routes via them are overlayctl's.</summary>

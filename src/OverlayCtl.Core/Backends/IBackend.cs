@@ -112,8 +112,12 @@ public sealed record LeaseData(int? Vni, MacAddress? VtepMac, string? PublicKey 
     public static LeaseData None { get; } = new(null, null);
 }
 
-/// <summary>A backend's fields in flannel's network config (<c>Backend</c>, beside its Type); null fields are not written.</summary>
-public sealed record ConfigData(int? Vni, int? Port)
+/// <summary>
+/// A backend's fields in flannel's network config (<c>Backend</c>, beside its Type); null fields are not written.
+/// <see cref="ListenPort"/> and <see cref="PersistentKeepaliveInterval"/> (seconds) are flannel's wireguard keys: a
+/// flannel node listens on the config's port and dials every peer at it, so the config must say the spec's.
+/// </summary>
+public sealed record ConfigData(int? Vni, int? Port, int? ListenPort = null, int? PersistentKeepaliveInterval = null)
 {
     public static ConfigData None { get; } = new(null, null);
 }

@@ -125,6 +125,8 @@ public static class FlannelFormat
         w.WriteString("Type", config.BackendType);
         if (config.Vni is { } vni) w.WriteNumber("VNI", vni);
         if (config.Port is { } port) w.WriteNumber("Port", port);
+        if (config.ListenPort is { } listen) w.WriteNumber("ListenPort", listen);
+        if (config.PersistentKeepaliveInterval is { } keepalive) w.WriteNumber("PersistentKeepaliveInterval", keepalive);
         w.WriteEndObject();
     });
 
@@ -140,14 +142,16 @@ public static class FlannelFormat
             var min = Ipv4Address.TryParse(GetString(root, "SubnetMin"), out var mn) ? mn : SubnetDefaults.SubnetMin(network, length);
             var max = Ipv4Address.TryParse(GetString(root, "SubnetMax"), out var mx) ? mx : SubnetDefaults.SubnetMax(network, length);
             string type = "udp";
-            int? vni = null, port = null;
+            int? vni = null, port = null, listen = null, keepalive = null;
             if (root.TryGetProperty("Backend", out var b) && b.ValueKind == JsonValueKind.Object)
             {
                 type = GetString(b, "Type") ?? type;
                 vni = GetInt(b, "VNI");
                 port = GetInt(b, "Port");
+                listen = GetInt(b, "ListenPort");
+                keepalive = GetInt(b, "PersistentKeepaliveInterval");
             }
-            return new NetworkConfig(network, length, min, max, type, vni, port);
+            return new NetworkConfig(network, length, min, max, type, vni, port, listen, keepalive);
         }
         catch (JsonException)
         {

@@ -58,7 +58,9 @@ public sealed record NetworkConfig(
     Ipv4Address SubnetMax,
     string BackendType,
     int? Vni,
-    int? Port)
+    int? Port,
+    int? ListenPort = null,
+    int? PersistentKeepaliveInterval = null)
 {
     /// <summary>Whether moving to <paramref name="wanted"/> would leave the leases cut from this config outside it.</summary>
     public bool Strands(NetworkConfig wanted) => Network != wanted.Network || SubnetLen != wanted.SubnetLen;

@@ -1,6 +1,7 @@
 using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Backends.WireGuard;
 using OverlayCtl.Core.State;
+using OverlayCtl.Core.Leases;
 
 namespace OverlayCtl.Core.Tests.Backends;
 
@@ -41,14 +42,18 @@ public sealed class WireGuardBackendTests
     [Fact]
     public void TheLeaseCarriesThePublicKeyReadFromTheHostAndThePort()
     {
-        var spec = SpecText.Load("  backend: wireguard\n  wireguard: { listenPort: 51821 }");
+        var spec = SpecText.Load("  backend: wireguard\n  wireguard: { listenPort: 51821, persistentKeepalive: 25 }");
         var host = spec.Hosts[0];
         var observed = ObservedHost.Empty with { PublicKeys = new Dictionary<string, string?> { ["/etc/overlayctl/wireguard/lab.key"] = Key } };
         Assert.Equal(new LeaseData(null, null, Key, 51821), spec.Network.Backend.LeaseData(spec, host, observed));
         // Not read yet (plan of a host without a key): the key is unknown, never made up.
         Assert.Equal(new LeaseData(null, null, null, 51821), spec.Network.Backend.LeaseData(spec, host, null));
         Assert.Equal(new HostRead.WireGuardPublicKey("/etc/overlayctl/wireguard/lab.key"), Assert.Single(spec.Network.Backend.LeaseReads(spec, host)));
-        Assert.Equal(ConfigData.None, spec.Network.Backend.ConfigData(spec));
+        // flannel nodes listen on, and dial every peer at, the config's ListenPort: it must be the spec's.
+        Assert.Equal(new ConfigData(null, null, 51821, 25), spec.Network.Backend.ConfigData(spec));
+        Assert.Equal(
+            """{"Network":"10.244.0.0/16","SubnetLen":24,"SubnetMin":"10.244.1.0","SubnetMax":"10.244.255.0","Backend":{"Type":"wireguard","ListenPort":51821,"PersistentKeepaliveInterval":25}}""",
+            FlannelFormat.SerializeConfig(BackendRegistry.ConfigOf(spec)));
         Assert.Equal("wireguard", BackendRegistry.RequestFor(spec, host, observed).BackendType);
         Assert.Equal(Key, BackendRegistry.RequestFor(spec, host, observed).PublicKey);
     }

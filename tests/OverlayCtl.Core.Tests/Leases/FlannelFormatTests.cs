@@ -84,6 +84,9 @@ public sealed class FlannelFormatTests
         Assert.Equal("""{"Network":"10.5.0.0/16","SubnetLen":24,"SubnetMin":"10.5.1.0","SubnetMax":"10.5.255.0","Backend":{"Type":"vxlan","VNI":1,"Port":8472}}""", json);
         Assert.Equal(config, FlannelFormat.ParseConfig(json));
         Assert.Equal(config with { BackendType = "udp", Vni = null, Port = null }, FlannelFormat.ParseConfig("""{"Network":"10.5.0.0/16"}"""));
+        // flannel's wireguard keys (PersistentKeepaliveInterval in seconds).
+        var wireguard = config with { BackendType = "wireguard", Vni = null, Port = null, ListenPort = 51000, PersistentKeepaliveInterval = 25 };
+        Assert.Equal(wireguard, FlannelFormat.ParseConfig(FlannelFormat.SerializeConfig(wireguard)));
     }
 
     [Theory]

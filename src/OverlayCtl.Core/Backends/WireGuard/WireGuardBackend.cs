@@ -77,8 +77,12 @@ public sealed class WireGuardBackend : IBackend
         return new LeaseData(null, null, WireGuardPrograms.IsKey(key) ? key : null, settings.ListenPort);
     }
 
-    /// <summary>flannel's config says only <c>{"Type": "wireguard"}</c> here: each lease carries its host's port.</summary>
-    public ConfigData ConfigData(ClusterSpec spec) => Backends.ConfigData.None;
+    /// <summary>
+    /// flannel's wireguard keys: a flannel node takes its listen port and keepalive from the config (defaults 51820
+    /// and 0) and dials every peer at its own port, ignoring a lease's <c>Port</c>; so the config says the spec's.
+    /// </summary>
+    public ConfigData ConfigData(ClusterSpec spec) =>
+        new(null, null, SettingsOf(spec).ListenPort, SettingsOf(spec).PersistentKeepalive);
 
     public IReadOnlyList<HostRead> LeaseReads(ClusterSpec spec, HostSpec host) => [new HostRead.WireGuardPublicKey(SettingsOf(spec).KeyFileFor(spec, host))];
 
