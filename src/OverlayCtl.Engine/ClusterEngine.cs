@@ -79,7 +79,29 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         stale.AddRange(again.Where(o => allocated[o.Host].Subnet != o.Lease?.Subnet)
             .Select(o => $"{o.Host} was given {allocated[o.Host].Subnet}, not the planned {o.Lease?.Subnet} (leases were written; no host was touched)"));
         if (stale.Count > 0) throw new StalePlanException(stale);
-        return await Hosts.ExecuteAsync(targets, again, cancellationToken).ConfigureAwait(false);
+        var outcomes = await Hosts.ExecuteAsync(targets, again, cancellationToken).ConfigureAwait(false);
+        await PublishPreparedAsync(targets, observed, outcomes, cancellationToken).ConfigureAwait(false);
+        return outcomes;
+    }
+
+    /// <summary>
+    /// A saved plan that made what a lease needs on a host (a WireGuard key) could only lease the host without it:
+    /// the public key was not known when the plan was saved. Once the plan ran, the host is read again and its lease
+    /// completed, so peers can reach it; the peers themselves add it at the next apply (their agents at once), since a
+    /// saved plan runs exactly its operations. Said as a warning, naming the hosts.
+    /// </summary>
+    private async Task PublishPreparedAsync(IReadOnlyList<HostSpec> targets, IReadOnlyDictionary<string, Observation> before, IReadOnlyList<HostOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        var succeeded = outcomes.Where(o => o.Result != HostResult.Failed).Select(o => o.Host).ToHashSet(StringComparer.Ordinal);
+        var prepared = targets.Where(t => succeeded.Contains(t.Name) && before[t.Name].State is { } state
+            && spec.Network.Backend.PrepareLease(spec, t, state).Any()).ToList();
+        if (prepared.Count == 0) return;
+        var reread = await Hosts.ObserveAsync(prepared, cancellationToken).ConfigureAwait(false);
+        var states = Observation.States(reread);
+        var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
+        await Leases.AllocateAsync(prepared.Where(h => states.ContainsKey(h.Name)).ToList(), cancellationToken, states, leases).ConfigureAwait(false);
+        log.Warning("{Hosts}: the plan made what their leases needed (a key); their leases now carry it, and their peers add them at the next apply (agents: at once)",
+            string.Join(", ", prepared.Select(h => h.Name)));
     }
 
     /// <summary>

@@ -85,8 +85,9 @@ public sealed class OutputContractTests
             new DoctorFinding("ip-forward", "node1", "error", "net.ipv4.ip_forward is 0: the host does not route between the overlay and its containers", "sysctl -w net.ipv4.ip_forward=1 (overlayctl apply sets it)"),
         ]), DoctorJsonContext.Default.DoctorReport));
         Golden.Match("OverlayCtl.Cli.Tests", "leases.json", Render(OutputFormat.Json, new LeaseList([
-            new LeaseRow("10.244.1.0/24", "192.0.2.11", "vxlan", "9a:0d:ac:e0:ff:33", 1, "node1", null),
-            new LeaseRow("10.244.77.0/24", "192.0.2.99", "host-gw", null, null, null, 7587868296543414787),
+            new LeaseRow("10.244.1.0/24", "192.0.2.11", "vxlan", "9a:0d:ac:e0:ff:33", 1, null, null, "node1", null),
+            new LeaseRow("10.244.77.0/24", "192.0.2.99", "host-gw", null, null, null, null, null, 7587868296543414787),
+            new LeaseRow("10.244.78.0/24", "192.0.2.12", "wireguard", null, null, "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWX/0=", 51820, "node2", null),
         ], [
             new UnreadableRow("/coreos.com/network/subnets/10.244.9.0-24", "10.244.9.0/24", "the value is a JSON array, not flannel's lease object"),
         ]), LeasesJsonContext.Default.LeaseList));

@@ -60,10 +60,17 @@ public sealed class WireGuardOnLabTests(EtcdFixture etcd, ITestOutputHelper outp
 
         // Each host's device: flannel's name and MTU, its key's public half in its lease, two peers that shook hands.
         var leases = etcd.Cluster.Etcdctl(null, "get", "--prefix", $"/e2e/{lab.Id}/");
+        Assert.Contains("\"Backend\":{\"Type\":\"wireguard\",\"ListenPort\":51820,\"PersistentKeepaliveInterval\":0}", leases, StringComparison.Ordinal);
+        var listed = await lab.RunAsync("leases", "list", "-o", "json");
+        var table = await lab.RunAsync("leases", "list");
+        Assert.Contains("PUBLIC KEY", table.Stdout, StringComparison.Ordinal);
         foreach (var host in lab.HostNames)
         {
             var device = lab.InHostRun(host, "wg", "show", "flannel-wg", "public-key").Trim();
             Assert.Contains($"\"PublicKey\":\"{device}\",\"Port\":51820", leases, StringComparison.Ordinal);
+            var row = listed.Json().GetProperty("leases").EnumerateArray().Single(l => l.GetProperty("host").GetString() == host);
+            Assert.Equal((device, 51820), (row.GetProperty("publicKey").GetString(), row.GetProperty("port").GetInt32()));
+            Assert.Contains(device, table.Stdout, StringComparison.Ordinal);
             Assert.Contains("mtu 1420", lab.InHost(host, "ip", "link", "show", "flannel-wg"), StringComparison.Ordinal);
             var handshakes = lab.InHostRun(host, "wg", "show", "flannel-wg", "latest-handshakes").Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Equal(2, handshakes.Length);
@@ -89,7 +96,7 @@ public sealed class WireGuardOnLabTests(EtcdFixture etcd, ITestOutputHelper outp
         privateKeys.Add(rotatedKey);
 
         // The private keys are nowhere but in their files: not in etcd, plans, output, -v logs or the audit file.
-        var everything = string.Join("\n", leases, before.Stdout, before.Stderr, apply.Stdout, apply.Stderr, plan.Stdout, plan.Stderr, verify.Stdout, doctor.Stdout, status.Stdout, rotatePlan.Stdout, rotate.Stdout, rotate.Stderr, File.ReadAllText(log));
+        var everything = string.Join("\n", leases, listed.Stdout, table.Stdout, before.Stdout, before.Stderr, apply.Stdout, apply.Stderr, plan.Stdout, plan.Stderr, verify.Stdout, doctor.Stdout, status.Stdout, rotatePlan.Stdout, rotate.Stdout, rotate.Stderr, File.ReadAllText(log));
         Assert.Contains("wg set flannel-wg private-key", File.ReadAllText(log), StringComparison.Ordinal);
         foreach (var secret in privateKeys) Assert.DoesNotContain(secret, everything, StringComparison.Ordinal);
 

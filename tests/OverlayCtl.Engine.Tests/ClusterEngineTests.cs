@@ -216,6 +216,37 @@ public sealed class ClusterEngineTests
     }
 
     [Fact]
+    public async Task ASavedWireGuardPlanThatMakesAKeyLeavesTheHostsLeaseCarryingItsPublicKey()
+    {
+        var spec = SpecLoader.Parse("""
+            apiVersion: overlayctl/v1
+            kind: Cluster
+            name: unit
+            network:
+              cidr: 10.244.0.0/16
+              backend: wireguard
+            docker:
+              daemonConfig: null
+              subnetEnv: null
+            hosts:
+              - name: n1
+                address: 198.18.0.11
+              - name: n2
+                address: 198.18.0.12
+            """, "unit.yaml");
+        var cluster = new Cluster(2, spec: spec);
+        var plan = await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default);
+        var saved = Saved(cluster.Spec, plan);
+        Assert.All(saved.Hosts, h => Assert.Contains(h.Operations, o => o.After?.Contains("private key generated", StringComparison.Ordinal) == true));
+        await cluster.Engine.ApplyPlanAsync(saved, default);
+        // The plan could not know the public keys; once it made them, the leases say them (peers add them next apply).
+        var leases = await cluster.Store.ListAsync(default);
+        Assert.Equal(2, leases.Count);
+        Assert.All(leases, l => Assert.Equal(FakeHost.PublicKey, l.PublicKey));
+        Assert.All(cluster.Hosts.Values, h => Assert.True(h.HasKey));
+    }
+
+    [Fact]
     public async Task ASavedPlanIsRefusedChangingNothingWhenEtcdOrAHostMovedOrItWasEdited()
     {
         var cluster = new Cluster(2);

@@ -136,14 +136,21 @@ internal static class LeasesCommands
             l.BackendType,
             l.VtepMac?.Text,
             l.Vni,
+            l.PublicKey,
+            l.Port,
             cluster?.Hosts.FirstOrDefault(h => h.Address == l.PublicIp)?.Name,
             l.EtcdLeaseId == 0 ? null : l.EtcdLeaseId)).ToList();
         var unreadable = snapshot.Unreadable.Select(u => new UnreadableRow(u.Key, u.Subnet?.ToString(), u.Problem)).ToList();
         context.Out.Write(new LeaseList(rows, unreadable), LeasesJsonContext.Default.LeaseList, list =>
         {
-            var table = new Table("SUBNET", "PUBLIC IP", "BACKEND", "VTEP MAC", "HOST");
-            foreach (var r in list.Leases) table.Add(r.Subnet, r.PublicIp, r.Backend, r.VtepMac, r.Host);
-            foreach (var u in list.Unreadable) table.Add(u.Subnet ?? "-", "?", "?", null, "(unreadable key)");
+            // The backend data a person looks for: a VTEP's MAC, a WireGuard peer's public key (the column only when one has it).
+            var keys = list.Leases.Any(r => r.PublicKey is not null);
+            var macs = !keys || list.Leases.Any(r => r.VtepMac is not null);
+            string?[] Row(string subnet, string ip, string backend, string? mac, string? key, string? host) =>
+                [subnet, ip, backend, .. macs ? new[] { mac } : [], .. keys ? new[] { key } : [], host];
+            var table = new Table(Row("SUBNET", "PUBLIC IP", "BACKEND", "VTEP MAC", "PUBLIC KEY", "HOST")!);
+            foreach (var r in list.Leases) table.Add(Row(r.Subnet, r.PublicIp, r.Backend, r.VtepMac, r.PublicKey, r.Host));
+            foreach (var u in list.Unreadable) table.Add(Row(u.Subnet ?? "-", "?", "?", null, null, "(unreadable key)"));
             return table.Render();
         });
     }
@@ -155,8 +162,11 @@ internal sealed record LeaseList(IReadOnlyList<LeaseRow> Leases, IReadOnlyList<U
 /// <summary>A key under the subnets prefix that is not a usable lease; <see cref="Subnet"/> is the range it keeps taken.</summary>
 internal sealed record UnreadableRow(string Key, string? Subnet, string Problem);
 
-/// <summary>One lease; <see cref="Host"/> is null when no spec host holds it.</summary>
-internal sealed record LeaseRow(string Subnet, string PublicIp, string Backend, string? VtepMac, int? Vni, string? Host, long? EtcdLease);
+/// <summary>
+/// One lease; <see cref="Host"/> is null when no spec host holds it. <see cref="PublicKey"/> and <see cref="Port"/>
+/// are a WireGuard lease's (the public half only: a private key never reaches etcd).
+/// </summary>
+internal sealed record LeaseRow(string Subnet, string PublicIp, string Backend, string? VtepMac, int? Vni, string? PublicKey, int? Port, string? Host, long? EtcdLease);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(LeaseList))]
