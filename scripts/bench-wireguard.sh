@@ -7,7 +7,8 @@
 #   h5-h6  the hand-built path of h3-h4 plus the iptables rules overlayctl installed on h1-h2, copied
 #          (flannel's forward-accept and masquerade chains), to tell the rules' cost from overlayctl's.
 # Every pair's containers use the same subnets (the pairs never route to one another), so the copied rules match
-# as on h1-h2. iperf3 TCP 5 s; the three paths take turns, BENCH_WG_RUNS rounds (default 5); medians.
+# as on h1-h2. iperf3 TCP 5 s; the three paths take turns, BENCH_WG_RUNS rounds (default 5), each round starting
+# with the next path; medians.
 # Usage: scripts/bench-wireguard.sh OVERLAYCTL OUTDIR [--quick]   (root; bench.sh passes the native binary)
 set -euo pipefail
 ovl=$1 out=$2 quick=${3:-}
@@ -99,10 +100,12 @@ ip netns exec bwg-h1 iptables-save | ip netns exec bwg-h5 iptables-restore
 ip netns exec bwg-h2 iptables-save | ip netns exec bwg-h6 iptables-restore
 rules=$(ip netns exec bwg-h5 iptables-save | grep -c '^-A' || true)
 
-for ((i = 0; i < runs; i++)); do
-  iperf bwgc1 bwgc2 "$(ctr_ip 2)" >>"$work/runs-ovlwg"
-  iperf bwgc3 bwgc4 "$(ctr_ip 4)" >>"$work/runs-hand"
-  iperf bwgc5 bwgc6 "$(ctr_ip 6)" >>"$work/runs-rules"
+paths=(ovlwg:1 hand:3 rules:5)
+for ((i = 0; i < runs; i++)); do # each round starts with the next path, so no path always runs first
+  for ((j = 0; j < 3; j++)); do
+    p=${paths[$(((i + j) % 3))]} n=${p#*:}
+    iperf "bwgc$n" "bwgc$((n + 1))" "$(ctr_ip $((n + 1)))" >>"$work/runs-${p%:*}"
+  done
 done
 vxlan=$(median <"$work/runs-vxlan") ovlwg=$(median <"$work/runs-ovlwg") hand=$(median <"$work/runs-hand") withrules=$(median <"$work/runs-rules")
 
