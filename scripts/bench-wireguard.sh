@@ -18,10 +18,9 @@ stem=198.18.130
 if ip -4 addr | grep -q " $stem\."; then echo "bench-wireguard.sh: $stem.0/24 is already held on this machine" >&2; exit 1; fi
 work=$(mktemp -d /tmp/overlayctl-bench-wg.XXXXXX)
 etcd_pid= spec=$work/bwg.yaml
-wg_pids=()
 cleanup() {
   set +e
-  local p n; for p in "${wg_pids[@]}"; do kill "$p" 2>/dev/null; done
+  local n; for n in 3 4 5 6; do [ -f "$work/wgb$n.pid" ] && start-stop-daemon --stop --quiet --retry 5 --pidfile "$work/wgb$n.pid"; done
   for n in 1 2 3 4 5 6; do ip netns del "bwgc$n" 2>/dev/null; done
   [ -f "$spec" ] && "$ovl" lab down -f "$spec" >/dev/null 2>&1
   [ -n "$etcd_pid" ] && { kill "$etcd_pid"; wait "$etcd_pid"; } 2>/dev/null
@@ -82,7 +81,14 @@ write_spec wireguard
 wg_mtu=$(mtu_of flannel-wg); set_container_mtu "$wg_mtu"
 
 # By hand: what the anchors' users script, with the MTU overlayctl chose.
-for n in 3 4 5 6; do ip netns exec "bwg-h$n" wireguard-go -f "wgb$n" >/dev/null 2>&1 & wg_pids+=($!); done
+# Each wireguard-go in a session of its own, as a service manager (or overlayctl's start-stop-daemon) starts it:
+# with the kernel's autogroup scheduling a session is a CPU-share group, so a wireguard-go left in this script's
+# session would share iperf3's group and get another share of the two cores than overlayctl's (a first version did
+# that, and measured the scheduler, not the path: 0.75 one way, about 0.95 once both were started alike).
+for n in 3 4 5 6; do
+  ip netns exec "bwg-h$n" start-stop-daemon --start --quiet --background --make-pidfile --pidfile "$work/wgb$n.pid" \
+    --exec "$(command -v wireguard-go)" -- -f "wgb$n"
+done
 for n in 3 4 5 6; do
   for _ in $(seq 50); do ip -n "bwg-h$n" link show "wgb$n" >/dev/null 2>&1 && break; sleep 0.1; done
   (umask 077; wg genkey >"$work/hand$n.key"); wg pubkey <"$work/hand$n.key" >"$work/hand$n.pub"
