@@ -35,6 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The lab underlay: in 198.18.0.0/15, which this machine holds no address in (lab up refuses one it does).
+stem=198.18.230
 want() { [[ " ${BENCH_SECTIONS:-1 2 3 4 5 6 7 8} " == *" $1 "* ]]; }
 if want 1 || want 2 || want 5; then dotnet build bench/OverlayCtl.Bench -c Release -nologo -v q; fi
 benchexe=bench/OverlayCtl.Bench/bin/Release/net10.0/OverlayCtl.Bench
@@ -56,7 +58,7 @@ lab_spec() { # name hosts backend [ovs] -> spec path; ovs: an OVS per host (user
     if [ -n "$ovs" ]; then printf '  ovs: { db: "unix:%s/ovs-%s/{host}/db.sock", datapathType: netdev }\n' "$work" "$name"; iface=; fi
     printf 'docker:\n  daemonConfig: %s/%s/{host}/daemon.json\n  subnetEnv: %s/%s/{host}/subnet.env\nhosts:\n' "$work" "$name" "$work" "$name"
     for ((i = 1; i <= n; i++)); do
-      printf "  - name: h%d\n    address: 192.0.2.%d\n$iface    connection: netns://%s-h%d\n" "$i" "$i" "$name" "$i"
+      printf "  - name: h%d\n    address: $stem.%d\n$iface    connection: netns://%s-h%d\n" "$i" "$i" "$name" "$i"
     done
   } >"$f"
   echo "$f"
@@ -118,12 +120,12 @@ for n in $sizes; do
   for ((i = 1; i <= n; i++)); do
     ns="$name-h$i"; me=$(jq -r --arg h "h$i" '.leases[] | select(.host == $h)' <<<"$leases")
     subnet=$(jq -r .subnet <<<"$me"); mac=$(jq -r .vtepMac <<<"$me")
-    ip netns exec "$ns" ip link add flannel.1 address "$mac" mtu 1450 type vxlan id 1 dev eth0 local "192.0.2.$i" dstport 8472 nolearning
+    ip netns exec "$ns" ip link add flannel.1 address "$mac" mtu 1450 type vxlan id 1 dev eth0 local "$stem.$i" dstport 8472 nolearning
     ip netns exec "$ns" ip addr add "${subnet%/*}/32" dev flannel.1
     ip netns exec "$ns" ip link set flannel.1 up
     spawned=$((spawned + 3))
     while read -r psub pip pmac; do
-      [ "$pip" = "192.0.2.$i" ] && continue
+      [ "$pip" = "$stem.$i" ] && continue
       ip netns exec "$ns" ip neigh replace "${psub%/*}" dev flannel.1 lladdr "$pmac" nud permanent
       ip netns exec "$ns" bridge fdb replace "$pmac" dev flannel.1 self dst "$pip" permanent
       ip netns exec "$ns" ip route replace "$psub" via "${psub%/*}" dev flannel.1 onlink
@@ -158,7 +160,7 @@ iperf() { # client-ns server-ns server-ip
 gbps() { for _ in 1 2 3; do iperf "$@"; done | median; }
 c2="$(cut -d. -f1-3 <<<"${s2%/*}").10"
 overlay=$(gbps bndpc1 bndpc2 "$c2")
-underlay=$(gbps bndp-h1 bndp-h2 192.0.2.2)
+underlay=$(gbps bndp-h1 bndp-h2 "$stem.2")
 # The same path built by hand, flannel's commands, on the same namespaces and containers.
 "$ovl" destroy --auto-approve -f "$spec" >/dev/null 2>&1
 m1=$(jq -r '.leases[] | select(.host == "h1") | .vtepMac' <<<"$leases"); m2=$(jq -r '.leases[] | select(.host == "h2") | .vtepMac' <<<"$leases")
@@ -172,7 +174,7 @@ handbuild() { # host addr mysubnet mymac peersubnet peeraddr peermac
   ip -n "$ns" route replace "$5" via "${5%/*}" dev flannel.1 onlink
   ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
 }
-handbuild h1 192.0.2.1 "$s1" "$m1" "$s2" 192.0.2.2 "$m2"; handbuild h2 192.0.2.2 "$s2" "$m2" "$s1" 192.0.2.1 "$m1"
+handbuild h1 "$stem.1" "$s1" "$m1" "$s2" "$stem.2" "$m2"; handbuild h2 "$stem.2" "$s2" "$m2" "$s1" "$stem.1" "$m1"
 ip -n bndp-h1 link set bndpv1 master docker0; ip -n bndp-h2 link set bndpv2 master docker0
 hand=$(gbps bndpc1 bndpc2 "$c2")
 echo "| $overlay Gbit/s | $hand Gbit/s | $underlay Gbit/s | $(ratio "$overlay" "$hand") | $(ratio "$overlay" "$underlay") |" | tee -a "$out/dataplane.txt"
@@ -217,7 +219,7 @@ for n in $sizes; do
     ip -n "$ns" addr add "${subnet%/*}/32" dev br-overlay; ip -n "$ns" link set br-overlay up
     spawned=$((spawned + 3))
     while read -r psub pip; do
-      [ "$pip" = "192.0.2.$i" ] && continue
+      [ "$pip" = "$stem.$i" ] && continue
       ovs-vsctl "$db" add-port br-overlay "vxlan-$pip" -- set interface "vxlan-$pip" type=vxlan options:remote_ip="$pip" options:key=1
       ip -n "$ns" route replace "$psub" via "${psub%/*}" dev br-overlay onlink
       spawned=$((spawned + 2))

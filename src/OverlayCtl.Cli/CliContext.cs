@@ -89,8 +89,28 @@ internal sealed class CliContext : IDisposable
     /// <summary>Every process overlayctl starts on any host goes through this one runner (and its counter).</summary>
     public ProcessRunner Processes => _processes ??= new ProcessRunner(_logger, TimeSpan.FromSeconds(60));
 
+    /// <summary>The run's ssh connections, one per host, closed when the command ends (Ctrl-C too: <see cref="Dispose"/>).</summary>
+    public SshConnections SshConnections
+    {
+        get
+        {
+            if (_ssh is null)
+            {
+                _ssh = new SshConnections(Processes);
+                _disposables.Add(_ssh);
+            }
+            return _ssh;
+        }
+    }
+
+    private SshConnections? _ssh;
+
+    /// <summary>The runner for a spec host: over ssh, on the run's shared connection to it.</summary>
+    public Core.Hosts.IHostRunner Runner(HostSpec host) =>
+        HostRunnerFactory.Create(host, Processes, connections: host.Connection is HostConnection.Ssh ? SshConnections : null);
+
     public ClusterEngine Engine(ClusterSpec spec, EtcdLeaseStore store, int parallel = 10, TimeSpan lockWait = default) =>
-        new(spec, store, host => HostRunnerFactory.Create(host, Processes), _logger, parallel,
+        new(spec, store, Runner, _logger, parallel,
             new Progress(Stderr, ReferenceEquals(Stderr, Console.Error) && !Console.IsErrorRedirected && !NoColor),
             new ClusterLocking(LockHolder, lockWait));
 

@@ -39,7 +39,7 @@ public sealed class ApplyOnLabTests(EtcdFixture etcd)
     [Fact]
     public async Task ContainersOnThreeHostsPingEachOtherAndASecondApplyChangesNothing()
     {
-        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3);
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3, underlay: "198.18.210.0/24");
         Assert.Equal(0, (await lab.RunAsync("lab", "up")).ExitCode);
 
         var apply = await lab.RunAsync("apply", "-o", "json");
@@ -57,7 +57,7 @@ public sealed class ApplyOnLabTests(EtcdFixture etcd)
     [Fact]
     public async Task AHostThatJoinsIsReachedByAllAndAHostThatLeavesIsForgotten()
     {
-        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3);
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3, underlay: "198.18.210.0/24");
         await lab.RunAsync("lab", "up");
         Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
 
@@ -84,11 +84,11 @@ public sealed class ApplyOnLabTests(EtcdFixture etcd)
     [Fact]
     public async Task DestroyLeavesTheHostsAsLabUpMadeThem()
     {
-        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 2);
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 2, underlay: "198.18.210.0/24");
         await lab.RunAsync("lab", "up");
         var before = lab.HostNames.ToDictionary(h => h, h => Snapshot(lab, h));
         lab.InHost("n1", "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "172.31.0.0/16", "-j", "MASQUERADE");
-        lab.InHost("n1", "ip", "route", "add", "198.51.100.0/24", "via", "192.0.2.1", "dev", "eth0", "onlink");
+        lab.InHost("n1", "ip", "route", "add", "198.51.100.0/24", "via", "198.18.210.1", "dev", "eth0", "onlink");
         Directory.CreateDirectory(Path.Combine(lab.Dir, "n1"));
         File.WriteAllText(Path.Combine(lab.Dir, "n1", "daemon.json"), """{ "log-driver": "journald", "storage-driver": "vfs" }""");
 
@@ -99,7 +99,7 @@ public sealed class ApplyOnLabTests(EtcdFixture etcd)
         Assert.Equal(before["n2"], Snapshot(lab, "n2"));
         var n1 = Snapshot(lab, "n1");
         Assert.Contains("-A POSTROUTING -s 172.31.0.0/16 -j MASQUERADE", n1, StringComparison.Ordinal);
-        Assert.Contains("198.51.100.0/24 via 192.0.2.1", n1, StringComparison.Ordinal);
+        Assert.Contains("198.51.100.0/24 via 198.18.210.1", n1, StringComparison.Ordinal);
         var daemon = File.ReadAllText(Path.Combine(lab.Dir, "n1", "daemon.json"));
         Assert.Contains("journald", daemon, StringComparison.Ordinal);
         Assert.DoesNotContain("bip", daemon, StringComparison.Ordinal);

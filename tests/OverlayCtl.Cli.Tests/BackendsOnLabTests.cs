@@ -11,7 +11,7 @@ public sealed class BackendsOnLabTests(EtcdFixture etcd)
     [Fact]
     public async Task HostGwCarriesTrafficAndSwitchingToVxlanAndBackLeavesNoTrace()
     {
-        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3, backend: "host-gw");
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3, backend: "host-gw", underlay: "198.18.211.0/24");
         await lab.RunAsync("lab", "up");
         var pristine = lab.HostNames.ToDictionary(h => h, h => Snapshot(lab, h));
 
@@ -28,7 +28,7 @@ public sealed class BackendsOnLabTests(EtcdFixture etcd)
         Assert.True(toVxlan.ExitCode == 0, toVxlan.ToString());
         ApplyOnLabTests.AssertFullMesh(lab, containers);
         Assert.Equal(0, (await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode);
-        Assert.DoesNotContain(" via 192.0.2.", lab.InHost("n1", "ip", "route", "show", "proto", "211"), StringComparison.Ordinal);
+        Assert.DoesNotContain(" via 198.18.211.", lab.InHost("n1", "ip", "route", "show", "proto", "211"), StringComparison.Ordinal);
 
         // A VNI change: status shows the old device as drift, apply replaces it, nothing of it is left.
         lab.ExtraNetwork = "  vni: 2";
@@ -49,7 +49,7 @@ public sealed class BackendsOnLabTests(EtcdFixture etcd)
         lab.WriteSpec();
         Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
         ApplyOnLabTests.AssertFullMesh(lab, containers);
-        Assert.Contains(" via 192.0.2.", lab.InHost("n1", "ip", "route", "show", "proto", "211"), StringComparison.Ordinal);
+        Assert.Contains(" via 198.18.211.", lab.InHost("n1", "ip", "route", "show", "proto", "211"), StringComparison.Ordinal);
         Assert.Equal(0, (await lab.RunAsync("plan", "--detailed-exitcode")).ExitCode);
 
         lab.Backend = "host-gw";

@@ -15,7 +15,7 @@ public sealed class DoctorOnLabTests(EtcdFixture etcd)
     [Fact]
     public async Task EveryWayOfBreakingAHostIsNamedByDoctorAndVerify()
     {
-        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3);
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3, underlay: "198.18.212.0/24");
         await lab.RunAsync("lab", "up");
         Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
         // A freshly applied lab: doctor has nothing to say (a warning that fires everywhere teaches people to ignore it).
@@ -42,7 +42,7 @@ public sealed class DoctorOnLabTests(EtcdFixture etcd)
         lab.InHost("n3", "ip", "addr", "flush", "dev", "eth0");
         // A lease held by a host that is not in the spec.
         Sh.Must("etcdctl", "--endpoints", etcd.Cluster.Endpoints, "put", $"/e2e/{lab.Id}/network/subnets/10.244.200.0-24",
-            """{"PublicIP":"192.0.2.99","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:99"}}""");
+            """{"PublicIP":"198.18.212.99","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:99"}}""");
 
         var doctor = await lab.RunAsync("doctor", "-o", "json");
         Assert.True(doctor.ExitCode == 5, doctor.ToString());
@@ -66,7 +66,7 @@ public sealed class DoctorOnLabTests(EtcdFixture etcd)
         Assert.Equal(2, (await lab.RunAsync("status")).ExitCode);
 
         var gc = await lab.RunAsync("leases", "gc", "--yes", "-o", "json");
-        Assert.Equal("192.0.2.99", Assert.Single(gc.Json().GetProperty("leases").EnumerateArray()).GetProperty("publicIp").GetString());
+        Assert.Equal("198.18.212.99", Assert.Single(gc.Json().GetProperty("leases").EnumerateArray()).GetProperty("publicIp").GetString());
         Assert.Equal(3, (await lab.RunAsync("leases", "list", "-o", "json")).Json().GetProperty("leases").GetArrayLength());
 
         // apply heals what is overlayctl's; foreign rules stay and doctor still names them.

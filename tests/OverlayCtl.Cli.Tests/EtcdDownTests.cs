@@ -9,7 +9,7 @@ public sealed class EtcdDownTests
     [Fact]
     public async Task ApplyWithEtcdDownExitsThreeAndChangesNoHost()
     {
-        await using var lab = new LabCluster("http://127.0.0.1:1", hosts: 2);
+        await using var lab = new LabCluster("http://127.0.0.1:1", hosts: 2, underlay: "198.18.213.0/24");
         Assert.Equal(0, (await lab.RunAsync("lab", "up")).ExitCode);
         var before = BackendsOnLabTests.Snapshot(lab, "n1");
 

@@ -14,7 +14,7 @@ public sealed class OvsOnLabTests(EtcdFixture etcd)
     [Fact]
     public async Task SwitchingVxlanToOvsToHostGwKeepsTheMeshAndLeavesNoTrace()
     {
-        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3, backend: "vxlan", ovs: true);
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 3, backend: "vxlan", ovs: true, underlay: "198.18.214.0/24");
         var up = await lab.RunAsync("lab", "up");
         Assert.True(up.ExitCode == 0, up.ToString());
         var pristine = lab.HostNames.ToDictionary(h => h, h => Snapshot(lab, h));
@@ -64,7 +64,7 @@ public sealed class OvsOnLabTests(EtcdFixture etcd)
     [Fact]
     public async Task AnOvsClusterConvergesOnceAndDestroyRemovesItsBridgeAndRoutes()
     {
-        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 2, backend: "ovs", ovs: true);
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 2, backend: "ovs", ovs: true, underlay: "198.18.214.0/24");
         Assert.Equal(0, (await lab.RunAsync("lab", "up")).ExitCode);
         var pristine = lab.HostNames.ToDictionary(h => h, h => Snapshot(lab, h));
         var apply = await lab.RunAsync("apply", "-o", "json");

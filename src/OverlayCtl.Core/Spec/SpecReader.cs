@@ -262,7 +262,7 @@ internal sealed class SpecReader(string file)
             if (addressText is not null)
             {
                 if (!Ipv4Address.TryParse(addressText.Value, out var a))
-                    Error(addressText.Node, $"address '{addressText.Value}' of host {label} is not an IPv4 address", "write the host's underlay address, e.g. 192.0.2.11");
+                    Error(addressText.Node, $"address '{addressText.Value}' of host {label} is not an IPv4 address", "write the host's underlay address, e.g. 198.18.220.11");
                 else if (network is not null && network.Cidr.Contains(a))
                     Error(addressText.Node, $"address {a} of host {label} lies inside the overlay {network.Cidr}", "use the host's underlay (public) address, outside the overlay network");
                 else if (addresses.TryGetValue(a, out var holder))

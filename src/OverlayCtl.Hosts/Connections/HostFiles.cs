@@ -47,10 +47,13 @@ public static class HostFiles
         cat > "$tmp" && mv -f -- "$tmp" "$t"
         """;
 
+    /// <summary>The command <see cref="ReadAsync"/> runs: what an observation batches with its other reads (<see cref="CommandBatch"/>).</summary>
+    public static CommandSpec ReadCommand(string path) => Program(ReadProgram, [HostCommands.CheckedPath(path)], null);
+
     /// <summary>The file's content; null when it does not exist.</summary>
     public static async Task<string?> ReadAsync(IHostRunner runner, string path, CancellationToken cancellationToken)
     {
-        var result = await runner.RunAsync(Program(ReadProgram, [HostCommands.CheckedPath(path)], null), cancellationToken).ConfigureAwait(false);
+        var result = await runner.RunAsync(ReadCommand(path), cancellationToken).ConfigureAwait(false);
         return result.ExitCode switch
         {
             0 => result.StandardOutput,

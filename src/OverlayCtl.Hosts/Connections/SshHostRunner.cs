@@ -5,14 +5,36 @@ namespace OverlayCtl.Hosts.Connections;
 
 /// <summary>
 /// A remote host through the system ssh client (BatchMode: never prompts). The remote command is one
-/// string built by <see cref="PosixShell.Quote"/>, the only quoting in overlayctl.
+/// string built by <see cref="PosixShell.Quote"/>, the only quoting in overlayctl. With
+/// <see cref="SshConnections"/> every command of the run shares one connection to the host (<see cref="SshConnection"/>).
 /// </summary>
-public sealed class SshHostRunner(string hostName, HostConnection.Ssh target, ProcessRunner processes, IReadOnlyList<string>? extraOptions = null) : IHostRunner
+public sealed class SshHostRunner : IHostRunner, IRoundTripHost
 {
-    public string HostName { get; } = hostName;
+    private readonly HostConnection.Ssh _target;
+    private readonly ProcessRunner _processes;
+    private readonly IReadOnlyList<string> _options;
+    private readonly SshConnection? _connection;
 
-    public Task<CommandResult> RunAsync(CommandSpec command, CancellationToken cancellationToken) =>
-        processes.RunAsync(HostName, Wrap([command.Program, .. command.Arguments], command.StandardInput) with { SecretInput = command.SecretInput, InputFile = command.InputFile }, cancellationToken);
+    public SshHostRunner(string hostName, HostConnection.Ssh target, ProcessRunner processes, IReadOnlyList<string>? extraOptions = null, SshConnections? connections = null)
+    {
+        HostName = hostName;
+        _target = target;
+        _processes = processes;
+        _connection = connections?.For(Destination, target.Port);
+        _options = [.. extraOptions ?? [], .. _connection?.Options ?? []];
+    }
+
+    public string HostName { get; }
+
+    private string Destination => _target.User is null ? _target.Host : $"{_target.User}@{_target.Host}";
+
+    public Task<CommandResult> RunAsync(CommandSpec command, CancellationToken cancellationToken)
+    {
+        var wrapped = Wrap([command.Program, .. command.Arguments], command.StandardInput) with { SecretInput = command.SecretInput, InputFile = command.InputFile };
+        return _connection is null
+            ? _processes.RunAsync(HostName, wrapped, cancellationToken)
+            : _connection.UseAsync(() => _processes.RunAsync(HostName, wrapped, cancellationToken), cancellationToken);
+    }
 
     public Task<string?> ReadFileAsync(string path, CancellationToken cancellationToken) => HostFiles.ReadAsync(this, path, cancellationToken);
 
@@ -24,10 +46,10 @@ public sealed class SshHostRunner(string hostName, HostConnection.Ssh target, Pr
     /// <summary>The ssh argument vector for a remote argv: exposed so tests can pin the quoting.</summary>
     public CommandSpec Wrap(IReadOnlyList<string> argv, string? stdin)
     {
-        var args = new List<string> { "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        if (target.IdentityFile is not null) args.AddRange(["-i", target.IdentityFile]);
-        if (extraOptions is not null) args.AddRange(extraOptions);
-        args.Add(target.User is null ? target.Host : $"{target.User}@{target.Host}");
+        var args = new List<string> { "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", _target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (_target.IdentityFile is not null) args.AddRange(["-i", _target.IdentityFile]);
+        args.AddRange(_options);
+        args.Add(Destination);
         args.Add("--");
         args.Add(PosixShell.Quote(argv));
         return new CommandSpec("ssh", args, stdin);

@@ -1,12 +1,15 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using OverlayCtl.Core;
 using OverlayCtl.Core.Backends.Ovs;
 using OverlayCtl.Core.Backends.WireGuard;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.State;
 using OverlayCtl.Hosts.Connections;
+using OverlayCtl.Hosts.Observe;
 
 namespace OverlayCtl.Hosts.Lab;
 
@@ -69,6 +72,9 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
         var created = new List<string>();
         var unchanged = new List<string>();
         var bridge = BridgeName(spec);
+        var machine = await processes.RunAsync(Root, CommandSpec.Of("ip", "-j", "-4", "addr", "show"), cancellationToken).ConfigureAwait(false);
+        if (!machine.Succeeded) throw new CommandFailedException(Root, CommandSpec.Of("ip", "-j", "-4", "addr", "show"), machine);
+        RefuseHeldUnderlay(spec, StateParsers.ParseAddresses(machine.StandardOutput), underlayPrefixLength);
         if (!await LinkExistsAsync(null, bridge, cancellationToken).ConfigureAwait(false))
         {
             await MustAsync(cancellationToken, "ip", "link", "add", bridge, "type", "bridge").ConfigureAwait(false);
@@ -129,6 +135,27 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
             (fresh ? created : unchanged).Add($"host {host.Name}");
         }
         return new LabResult(created, [], unchanged);
+    }
+
+    /// <summary>
+    /// Refuses a lab whose underlay holds an address of this machine (outside the lab's own bridge, where lab up puts
+    /// etcd's address for agents): the root namespace would answer ARP for it on a lab bridge, and a lab host would
+    /// then send its peer's packets to the machine instead (a real machine's eth0 network, 192.0.2.0/24 here, once
+    /// made a test flaky this way). Nothing is made before this check.
+    /// </summary>
+    public static void RefuseHeldUnderlay(ClusterSpec spec, IReadOnlyList<AddressInfo> machineAddresses, int underlayPrefixLength = 24)
+    {
+        var hosts = LabHosts(spec).ToList();
+        var bridge = BridgeName(spec);
+        foreach (var underlay in hosts.Select(h => Ipv4Cidr.Containing(h.Address, underlayPrefixLength)).Distinct())
+        {
+            if (machineAddresses.FirstOrDefault(a => a.Device != bridge && underlay.Contains(a.Address.Address)) is not { } held) continue;
+            var names = string.Join(", ", hosts.Where(h => underlay.Contains(h.Address)).Select(h => h.Name));
+            throw new InputException(
+                $"lab up refused: this machine holds {held.Address} on {held.Device}, inside {underlay}, the lab underlay of {names}; "
+                + "the machine would answer for lab addresses there "
+                + "(fix: give the lab hosts addresses in a range this machine holds none in, e.g. 198.18.0.0/15, the benchmarking range, as samples/lab.yaml does; `ip -4 addr` lists the machine's)");
+        }
     }
 
     public async Task<LabResult> DownAsync(ClusterSpec spec, CancellationToken cancellationToken)

@@ -23,7 +23,8 @@ public sealed record ObserveRequest(IReadOnlyList<string> Files, IReadOnlyList<H
 
 /// <summary>
 /// Reads a host's live state with a fixed handful of processes, run concurrently: the count does
-/// not grow with the number of peers, routes or rules. On the host overlayctl runs on (an agent's,
+/// not grow with the number of peers, routes or rules. Over ssh (<see cref="IRoundTripHost"/>) the reads every
+/// observation makes are one process, one round trip (<see cref="CommandBatch"/>). On the host overlayctl runs on (an agent's,
 /// <see cref="IHereHost"/>) only <c>iptables-save</c> remains: the kernel's tables come over rtnetlink,
 /// files, environment and sysctl are read directly.
 /// </summary>
@@ -31,12 +32,14 @@ public static class HostObserver
 {
     public static async Task<ObservedHost> ObserveAsync(IHostRunner runner, ObserveRequest request, CancellationToken cancellationToken)
     {
+        // Over ssh every process is a round trip: the reads every observation makes go in one.
+        if (runner is IRoundTripHost) runner = await PrefetchedHost.ReadAsync(runner, FixedReads(request), cancellationToken).ConfigureAwait(false);
         var here = runner as IHereHost;
         var kernel = here is null ? KernelAsync(runner, cancellationToken) : Task.FromResult(here.Kernel.Reader.Read());
         var links = LinksAsync(kernel);
         var unchanged = request.Unchanged;
         var iptables = unchanged is null ? IptablesAsync(runner, cancellationToken) : Task.FromResult(unchanged.Iptables);
-        var forward = here is null ? runner.MustAsync(CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward"), cancellationToken) : Task.FromResult(here.Sysctl("net.ipv4.ip_forward"));
+        var forward = here is null ? runner.MustAsync(Forwarding, cancellationToken) : Task.FromResult(here.Sysctl("net.ipv4.ip_forward"));
         var ssh = here is null ? SshClientAsync(runner, cancellationToken) : Task.FromResult(SshClient(here.Environment("SSH_CLIENT")));
         var offload = unchanged is null ? OffloadAsync(runner, request.Reads?.OfType<HostRead.TxChecksumOffload>().ToList() ?? [], links, cancellationToken) : Task.FromResult(unchanged.TxChecksumOffload);
         var ovs = unchanged is null ? OvsAsync(runner, request.Reads?.OfType<HostRead.OpenVSwitch>().ToList() ?? [], links, cancellationToken) : Task.FromResult(unchanged.Ovs);
@@ -67,6 +70,27 @@ public static class HostObserver
             WireGuard = await wireGuard.ConfigureAwait(false),
         };
     }
+
+    private static readonly CommandSpec Forwarding = CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward");
+    private static readonly CommandSpec IptablesSave = CommandSpec.Of("iptables-save");
+    private static readonly CommandSpec SshClientVariable = CommandSpec.Of("printenv", "SSH_CLIENT");
+    private static readonly CommandSpec[] Kernel =
+    [
+        CommandSpec.Of("ip", "-j", "-d", "link", "show"),
+        CommandSpec.Of("ip", "-j", "-4", "addr", "show"),
+        CommandSpec.Of("ip", "-j", "-4", "route", "show", "table", "main"),
+        CommandSpec.Of("ip", "-j", "-4", "neigh", "show"),
+        CommandSpec.Of("bridge", "-j", "fdb", "show"),
+    ];
+
+    /// <summary>
+    /// What every observation of a host without <see cref="IHereHost"/> reads, whatever it finds: the kernel's tables,
+    /// the rules (unless known), forwarding, the ssh client and the asked files. What depends on the links read
+    /// (offload, a device's files, WireGuard, OVS beside a device) is read after them.
+    /// </summary>
+    private static IReadOnlyList<CommandSpec> FixedReads(ObserveRequest request) =>
+        [.. Kernel, .. request.Unchanged is null ? [IptablesSave] : Array.Empty<CommandSpec>(), Forwarding, SshClientVariable,
+         .. request.Files.Distinct(StringComparer.Ordinal).Select(HostFiles.ReadCommand)];
 
     /// <summary>The files backends asked for, each only when its device (if it names one) is on the host.</summary>
     private static async Task<IReadOnlyList<(string path, string? content)>> BackendFilesAsync(
@@ -137,11 +161,11 @@ public static class HostObserver
     }
 
     private static async Task<IptablesState> IptablesAsync(IHostRunner runner, CancellationToken cancellationToken) =>
-        StateParsers.ParseIptablesSave(await runner.MustAsync(CommandSpec.Of("iptables-save"), cancellationToken).ConfigureAwait(false));
+        StateParsers.ParseIptablesSave(await runner.MustAsync(IptablesSave, cancellationToken).ConfigureAwait(false));
 
     private static async Task<Ipv4Address?> SshClientAsync(IHostRunner runner, CancellationToken cancellationToken)
     {
-        var result = await runner.RunAsync(CommandSpec.Of("printenv", "SSH_CLIENT"), cancellationToken).ConfigureAwait(false);
+        var result = await runner.RunAsync(SshClientVariable, cancellationToken).ConfigureAwait(false);
         return result.Succeeded ? SshClient(result.StandardOutput) : null;
     }
 
@@ -152,11 +176,11 @@ public static class HostObserver
     /// <summary>Links, addresses, routes, neighbours and fdb by <c>ip -j</c> and <c>bridge -j</c>: five processes, run at once.</summary>
     private static async Task<RtnetlinkSnapshot> KernelAsync(IHostRunner runner, CancellationToken cancellationToken)
     {
-        var links = runner.MustAsync(CommandSpec.Of("ip", "-j", "-d", "link", "show"), cancellationToken);
-        var addresses = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "addr", "show"), cancellationToken);
-        var routes = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "route", "show", "table", "main"), cancellationToken);
-        var neighbors = runner.MustAsync(CommandSpec.Of("ip", "-j", "-4", "neigh", "show"), cancellationToken);
-        var fdb = runner.MustAsync(CommandSpec.Of("bridge", "-j", "fdb", "show"), cancellationToken);
+        var links = runner.MustAsync(Kernel[0], cancellationToken);
+        var addresses = runner.MustAsync(Kernel[1], cancellationToken);
+        var routes = runner.MustAsync(Kernel[2], cancellationToken);
+        var neighbors = runner.MustAsync(Kernel[3], cancellationToken);
+        var fdb = runner.MustAsync(Kernel[4], cancellationToken);
         await Task.WhenAll(links, addresses, routes, neighbors, fdb).ConfigureAwait(false);
         return new RtnetlinkSnapshot(
             StateParsers.ParseLinks(await links.ConfigureAwait(false)),

@@ -19,15 +19,16 @@ internal sealed class LabCluster : IAsyncDisposable
     /// names no interface and every backend finds it by address.
     /// </param>
     /// <param name="underlay">
-    /// The hosts' underlay /24 (they take .11, .12, ...). 192.0.2.0/24 is also this machine's eth0 network,
-    /// which the lab bridge keeps apart with ARP off; new labs use 198.18.0.0/15, which the machine does not hold.
+    /// The hosts' underlay /24 (they take .11, .12, ...), one of 198.18.0.0/15 that the machine holds no address in
+    /// (never 192.0.2.0/24, this machine's eth0 network, which <c>lab up</c> refuses), and a /24 of its own per test
+    /// class, so classes may run at once.
     /// </param>
     /// <param name="namespacePrefix">What the lab's namespace names start with (hosts and containers).</param>
     /// <param name="privateRun">
     /// Give every host its own <c>/run/wireguard</c> (<see cref="RunPaths.NetnsPrivate"/>), as a WireGuard lab needs:
     /// wireguard-go and wg meet there, and namespace hosts otherwise share it.
     /// </param>
-    public LabCluster(string etcdUrl, int hosts, string backend = "vxlan", string extraNetwork = "", bool ovs = false, string underlay = "192.0.2.0/24",
+    public LabCluster(string etcdUrl, int hosts, string underlay, string backend = "vxlan", string extraNetwork = "", bool ovs = false,
         string namespacePrefix = "e", bool privateRun = false)
     {
         _prefix = namespacePrefix;

@@ -1,4 +1,7 @@
+using OverlayCtl.Core;
+using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.State;
 using OverlayCtl.Hosts.Connections;
 using OverlayCtl.Hosts.Lab;
 using OverlayCtl.Hosts.Tests.Support;
@@ -23,13 +26,13 @@ public sealed class LabManagerTests
               cidr: 10.244.0.0/16
             hosts:
               - name: a
-                address: 192.0.2.21
+                address: 198.18.215.21
                 connection: netns://{id}-a
               - name: b
-                address: 192.0.2.22
+                address: 198.18.215.22
                 connection: netns://{id}-b
               - name: c
-                address: 192.0.2.23
+                address: 198.18.215.23
                 connection: netns://{id}-c
             """, "lab.yaml");
         var lab = new LabManager(new ProcessRunner(Logger.None, TimeSpan.FromSeconds(20)));
@@ -37,8 +40,8 @@ public sealed class LabManagerTests
         {
             var up = await lab.UpAsync(spec, default);
             Assert.Contains($"netns {id}-a", up.Created);
-            Assert.Equal(0, Sh.Run("ip", "netns", "exec", $"{id}-a", "ping", "-c1", "-w5", "192.0.2.23").ExitCode);
-            Assert.Equal(0, Sh.Run("ip", "netns", "exec", $"{id}-c", "ping", "-c1", "-w5", "192.0.2.22").ExitCode);
+            Assert.Equal(0, Sh.Run("ip", "netns", "exec", $"{id}-a", "ping", "-c1", "-w5", "198.18.215.23").ExitCode);
+            Assert.Equal(0, Sh.Run("ip", "netns", "exec", $"{id}-c", "ping", "-c1", "-w5", "198.18.215.22").ExitCode);
 
             var again = await lab.UpAsync(spec, default);
             Assert.Empty(again.Created);
@@ -110,6 +113,59 @@ public sealed class LabManagerTests
         {
             await lab.DownAsync(spec, default);
             if (File.Exists(pidFile)) File.Delete(pidFile);
+        }
+    }
+
+    private static ClusterSpec TwoHosts(string id, string stem) => SpecLoader.Parse($"""
+        apiVersion: overlayctl/v1
+        kind: Cluster
+        name: {id}
+        network:
+          cidr: 10.244.0.0/16
+        hosts:
+          - name: a
+            address: {stem}.21
+            connection: netns://{id}-a
+          - name: b
+            address: {stem}.22
+            connection: netns://{id}-b
+        """, "lab.yaml");
+
+    private static AddressInfo Held(string device, string address) => new(device, InterfaceAddress.TryParse(address, out var a) ? a : throw new ArgumentException(address));
+
+    [Fact]
+    public void AnUnderlayTheMachineHoldsAnAddressInIsRefusedWithTheAddressItsDeviceAndAFix()
+    {
+        var spec = TwoHosts("fl-held", "192.0.2");
+        var refused = Assert.Throws<InputException>(() => LabManager.RefuseHeldUnderlay(spec, [Held("lo", "127.0.0.1/8"), Held("eth0", "192.0.2.2/24")]));
+        Assert.Contains("this machine holds 192.0.2.2/24 on eth0, inside 192.0.2.0/24, the lab underlay of a, b", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("(fix: give the lab hosts addresses in a range this machine holds none in, e.g. 198.18.0.0/15", refused.Message, StringComparison.Ordinal);
+
+        // Elsewhere, or on the lab's own bridge (etcd's address for agents, put there by an earlier lab up), is no collision.
+        LabManager.RefuseHeldUnderlay(spec, [Held("eth0", "192.0.3.2/24"), Held(LabManager.BridgeName(spec), "192.0.2.254/24")]);
+    }
+
+    [Fact]
+    public async Task LabUpRefusesARangeTheMachineHoldsAnAddressInAndMakesNothing()
+    {
+        var id = Sh.Unique("fl-");
+        var bridge = "flbr" + id[3..];
+        var spec = TwoHosts(id, "198.18.216");
+        var lab = new LabManager(new ProcessRunner(Logger.None, TimeSpan.FromSeconds(20)));
+        try
+        {
+            // The machine's own address in the range, on a device no lab made (as this machine's eth0 holds 192.0.2.2/24).
+            Sh.Must("ip", "link", "add", bridge, "type", "bridge");
+            Sh.Must("ip", "addr", "add", "198.18.216.1/24", "dev", bridge);
+            var refused = await Assert.ThrowsAsync<InputException>(() => lab.UpAsync(spec, default));
+            Assert.Contains($"this machine holds 198.18.216.1/24 on {bridge}", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain($"{id}-", Sh.Must("ip", "netns", "list"), StringComparison.Ordinal);
+            Assert.NotEqual(0, Sh.Run("ip", "link", "show", LabManager.BridgeName(spec)).ExitCode);
+        }
+        finally
+        {
+            Sh.Run("ip", "link", "del", bridge);
+            await lab.DownAsync(spec, default);
         }
     }
 }
