@@ -35,11 +35,10 @@ internal sealed class CommandSet(TextWriter stdout, TextWriter stderr, Terminal 
         HelpName = "DURATION",
     };
 
-    /// <summary><c>-f/--file SPEC</c>, required.</summary>
-    public static Option<string> SpecOption() => new("--file", "-f")
+    /// <summary><c>-f/--file SPEC</c>; without it the spec is found as <see cref="SpecFile"/> says.</summary>
+    public static Option<string?> SpecOption() => new("--file", "-f")
     {
-        Description = "the cluster spec (YAML)",
-        Required = true,
+        Description = $"the cluster spec (YAML; {SpecFile.DefaultDescription})",
         HelpName = "SPEC",
     };
 }
