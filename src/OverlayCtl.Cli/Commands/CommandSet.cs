@@ -22,6 +22,10 @@ internal sealed class CommandSet(TextWriter stdout, TextWriter stderr, Terminal 
         LabCommands.Create(this),
         UnlockCommand.Create(this),
         AgentCommand.Create(this),
+        HelpCommands.Help(this, stdout),
+        HelpCommands.Completion(this, stdout),
+        HelpCommands.Complete(stdout),
+        HelpCommands.ManPageCommand(this, stdout),
     ];
 
     /// <summary>The standard body wrapper: context, logging, exit-code mapping.</summary>
