@@ -68,8 +68,15 @@ internal sealed class CliContext : IDisposable
     /// <summary>The --log-file alone (null without one): where a failure's detail goes without repeating it on stderr.</summary>
     public ILogger? FileLog => _fileLogger;
 
-    /// <summary>Loads and validates the spec named by <paramref name="option"/>; errors surface as <see cref="SpecException"/>.</summary>
-    public ClusterSpec LoadSpec(Option<string> option) => SpecLoader.Load(Parse.GetRequiredValue(option));
+    /// <summary>
+    /// Loads and validates the spec named by <paramref name="option"/>, else <c>$OVERLAYCTL_SPEC</c>, else ./cluster.yaml
+    /// (<see cref="SpecFile"/>); errors surface as <see cref="SpecException"/>.
+    /// </summary>
+    public ClusterSpec LoadSpec(Option<string?> option) => SpecLoader.Load(SpecFile.Resolve(Parse.GetValue(option), Environment.GetEnvironmentVariable, File.Exists));
+
+    /// <summary>The spec when one is named or found (<see cref="SpecFile.Find"/>), else null: for commands that also work from bare etcd flags.</summary>
+    public ClusterSpec? LoadOptionalSpec(Option<string?> option) =>
+        SpecFile.Find(Parse.GetValue(option), Environment.GetEnvironmentVariable, File.Exists) is { } path ? SpecLoader.Load(path) : null;
 
     /// <summary>etcd settings from the flags, the environment and the spec (<see cref="EtcdSettings"/>).</summary>
     public EtcdClientOptions EtcdOptions(ClusterSpec? spec) => EtcdSettings.Resolve(Parse, spec, Environment.GetEnvironmentVariable);

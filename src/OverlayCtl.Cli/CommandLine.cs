@@ -15,6 +15,7 @@ internal static class CommandLine
         foreach (var option in GlobalOptions.All) root.Options.Add(option);
         var commands = new CommandSet(stdout, stderr, terminal ?? Terminal.None);
         foreach (var command in commands.All()) root.Subcommands.Add(command);
+        Help.ExamplesHelpAction.Install(root);
         return root;
     }
 

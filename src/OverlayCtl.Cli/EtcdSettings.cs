@@ -11,8 +11,10 @@ namespace OverlayCtl.Cli;
 /// Resolves how to reach etcd from the flags, the environment and the spec, as etcdctl does, and
 /// refuses what cannot be meant: credentials inside an endpoint URL (they would be logged), a path on
 /// an endpoint, a user without a password, a duration etcdctl would not accept.
-/// Endpoints: <c>--endpoints</c>, else the spec's, else <c>$OVERLAYCTL_ENDPOINTS</c>, else <c>$ETCDCTL_ENDPOINTS</c>.
-/// TLS, user and timeouts: the flag, else the environment, else the spec (which holds TLS paths only).
+/// Every setting: the flag, else <c>$OVERLAYCTL_*</c>, else etcdctl's <c>$ETCDCTL_*</c>, else the spec (endpoints and TLS
+/// paths; it never holds credentials or timeouts), else the default. The environment outranks the spec because it is
+/// what the operator set for this shell, as etcdctl and kubectl read it: a spec's endpoints that always won would
+/// make <c>ETCDCTL_ENDPOINTS</c> silently ignored whenever <c>-f</c> is given (docs/spec.md, "etcd settings").
 /// </summary>
 internal static class EtcdSettings
 {
@@ -29,17 +31,16 @@ internal static class EtcdSettings
         var (user, password) = Credentials(parse, environment);
         return new EtcdClientOptions(endpoints, tls, user, password)
         {
-            DialTimeout = Timeout(parse.GetValue(GlobalOptions.DialTimeout), "--dial-timeout", environment, "ETCDCTL_DIAL_TIMEOUT", DefaultDialTimeout),
-            CommandTimeout = Timeout(parse.GetValue(GlobalOptions.CommandTimeout), "--command-timeout", environment, "ETCDCTL_COMMAND_TIMEOUT", DefaultCommandTimeout),
+            DialTimeout = Timeout(parse.GetValue(GlobalOptions.DialTimeout), "--dial-timeout", environment, "DIAL_TIMEOUT", DefaultDialTimeout),
+            CommandTimeout = Timeout(parse.GetValue(GlobalOptions.CommandTimeout), "--command-timeout", environment, "COMMAND_TIMEOUT", DefaultCommandTimeout),
         };
     }
 
     private static IReadOnlyList<Uri> Endpoints(ParseResult parse, ClusterSpec? spec, Func<string, string?> environment)
     {
         if (parse.GetValue(GlobalOptions.Endpoints) is { } flag) return ParseEndpoints(flag, "--endpoints");
+        if (FromEnvironment(environment, "ENDPOINTS") is ({ } value, var source)) return ParseEndpoints(value, source);
         if (spec is not null) return spec.Etcd.Endpoints;
-        foreach (var name in (string[])["OVERLAYCTL_ENDPOINTS", "ETCDCTL_ENDPOINTS"])
-            if (environment(name) is { } value) return ParseEndpoints(value, "$" + name);
         return [new Uri("http://127.0.0.1:2379")];
     }
 
@@ -73,17 +74,28 @@ internal static class EtcdSettings
 
     private static TlsSpec? Tls(ParseResult parse, TlsSpec? spec, Func<string, string?> environment)
     {
-        var (ca, caSource) = Pick(parse.GetValue(GlobalOptions.CaCert), "--cacert", environment, "ETCDCTL_CACERT", spec?.Ca, spec?.CaSource ?? "etcd.tls.ca");
-        var (cert, certSource) = Pick(parse.GetValue(GlobalOptions.Cert), "--cert", environment, "ETCDCTL_CERT", spec?.Cert, spec?.CertSource ?? "etcd.tls.cert");
-        var (key, keySource) = Pick(parse.GetValue(GlobalOptions.Key), "--key", environment, "ETCDCTL_KEY", spec?.Key, spec?.KeySource ?? "etcd.tls.key");
+        var (ca, caSource) = Pick(parse.GetValue(GlobalOptions.CaCert), "--cacert", environment, "CACERT", spec?.Ca, spec?.CaSource ?? "etcd.tls.ca");
+        var (cert, certSource) = Pick(parse.GetValue(GlobalOptions.Cert), "--cert", environment, "CERT", spec?.Cert, spec?.CertSource ?? "etcd.tls.cert");
+        var (key, keySource) = Pick(parse.GetValue(GlobalOptions.Key), "--key", environment, "KEY", spec?.Key, spec?.KeySource ?? "etcd.tls.key");
         if (ca is null && cert is null && key is null) return null;
         return new TlsSpec(ca, cert, key) { CaSource = caSource, CertSource = certSource, KeySource = keySource };
     }
 
-    private static (string? Value, string Source) Pick(string? flag, string flagName, Func<string, string?> environment, string variable, string? spec, string specSource) =>
+    private static (string? Value, string Source) Pick(string? flag, string flagName, Func<string, string?> environment, string setting, string? spec, string specSource) =>
         flag is not null ? (flag, flagName)
-        : environment(variable) is { } value ? (value, "$" + variable)
+        : FromEnvironment(environment, setting) is ({ } value, var source) ? (value, source)
         : (spec, specSource);
+
+    /// <summary>The prefixes read for a setting, in order: overlayctl's own, then etcdctl's (so an etcdctl shell works unchanged).</summary>
+    public static readonly string[] EnvironmentPrefixes = ["OVERLAYCTL_", "ETCDCTL_"];
+
+    /// <summary><c>$OVERLAYCTL_SETTING</c>, else <c>$ETCDCTL_SETTING</c>, with the variable's name for messages; an empty variable counts as unset.</summary>
+    private static (string? Value, string Source) FromEnvironment(Func<string, string?> environment, string setting)
+    {
+        foreach (var prefix in EnvironmentPrefixes)
+            if (environment(prefix + setting) is { Length: > 0 } value) return (value, "$" + prefix + setting);
+        return (null, "");
+    }
 
     /// <summary>
     /// etcdctl's <c>--user USER[:PASSWORD]</c>; a password not given there comes from <c>--password-file</c>, else the
@@ -93,9 +105,7 @@ internal static class EtcdSettings
     private static (string? User, string? Password) Credentials(ParseResult parse, Func<string, string?> environment)
     {
         var (text, source) = parse.GetValue(GlobalOptions.User) is { } flag ? (flag, "--user")
-            : environment("OVERLAYCTL_USER") is { } o ? (o, "$OVERLAYCTL_USER")
-            : environment("ETCDCTL_USER") is { } e ? (e, "$ETCDCTL_USER")
-            : (null, "");
+            : FromEnvironment(environment, "USER");
         if (text is null)
             return parse.GetValue(GlobalOptions.PasswordFile) is { } orphan
                 ? throw new InputException($"--password-file {orphan} is given but no etcd user (fix: add --user USER, or set $OVERLAYCTL_USER)")
@@ -106,7 +116,7 @@ internal static class EtcdSettings
         if (file is not null && colon >= 0)
             throw new InputException($"{source} carries a password and --password-file names another (fix: give the password one way: {source} {text[..colon]} --password-file {file})");
         var password = file is not null ? PasswordFrom(file)
-            : colon < 0 ? environment("OVERLAYCTL_PASSWORD") ?? environment("ETCDCTL_PASSWORD") : text[(colon + 1)..];
+            : colon < 0 ? FromEnvironment(environment, "PASSWORD").Value : text[(colon + 1)..];
         if (user.Length == 0)
             throw new InputException($"{source} names no user (fix: write {source} USER, with the password in $OVERLAYCTL_PASSWORD)");
         if (password is null)
@@ -124,9 +134,9 @@ internal static class EtcdSettings
             : throw new InputException($"--password-file {path}: its first line is empty (fix: write the etcd password on the file's first line)");
     }
 
-    private static TimeSpan Timeout(string? flag, string flagName, Func<string, string?> environment, string variable, TimeSpan fallback)
+    private static TimeSpan Timeout(string? flag, string flagName, Func<string, string?> environment, string setting, TimeSpan fallback)
     {
-        var (text, source) = flag is not null ? (flag, flagName) : (environment(variable), "$" + variable);
+        var (text, source) = flag is not null ? (flag, flagName) : FromEnvironment(environment, setting);
         if (text is null) return fallback;
         return GoDuration.Parse(text)
             ?? throw new InputException($"{source} '{text}' is not a duration (fix: write a positive duration as etcdctl does, e.g. 2s, 500ms, 1m or 1m30s)");

@@ -2,32 +2,35 @@ using System.CommandLine;
 
 namespace OverlayCtl.Cli;
 
-/// <summary>Options every command accepts; named as etcdctl names them so operators need not relearn.</summary>
+/// <summary>
+/// Options every command accepts; named as etcdctl names them so operators need not relearn. Each etcd setting is the
+/// flag, else $OVERLAYCTL_*, else $ETCDCTL_*, else the spec (<see cref="EtcdSettings"/>); the descriptions say so.
+/// </summary>
 internal static class GlobalOptions
 {
     public static readonly Option<string?> Endpoints = new("--endpoints")
     {
-        Description = "etcd endpoints, comma-separated (default: the spec's, then $OVERLAYCTL_ENDPOINTS, then $ETCDCTL_ENDPOINTS)",
+        Description = "etcd endpoints, comma-separated (default: $OVERLAYCTL_ENDPOINTS, then $ETCDCTL_ENDPOINTS, then the spec's etcd.endpoints, else http://127.0.0.1:2379)",
         Recursive = true,
     };
 
     public static readonly Option<string?> CaCert = new("--cacert")
     {
-        Description = "CA bundle (PEM) to verify etcd's certificate (default: $ETCDCTL_CACERT, then the spec's etcd.tls.ca)",
+        Description = "CA bundle (PEM) to verify etcd's certificate (default: $OVERLAYCTL_CACERT, then $ETCDCTL_CACERT, then the spec's etcd.tls.ca)",
         HelpName = "FILE",
         Recursive = true,
     };
 
     public static readonly Option<string?> Cert = new("--cert")
     {
-        Description = "client certificate (PEM) for etcd, with --key (default: $ETCDCTL_CERT, then the spec's etcd.tls.cert)",
+        Description = "client certificate (PEM) for etcd, with --key (default: $OVERLAYCTL_CERT, then $ETCDCTL_CERT, then the spec's etcd.tls.cert)",
         HelpName = "FILE",
         Recursive = true,
     };
 
     public static readonly Option<string?> Key = new("--key")
     {
-        Description = "client key (PEM) for etcd, with --cert (default: $ETCDCTL_KEY, then the spec's etcd.tls.key)",
+        Description = "client key (PEM) for etcd, with --cert (default: $OVERLAYCTL_KEY, then $ETCDCTL_KEY, then the spec's etcd.tls.key)",
         HelpName = "FILE",
         Recursive = true,
     };
@@ -48,14 +51,14 @@ internal static class GlobalOptions
 
     public static readonly Option<string?> DialTimeout = new("--dial-timeout")
     {
-        Description = "time to connect to one etcd endpoint, e.g. 2s, 500ms (default: $ETCDCTL_DIAL_TIMEOUT, else 2s)",
+        Description = "time to connect to one etcd endpoint, e.g. 2s, 500ms (default: $OVERLAYCTL_DIAL_TIMEOUT, then $ETCDCTL_DIAL_TIMEOUT, else 2s)",
         HelpName = "DURATION",
         Recursive = true,
     };
 
     public static readonly Option<string?> CommandTimeout = new("--command-timeout")
     {
-        Description = "time for one etcd request, e.g. 5s, 1m (default: $ETCDCTL_COMMAND_TIMEOUT, else 5s)",
+        Description = "time for one etcd request, e.g. 5s, 1m (default: $OVERLAYCTL_COMMAND_TIMEOUT, then $ETCDCTL_COMMAND_TIMEOUT, else 5s)",
         HelpName = "DURATION",
         Recursive = true,
     };

@@ -27,14 +27,41 @@ public sealed class EtcdSettingsTests
     }
 
     [Fact]
-    public void EndpointsComeFromTheFlagThenTheSpecThenTheEnvironment()
+    public void EndpointsComeFromTheFlagThenTheEnvironmentThenTheSpec()
     {
         var env = new Dictionary<string, string> { ["OVERLAYCTL_ENDPOINTS"] = "http://10.0.0.3:2379", ["ETCDCTL_ENDPOINTS"] = "http://10.0.0.4:2379" };
         Assert.Equal("http://10.0.0.2:2379/", Resolve(["--endpoints", "10.0.0.2:2379"], Spec, env).Endpoints.Single().ToString());
-        Assert.Equal("http://10.0.0.1:2379/", Resolve([], Spec, env).Endpoints.Single().ToString());
+        Assert.Equal("http://10.0.0.3:2379/", Resolve([], Spec, env).Endpoints.Single().ToString());
+        Assert.Equal("http://10.0.0.4:2379/", Resolve([], Spec, new() { ["ETCDCTL_ENDPOINTS"] = "http://10.0.0.4:2379" }).Endpoints.Single().ToString());
+        Assert.Equal("http://10.0.0.1:2379/", Resolve([], Spec, new() { ["ETCDCTL_ENDPOINTS"] = "" }).Endpoints.Single().ToString());
+        Assert.Equal("http://10.0.0.1:2379/", Resolve([], Spec).Endpoints.Single().ToString());
         Assert.Equal("http://10.0.0.3:2379/", Resolve([], null, env).Endpoints.Single().ToString());
-        Assert.Equal("http://10.0.0.4:2379/", Resolve([], null, new() { ["ETCDCTL_ENDPOINTS"] = "http://10.0.0.4:2379" }).Endpoints.Single().ToString());
         Assert.Equal("http://127.0.0.1:2379/", Resolve([]).Endpoints.Single().ToString());
+    }
+
+    [Fact]
+    public void EveryEtcdSettingReadsOverlayctlsVariableBeforeEtcdctlsAndBothBeforeTheSpec()
+    {
+        var both = new Dictionary<string, string>
+        {
+            ["OVERLAYCTL_CACERT"] = "/o/ca.pem", ["ETCDCTL_CACERT"] = "/e/ca.pem",
+            ["OVERLAYCTL_CERT"] = "/o/c.pem", ["ETCDCTL_CERT"] = "/e/c.pem",
+            ["OVERLAYCTL_KEY"] = "/o/k.pem", ["ETCDCTL_KEY"] = "/e/k.pem",
+            ["OVERLAYCTL_DIAL_TIMEOUT"] = "3s", ["ETCDCTL_DIAL_TIMEOUT"] = "4s",
+            ["OVERLAYCTL_COMMAND_TIMEOUT"] = "7s", ["ETCDCTL_COMMAND_TIMEOUT"] = "8s",
+        };
+        var o = Resolve([], Spec, both);
+        Assert.Equal(("/o/ca.pem", "$OVERLAYCTL_CACERT"), (o.Tls!.Ca, o.Tls.CaSource));
+        Assert.Equal(("/o/c.pem", "$OVERLAYCTL_CERT"), (o.Tls.Cert, o.Tls.CertSource));
+        Assert.Equal(("/o/k.pem", "$OVERLAYCTL_KEY"), (o.Tls.Key, o.Tls.KeySource));
+        Assert.Equal((TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(7)), (o.DialTimeout, o.CommandTimeout));
+        var etcdctl = Resolve([], Spec, both.Where(p => p.Key.StartsWith("ETCDCTL_", StringComparison.Ordinal)).ToDictionary());
+        Assert.Equal(("/e/ca.pem", "/e/c.pem", "/e/k.pem"), (etcdctl.Tls!.Ca, etcdctl.Tls.Cert, etcdctl.Tls.Key));
+        Assert.Equal((TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8)), (etcdctl.DialTimeout, etcdctl.CommandTimeout));
+        var flags = Resolve(["--cacert", "/f/ca.pem", "--dial-timeout", "1s", "--command-timeout", "2s"], Spec, both);
+        Assert.Equal(("/f/ca.pem", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)), (flags.Tls!.Ca, flags.DialTimeout, flags.CommandTimeout));
+        var e = Assert.Throws<InputException>(() => Resolve([], null, new() { ["OVERLAYCTL_DIAL_TIMEOUT"] = "soon" }));
+        Assert.StartsWith("$OVERLAYCTL_DIAL_TIMEOUT 'soon' is not a duration", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

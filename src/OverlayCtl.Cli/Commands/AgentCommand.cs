@@ -60,7 +60,7 @@ internal static class AgentCommand
     }
 
     /// <summary>The spec again on SIGHUP; one that no longer loads is reported and the running one kept.</summary>
-    private static ClusterSpec Reload(CliContext context, ClusterSpec running, Option<string> spec)
+    private static ClusterSpec Reload(CliContext context, ClusterSpec running, Option<string?> spec)
     {
         try
         {

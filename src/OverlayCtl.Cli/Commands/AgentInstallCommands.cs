@@ -74,7 +74,7 @@ internal static class AgentInstallCommands
         if (root is not null && !Path.IsPathFullyQualified(root))
             throw new InputException($"--root {root} is not an absolute path (fix: name a directory by its absolute path)");
         var plan = planner(spec);
-        var hosts = new ClusterRunner(spec, context.Runner, context.Log, context.Parse.GetValue(options.Parallel));
+        var hosts = new ClusterRunner(spec, context.Runner, context.Log, options.ParallelCount(context));
         var planned = await hosts.ForEachHostAsync(targets, async (host, runner, token) =>
         {
             // Namespace hosts share this machine's files: under --root each host gets a directory of its own.

@@ -12,11 +12,11 @@ namespace OverlayCtl.Cli.Commands;
 /// <param name="locks">the command changes the cluster (apply, destroy), so it takes the lock and offers --lock-timeout</param>
 internal sealed class ClusterOptions(bool locks = false)
 {
-    public Option<string> Spec { get; } = CommandSet.SpecOption();
+    public Option<string?> Spec { get; } = CommandSet.SpecOption();
 
     public Option<string?> Limit { get; } = new("--limit") { Description = "only these hosts (comma-separated spec host names)", HelpName = "HOST,..." };
 
-    public Option<int> Parallel { get; } = new("--parallel") { Description = "hosts driven at once", DefaultValueFactory = _ => 10 };
+    public Option<int> Parallel { get; } = new("--parallel") { Description = "hosts driven at once, at least 1", HelpName = "N", DefaultValueFactory = _ => 10 };
 
     /// <summary>How long apply and destroy wait for another run's cluster lock (default: fail at once, naming it).</summary>
     public Option<string?> LockTimeout { get; } = CommandSet.LockTimeoutOption();
@@ -25,9 +25,20 @@ internal sealed class ClusterOptions(bool locks = false)
 
     public Opened Open(CliContext context)
     {
+        var parallel = ParallelCount(context);
         var cluster = context.LoadSpec(Spec);
         var store = context.OpenLeaseStore(cluster);
-        return new Opened(cluster, LeaseCoordinator.Targets(cluster, context.Parse.GetValue(Limit)), store, context.Engine(cluster, store, context.Parse.GetValue(Parallel), locks ? context.LockWait(LockTimeout) : TimeSpan.Zero));
+        return new Opened(cluster, LeaseCoordinator.Targets(cluster, context.Parse.GetValue(Limit)), store, context.Engine(cluster, store, parallel, locks ? context.LockWait(LockTimeout) : TimeSpan.Zero));
+    }
+
+    /// <summary>
+    /// <c>--parallel N</c>, checked before anything is read: 0 would drive no host at all and a negative count means
+    /// nothing, so both are refused (one line, exit 1 as every usage error) rather than quietly run some other way.
+    /// </summary>
+    public int ParallelCount(CliContext context)
+    {
+        var n = context.Parse.GetValue(Parallel);
+        return n >= 1 ? n : throw new UsageException($"--parallel {n}: drives no host (fix: give a count of at least 1, e.g. --parallel 1 for one host at a time)");
     }
 
     /// <summary>What a host-driving command works with.</summary>

@@ -22,6 +22,10 @@ internal sealed class CommandSet(TextWriter stdout, TextWriter stderr, Terminal 
         LabCommands.Create(this),
         UnlockCommand.Create(this),
         AgentCommand.Create(this),
+        HelpCommands.Help(this, stdout),
+        HelpCommands.Completion(this, stdout),
+        HelpCommands.Complete(stdout),
+        HelpCommands.ManPageCommand(this, stdout),
     ];
 
     /// <summary>The standard body wrapper: context, logging, exit-code mapping.</summary>
@@ -35,11 +39,10 @@ internal sealed class CommandSet(TextWriter stdout, TextWriter stderr, Terminal 
         HelpName = "DURATION",
     };
 
-    /// <summary><c>-f/--file SPEC</c>, required.</summary>
-    public static Option<string> SpecOption() => new("--file", "-f")
+    /// <summary><c>-f/--file SPEC</c>; without it the spec is found as <see cref="SpecFile"/> says.</summary>
+    public static Option<string?> SpecOption() => new("--file", "-f")
     {
-        Description = "the cluster spec (YAML)",
-        Required = true,
+        Description = $"the cluster spec (YAML; {SpecFile.DefaultDescription})",
         HelpName = "SPEC",
     };
 }

@@ -37,13 +37,12 @@ internal static class LeasesCommands
 
     private static Command List(CommandSet commands)
     {
-        var spec = new Option<string?>("--file", "-f") { Description = "the cluster spec (optional: without it, give --endpoints and --prefix)", HelpName = "SPEC" };
+        var spec = new Option<string?>("--file", "-f") { Description = $"the cluster spec ({SpecFile.DefaultDescription}; with none, give --endpoints and --prefix)", HelpName = "SPEC" };
         var prefix = new Option<string?>("--prefix") { Description = $"etcd key prefix when no spec is given (default {EtcdSpec.DefaultPrefix})" };
         var command = new Command("list", "list leases: subnet, host address, backend, VTEP MAC and the spec host holding it") { spec, prefix };
         command.SetAction(commands.Action(async (context, ct) =>
         {
-            var path = context.Parse.GetValue(spec);
-            var cluster = path is null ? null : SpecLoader.Load(path);
+            var cluster = context.LoadOptionalSpec(spec);
             var store = context.OpenLeaseStore(cluster, context.Parse.GetValue(prefix));
             Print(context, cluster, await store.SnapshotAsync(ct).ConfigureAwait(false));
             return ExitCodes.Ok;

@@ -46,7 +46,7 @@ public static class SpecLoader
             throw new SpecException([SpecError.ForFile(fileName, $"not valid YAML: {e.Message}", "check indentation and quoting; validate the file with a YAML linter")]);
         }
         if (stream.Documents.Count == 0)
-            throw new SpecException([SpecError.ForFile(fileName, "the spec is empty", "start from samples/cluster.yaml")]);
+            throw new SpecException([SpecError.ForFile(fileName, "the spec is empty", "start from samples/cluster.yaml, a template of every key (installed: /usr/share/doc/overlayctl/cluster.yaml); overlayctl help spec describes them")]);
         var reader = new SpecReader(fileName);
         var spec = reader.Read(stream.Documents[0].RootNode);
         if (reader.Errors.Count > 0 || spec is null) throw new SpecException([.. reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column)]);
