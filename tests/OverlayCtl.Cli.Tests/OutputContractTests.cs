@@ -101,10 +101,52 @@ public sealed class OutputContractTests
             new InstallHostResult("node3", [], "failed", "node3: `sh -c ...` exited 255: ssh: connect to host node3 port 22: Connection refused"),
         ], ["etcdctl role add overlayctl-agent-prod"]), AgentInstallJsonContext.Default.InstallResult));
 
+    /// <summary>
+    /// Strings a YAML 1.1 reader (PyYAML, Ansible) or a YAML 1.2 one would take for another type when
+    /// written plain, beside ones that must stay plain; pinned, and read back by PyYAML as the JSON says.
+    /// </summary>
+    [Fact]
+    public void YamlQuotesWhatAReaderWouldTurnIntoAnotherType()
+    {
+        string[] values =
+        [
+            "52:54:00:12:34:56", "9a:0d:ac:e0:ff:33", "12:30", "1:20.5", "yes", "No", "ON", "off", "y", "N", "true", "False",
+            "~", "null", "NULL", "", "0777", "0o17", "0x1F", "0b101", "1_000", "+1", "-2", "1e3", "1.5", ".5", "1.", ".inf", "-.Inf", ".NaN",
+            "2026-11-29", "2026-11-29T12:00:00Z", "2026-11-29 12:00:00.5 +01:00", "<<", "=",
+            "- item", "a: b", "#comment", "a #b", "key:", "@at", "`tick", "!tag", "&anchor", "*alias", "|", ">", "%", "'single'", "\"double\"",
+            " lead", "trail ", "two\nlines", "tab\there", "bell\u0007", "ünïcode", "10.244.1.0/24", "192.0.2.11", "flannel.1", "node1", "1.2.3", "v1.2",
+        ];
+        var document = new System.Text.Json.Nodes.JsonObject
+        {
+            ["values"] = new System.Text.Json.Nodes.JsonArray([.. values.Select(v => (System.Text.Json.Nodes.JsonNode?)v)]),
+            ["keys"] = new System.Text.Json.Nodes.JsonObject(values.Where(v => v.Length > 0).Distinct().Select(v => KeyValuePair.Create(v, (System.Text.Json.Nodes.JsonNode?)1))),
+            ["number"] = 7587868296543414787,
+            ["fraction"] = 0.25,
+            ["flag"] = false,
+            ["nothing"] = null,
+            ["emptyList"] = new System.Text.Json.Nodes.JsonArray(),
+            ["emptyMap"] = new System.Text.Json.Nodes.JsonObject(),
+            ["nested"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonArray("a", "b"), new System.Text.Json.Nodes.JsonObject { ["c"] = "yes" }),
+        };
+        var yaml = YamlWriter.Write(document);
+        PyYaml.AssertReadsAsJson(document.ToJsonString(), yaml);
+        Golden.Match("OverlayCtl.Cli.Tests", "yaml-quoting.yaml", yaml);
+    }
+
+    /// <summary>
+    /// Renders <paramref name="value"/> in <paramref name="format"/>; every JSON document is also written
+    /// as -o yaml would write it and read back by PyYAML, which must see the same document.
+    /// </summary>
     private static string Render<T>(OutputFormat format, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {
         using var text = new StringWriter();
         new OutputWriter(text, format).Write(value, type, _ => "");
+        if (format == OutputFormat.Json)
+        {
+            using var yaml = new StringWriter();
+            new OutputWriter(yaml, OutputFormat.Yaml).Write(value, type, _ => "");
+            PyYaml.AssertReadsAsJson(text.ToString(), yaml.ToString());
+        }
         return text.ToString();
     }
 }

@@ -26,6 +26,12 @@ public static class BackendRegistry
     /// <summary>The spec's choices, as an error's fix spells them: "vxlan, ovs, host-gw or wireguard".</summary>
     public static string Choices => string.Join(", ", All.Take(All.Count - 1).Select(b => b.Name)) + " or " + All[^1].Name;
 
+    /// <summary>
+    /// The backend whose overlay device is named <paramref name="device"/>, selected or not (a switch away
+    /// still removes the old backend's device), or null: what no other interface overlayctl manages may be called.
+    /// </summary>
+    public static IBackend? DeviceOwner(ClusterSpec spec, string device) => All.FirstOrDefault(b => b.Device(spec) == device);
+
     /// <summary>Every key any backend reads under <c>network:</c>.</summary>
     public static IEnumerable<string> NetworkKeys => All.SelectMany(b => b.NetworkKeys).Distinct(StringComparer.Ordinal);
 

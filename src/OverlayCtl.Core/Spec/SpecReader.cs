@@ -47,7 +47,15 @@ internal sealed class SpecReader(string file)
         var ttl = ReadLeaseTtl(map.GetValueOrDefault("leases"));
 
         if (Errors.Count > 0 || name is null || network is null || hosts is null) return null;
-        return new ClusterSpec(name.Value, etcd, network, docker, hosts, file) { Locations = new SpecLocations(file, _places), LeaseTtl = ttl };
+        var spec = new ClusterSpec(name.Value, etcd, network, docker, hosts, file) { Locations = new SpecLocations(file, _places), LeaseTtl = ttl };
+        // Asked once every backend's settings are read: a device's name may follow from them (flannel.<vni>).
+        if (BackendRegistry.DeviceOwner(spec, docker.Bridge) is { } owner)
+        {
+            rootSection.ErrorAtFirst($"docker.bridge {docker.Bridge} is the {owner.Name} backend's device: the two would fight over one interface",
+                "give the docker bridge a name of its own (default docker0)", ["docker", "bridge"]);
+            return null;
+        }
+        return spec;
     }
 
     /// <summary><c>leases.ttl</c>: how long an agent's lease lives without keep-alive; 0 or absent for reservations.</summary>

@@ -82,6 +82,35 @@ public sealed class SpecLoaderTests
     }
 
     [Theory]
+    [InlineData("vxlan", "flannel.1", "c.yaml:8:11: docker.bridge flannel.1 is the vxlan backend's device: the two would fight over one interface (fix: give the docker bridge a name of its own (default docker0))")]
+    [InlineData("host-gw", "flannel.1", "c.yaml:8:11: docker.bridge flannel.1 is the vxlan backend's device: the two would fight over one interface (fix: give the docker bridge a name of its own (default docker0))")]
+    [InlineData("vxlan", "flannel-wg", "c.yaml:8:11: docker.bridge flannel-wg is the wireguard backend's device: the two would fight over one interface (fix: give the docker bridge a name of its own (default docker0))")]
+    [InlineData("wireguard", "flannel-wg", "c.yaml:8:11: docker.bridge flannel-wg is the wireguard backend's device: the two would fight over one interface (fix: give the docker bridge a name of its own (default docker0))")]
+    [InlineData("vxlan", "br-overlay", "c.yaml:8:11: br-overlay cannot be both docker.bridge and network.ovs.bridge (fix: give the OVS bridge a name of its own (default br-overlay))")]
+    public void ADockerBridgeNamedAsABackendsDeviceIsRefusedAtItsName(string backend, string bridge, string expected)
+    {
+        var yaml = $"""
+            apiVersion: overlayctl/v1
+            kind: Cluster
+            name: t
+            network:
+              cidr: 10.244.0.0/16
+              backend: {backend}
+            docker:
+              bridge: {bridge}
+            hosts:
+              - name: a
+                address: 192.0.2.1
+            """;
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "c.yaml"));
+        Assert.Equal(expected, Assert.Single(e.Errors).ToString());
+    }
+
+    [Fact]
+    public void ADockerBridgeNamedAsAnotherVnisDeviceIsAccepted() =>
+        Assert.Equal("flannel.2", SpecLoader.Parse(Minimal(null, null).Replace("hosts:", "docker:\n  bridge: flannel.2\nhosts:", StringComparison.Ordinal), "c.yaml").Docker.Bridge);
+
+    [Theory]
     [InlineData("  - name: a\n    address: 192.0.2.1\n  - name: a\n    address: 192.0.2.2", "c.yaml:9:11: host name 'a' is used twice (first at line 7) (fix: give every host its own name)")]
     [InlineData("  - name: a\n    address: 192.0.2.1\n  - name: b\n    address: 192.0.2.1", "c.yaml:10:14: address 192.0.2.1 is used by hosts a and b (fix: give every host its own underlay address)")]
     [InlineData("  - name: a\n    address: 10.244.3.3", "c.yaml:8:14: address 10.244.3.3 of host a lies inside the overlay 10.244.0.0/16 (fix: use the host's underlay (public) address, outside the overlay network)")]
