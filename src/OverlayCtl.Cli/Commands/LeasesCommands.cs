@@ -137,14 +137,26 @@ internal static class LeasesCommands
             l.VtepMac?.Text,
             l.Vni,
             cluster?.Hosts.FirstOrDefault(h => h.Address == l.PublicIp)?.Name,
-            l.EtcdLeaseId == 0 ? null : l.EtcdLeaseId)).ToList();
-        var unreadable = snapshot.Unreadable.Select(u => new UnreadableRow(u.Key, u.Subnet?.ToString(), u.Problem)).ToList();
+            l.EtcdLeaseId == 0 ? null : l.EtcdLeaseId)
+        {
+            Subnet6 = l.Subnet6?.ToString(),
+            PublicIpv6 = l.PublicIpv6?.ToString(),
+        }).ToList();
+        var unreadable = snapshot.Unreadable.Select(u => new UnreadableRow(u.Key, u.Subnet?.ToString(), u.Problem) { Subnet6 = u.Subnet6?.ToString() }).ToList();
         context.Out.Write(new LeaseList(rows, unreadable), LeasesJsonContext.Default.LeaseList, list =>
         {
-            var table = new Table("SUBNET", "PUBLIC IP", "BACKEND", "VTEP MAC", "HOST");
-            foreach (var r in list.Leases) table.Add(r.Subnet, r.PublicIp, r.Backend, r.VtepMac, r.Host);
-            foreach (var u in list.Unreadable) table.Add(u.Subnet ?? "-", "?", "?", null, "(unreadable key)");
-            return table.Render();
+            // The IPv6 column appears only when some key has an IPv6 half: an IPv4-only cluster's table is as it was.
+            if (list.Leases.All(r => r.Subnet6 is null) && list.Unreadable.All(u => u.Subnet6 is null))
+            {
+                var table = new Table("SUBNET", "PUBLIC IP", "BACKEND", "VTEP MAC", "HOST");
+                foreach (var r in list.Leases) table.Add(r.Subnet, r.PublicIp, r.Backend, r.VtepMac, r.Host);
+                foreach (var u in list.Unreadable) table.Add(u.Subnet ?? "-", "?", "?", null, "(unreadable key)");
+                return table.Render();
+            }
+            var dual = new Table("SUBNET", "SUBNET6", "PUBLIC IP", "PUBLIC IPV6", "BACKEND", "VTEP MAC", "HOST");
+            foreach (var r in list.Leases) dual.Add(r.Subnet, r.Subnet6, r.PublicIp, r.PublicIpv6, r.Backend, r.VtepMac, r.Host);
+            foreach (var u in list.Unreadable) dual.Add(u.Subnet ?? "-", u.Subnet6, "?", null, "?", null, "(unreadable key)");
+            return dual.Render();
         });
     }
 }
@@ -153,10 +165,24 @@ internal static class LeasesCommands
 internal sealed record LeaseList(IReadOnlyList<LeaseRow> Leases, IReadOnlyList<UnreadableRow> Unreadable);
 
 /// <summary>A key under the subnets prefix that is not a usable lease; <see cref="Subnet"/> is the range it keeps taken.</summary>
-internal sealed record UnreadableRow(string Key, string? Subnet, string Problem);
+internal sealed record UnreadableRow(string Key, string? Subnet, string Problem)
+{
+    /// <summary>The IPv6 range the key names; left out of the JSON when none, so IPv4-only output keeps its shape.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Subnet6 { get; init; }
+}
 
 /// <summary>One lease; <see cref="Host"/> is null when no spec host holds it.</summary>
-internal sealed record LeaseRow(string Subnet, string PublicIp, string Backend, string? VtepMac, int? Vni, string? Host, long? EtcdLease);
+internal sealed record LeaseRow(string Subnet, string PublicIp, string Backend, string? VtepMac, int? Vni, string? Host, long? EtcdLease)
+{
+    /// <summary>The IPv6 half of a dual-stack lease; left out of the JSON when none, so IPv4-only output keeps its shape.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Subnet6 { get; init; }
+
+    /// <summary>The holder's IPv6 underlay address (PublicIPv6), on a dual-stack lease.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PublicIpv6 { get; init; }
+}
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(LeaseList))]
