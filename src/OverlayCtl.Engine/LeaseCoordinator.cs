@@ -75,14 +75,29 @@ public sealed class LeaseCoordinator(ClusterSpec spec, ILeaseStore store, ILogge
             ? l.WithData(RequestFor(h, observed?.GetValueOrDefault(h.Name), snapshot.Leases))
             : l).ToList();
         var held = HeldBy(spec, all);
+        // IPv6 turned on or off: a held lease gains its IPv6 subnet, or gives it back, as apply's acquire moves its key.
+        for (var i = 0; i < all.Count; i++)
+        {
+            if (!hosts.TryGetValue(all[i].PublicIp, out var h)) continue;
+            var request = RequestFor(h, observed?.GetValueOrDefault(h.Name), snapshot.Leases);
+            if (Config.Ipv6 is not { } v6) all[i] = all[i] with { Subnet6 = null, PublicIpv6 = null, VtepMac6 = null };
+            else if (all[i].Subnet6 is not { } mine || Ipam.CheckPin(v6, mine) is not null || (h.Subnet6 is { } pin && !pin.Equals(mine)))
+                all[i] = (all[i] with { Subnet6 = h.Subnet6 ?? Ipam.FirstFree(v6, Taken6(all, snapshot, except: all[i].PublicIp)) }).WithData(request);
+        }
         foreach (var host in spec.Hosts.Where(h => !held.ContainsKey(h.Name)))
         {
             var request = RequestFor(host, observed?.GetValueOrDefault(host.Name), snapshot.Leases);
             var subnet = host.Subnet ?? Ipam.FirstFree(Config, all.Select(l => l.Subnet).Concat(unreadable));
-            all.Add(new Lease(subnet, host.Address, request.BackendType, request.Vni, request.VtepMac, PublicKey: request.PublicKey, Port: request.Port));
+            var subnet6 = Config.Ipv6 is { } v6 ? host.Subnet6 ?? Ipam.FirstFree(v6, Taken6(all, snapshot, except: host.Address)) : (System.Net.IPNetwork?)null;
+            all.Add(new Lease(subnet, host.Address, request.BackendType, request.Vni, request.VtepMac, PublicKey: request.PublicKey, Port: request.Port, Subnet6: subnet6).WithData(request));
         }
         return all;
     }
+
+    /// <summary>The IPv6 ranges held by anyone but <paramref name="except"/>, unreadable keys included.</summary>
+    private static List<System.Net.IPNetwork> Taken6(IEnumerable<Lease> all, LeaseSnapshot snapshot, Core.Net.Ipv4Address except) =>
+        all.Where(l => l.PublicIp != except && l.Subnet6 is not null).Select(l => l.Subnet6!.Value)
+            .Concat(snapshot.Unreadable.Where(u => u.Subnet6 is not null).Select(u => u.Subnet6!.Value)).ToList();
 
     /// <summary>The spec hosts named by a comma-separated limit, in spec order; an unknown name is bad input.</summary>
     public static IReadOnlyList<HostSpec> Targets(ClusterSpec spec, string? limit)

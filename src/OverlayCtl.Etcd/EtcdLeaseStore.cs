@@ -46,6 +46,12 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
                         $"{key} says Network {existing.Network} with /{existing.SubnetLen} subnets and {leases} lease(s) exist; " +
                         $"the spec asks for {config.Network} with /{config.SubnetLen}. Changing it would strand those hosts: " +
                         "keep the spec's network as it is, or destroy with --release-leases first");
+                var leases6 = snapshot.Leases.Count(l => l.Lease.Subnet6 is not null);
+                if (existing?.Ipv6 is { } now6 && leases6 > 0 && existing.Strands6(config))
+                    throw new LeaseException(
+                        $"{key} says IPv6Network {now6.Network} with /{now6.SubnetLen} subnets and {leases6} dual-stack lease(s) exist; " +
+                        $"the spec asks for {config.Ipv6!.Network} with /{config.Ipv6.SubnetLen}. Changing it would strand those hosts' IPv6 subnets: " +
+                        "keep network.ipv6 as it is, remove network.ipv6 and apply first (the IPv6 subnets are given back), or destroy with --release-leases");
                 if (await etcd.TxnAsync([new TxnCompare.ModRevisionIs(key, current.ModRevision)], [new TxnOp.Put(key, wanted)], cancellationToken).ConfigureAwait(false))
                     return;
             }
@@ -161,7 +167,13 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         var held = snapshot.Leases.Where(l => l.Lease.PublicIp == request.PublicIp).OrderBy(l => l.CreateRevision).FirstOrDefault();
         var claimGuard = claim is null ? (TxnCompare)new TxnCompare.Absent(claimKey) : new TxnCompare.ModRevisionIs(claimKey, claim.ModRevision);
 
-        if (held is not null && (request.PinnedSubnet is null || request.PinnedSubnet == held.Lease.Subnet))
+        // A held lease stays where it is when its IPv4 subnet is still wanted and its IPv6 half is what the config
+        // asks for (present and in range when dual-stack, absent when not); else its key moves (below).
+        var keep4 = held is not null && (request.PinnedSubnet is null || request.PinnedSubnet == held.Lease.Subnet);
+        var keep6 = held is not null && (config.Ipv6 is { } wanted6
+            ? held.Lease.Subnet6 is { } h6 && (request.PinnedSubnet6 is null || request.PinnedSubnet6.Value.Equals(h6)) && Ipam.CheckPin(wanted6, h6) is null
+            : held.Lease.Subnet6 is null);
+        if (held is not null && keep4 && keep6)
         {
             var key = held.Key;
             var updated = held.Lease.WithData(request);
@@ -175,7 +187,11 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
         }
 
         Ipv4Cidr subnet;
-        if (request.PinnedSubnet is { } pin)
+        if (keep4)
+        {
+            subnet = held!.Lease.Subnet;
+        }
+        else if (request.PinnedSubnet is { } pin)
         {
             if (Ipam.CheckPin(config, pin) is { } problem) throw new LeaseException($"{request.HostName}: pinned subnet {problem}");
             var holder = snapshot.Leases.FirstOrDefault(l => l.Lease.Subnet.Overlaps(pin) && l.Lease.PublicIp != request.PublicIp);
@@ -190,29 +206,53 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
             var taken = snapshot.Leases.Select(l => l.Lease.Subnet).Concat(snapshot.Unreadable.Where(u => u.Subnet is not null).Select(u => u.Subnet!.Value)).ToList();
             subnet = spread ? Ipam.PickFree(config, taken, _random) : Ipam.FirstFree(config, taken);
         }
+        var subnet6 = config.Ipv6 is { } v6 ? Subnet6For(v6, request, held?.Lease, snapshot, spread) : (System.Net.IPNetwork?)null;
 
-        // A pinned subnet is the operator's choice, never left to expire.
+        // A pinned subnet is the operator's choice, never left to expire; a lease that only moves keeps its etcd lease.
         long etcdLease = 0;
-        if (ttl is { } t && request.PinnedSubnet is null) etcdLease = await etcd.LeaseGrantAsync(t, cancellationToken).ConfigureAwait(false);
-        var lease = new Lease(subnet, request.PublicIp, request.BackendType, request.Vni, request.VtepMac, etcdLease, PublicKey: request.PublicKey, Port: request.Port);
-        var leaseKey = FlannelFormat.LeaseKey(Prefix, subnet);
+        if (keep4) etcdLease = held!.Lease.EtcdLeaseId;
+        else if (ttl is { } t && request.PinnedSubnet is null) etcdLease = await etcd.LeaseGrantAsync(t, cancellationToken).ConfigureAwait(false);
+        var lease = new Lease(subnet, request.PublicIp, request.BackendType, request.Vni, request.VtepMac, etcdLease, Subnet6: subnet6).WithData(request);
+        var leaseKey = FlannelFormat.LeaseKey(Prefix, lease);
         var writes = new List<TxnOp> { new TxnOp.Put(leaseKey, FlannelFormat.SerializeLease(lease), etcdLease), new TxnOp.Put(claimKey, leaseKey, etcdLease) };
         var compares = new List<TxnCompare> { new TxnCompare.Absent(leaseKey), claimGuard };
         if (held is not null)
         {
-            // The pin moved: the old lease goes in the same transaction as the new one comes.
+            // The pin moved, or IPv6 came or went: the old key goes in the same transaction as the new one comes.
             compares.Add(new TxnCompare.ModRevisionIs(held.Key, held.ModRevision));
             writes.Add(new TxnOp.Delete(held.Key));
         }
         if (!await etcd.TxnAsync(compares, writes, cancellationToken).ConfigureAwait(false))
         {
-            if (etcdLease != 0) await etcd.LeaseRevokeAsync(etcdLease, cancellationToken).ConfigureAwait(false);
+            if (etcdLease != 0 && !keep4) await etcd.LeaseRevokeAsync(etcdLease, cancellationToken).ConfigureAwait(false);
             return (null, null);
         }
         var leases = snapshot.Leases.Where(l => l != held).Append(new StoredLease(leaseKey, lease, FlannelFormat.SerializeLease(lease), 0, 0)).ToList();
         var claims = new Dictionary<Ipv4Address, KeyValue>(snapshot.Claims) { [request.PublicIp] = new KeyValue(claimKey, leaseKey, 0, 0, 1, 0) };
         // Revisions of our own writes are unknown without another read; a later guard on them fails and re-reads.
         return (lease, snapshot with { Leases = leases, Claims = claims });
+    }
+
+    /// <summary>
+    /// The IPv6 subnet a request gets: its pin, else what its held lease had (still in range), else the first free one
+    /// (at random after a lost race) around every IPv6 range taken by another holder or an unreadable key.
+    /// </summary>
+    private System.Net.IPNetwork Subnet6For(Ipv6NetworkConfig config, LeaseRequest request, Lease? held, Snapshot snapshot, bool spread)
+    {
+        var others = snapshot.Leases.Where(l => l.Lease.PublicIp != request.PublicIp).ToList();
+        if (request.PinnedSubnet6 is { } pin)
+        {
+            if (Ipam.CheckPin(config, pin) is { } problem) throw new LeaseException($"{request.HostName}: pinned subnet6 {problem}");
+            if (others.FirstOrDefault(l => l.Lease.Subnet6 is { } s && Ipv6.Overlaps(s, pin)) is { } holder)
+                throw new LeaseException($"{request.HostName}: pinned subnet6 {pin} is held by {holder.Lease.PublicIp} ({holder.Key}); release it (overlayctl leases release) or pin another subnet6");
+            if (snapshot.Unreadable.FirstOrDefault(u => u.Subnet6 is { } s && Ipv6.Overlaps(s, pin)) is { } unreadable)
+                throw new LeaseException($"{request.HostName}: pinned subnet6 {pin} is under {unreadable.Key}, which overlayctl cannot read ({unreadable.Problem}); inspect it with etcdctl get, delete it with overlayctl leases release --key, or pin another subnet6");
+            return pin;
+        }
+        var taken = others.Where(l => l.Lease.Subnet6 is not null).Select(l => l.Lease.Subnet6!.Value)
+            .Concat(snapshot.Unreadable.Where(u => u.Subnet6 is not null).Select(u => u.Subnet6!.Value)).ToList();
+        if (held?.Subnet6 is { } mine && Ipam.CheckPin(config, mine) is null && !taken.Any(t => Ipv6.Overlaps(t, mine))) return mine;
+        return spread ? Ipam.PickFree(config, taken, _random) : Ipam.FirstFree(config, taken);
     }
 
     public async Task<bool> RenewAsync(Lease lease, CancellationToken cancellationToken) =>
@@ -262,11 +302,11 @@ public sealed class EtcdLeaseStore(IEtcdClient etcd, string prefix, TimeSpan? tt
                 if (!FlannelFormat.TryParseSubnetKey(kv.Key[subnets.Length..], out var subnet, out var subnet6))
                     unreadable.Add(new UnreadableLease(kv.Key, null, "the key is not a flannel subnet key (a.b.c.d-n, optionally &IPv6-n)"));
                 else if (subnet is not { } four)
-                    unreadable.Add(new UnreadableLease(kv.Key, null, "an IPv6-only lease: overlayctl leases IPv4 subnets"));
+                    unreadable.Add(new UnreadableLease(kv.Key, null, "an IPv6-only lease: overlayctl leases IPv4 subnets, alone or with IPv6") { Subnet6 = subnet6 });
                 else if (FlannelFormat.ParseLease(four, kv.Value, out var problem, kv.Lease, kv.ModRevision, subnet6) is { } lease)
                     leases.Add(new StoredLease(kv.Key, lease, kv.Value, kv.ModRevision, kv.CreateRevision));
                 else
-                    unreadable.Add(new UnreadableLease(kv.Key, four, problem!));
+                    unreadable.Add(new UnreadableLease(kv.Key, four, problem!) { Subnet6 = subnet6 });
             }
             else if (kv.Key.StartsWith(claimPrefix, StringComparison.Ordinal) && Ipv4Address.TryParse(kv.Key[claimPrefix.Length..], out var address))
             {

@@ -49,6 +49,35 @@ public sealed class LeasesOnEtcdTests : IDisposable
     }
 
     [Fact]
+    public async Task ADualStackSpecLeasesBothFamiliesAndListShowsTheIPv6Subnets()
+    {
+        var dual = Path.Combine(_dir, "dual.yaml");
+        File.WriteAllText(dual, File.ReadAllText(_spec)
+            .Replace("  cidr: 10.212.0.0/16\n", "  cidr: 10.212.0.0/16\n  ipv6: { cidr: \"fd00:10:212::/48\" }\n", StringComparison.Ordinal)
+            .Replace("address: 198.18.0.11\n", "address: 198.18.0.11\n    address6: \"fd00:198:18:150::11\"\n", StringComparison.Ordinal)
+            .Replace("address: 198.18.0.12", "address: 198.18.0.12\n    address6: \"fd00:198:18:150::12\"\n    subnet6: \"fd00:10:212:9::/64\"", StringComparison.Ordinal));
+        _etcd.Cluster.Etcdctl(null, "put", $"{_prefix}/subnets/10.212.1.0-24&fd00:10:212:1::-64",
+            """{"PublicIP":"198.18.0.50","PublicIPv6":"fd00::50","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"},"BackendV6Data":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:45"}}""");
+        var allocate = await CliRun.RunAsync(["leases", "allocate", "-o", "json", "-f", dual]);
+        Assert.True(allocate.ExitCode == 0, allocate.ToString());
+        var leases = allocate.Json().GetProperty("leases").EnumerateArray()
+            .Select(l => $"{l.GetProperty("subnet").GetString()} {l.GetProperty("subnet6").GetString()} {l.GetProperty("publicIpv6").GetString()}").ToList();
+        Assert.Equal(["10.212.1.0/24 fd00:10:212:1::/64 fd00::50", "10.212.2.0/24 fd00:10:212:2::/64 fd00:198:18:150::11", "10.212.3.0/24 fd00:10:212:9::/64 fd00:198:18:150::12"], leases);
+        Assert.Contains($"{_prefix}/subnets/10.212.3.0-24&fd00:10:212:9::-64", _etcd.Cluster.Etcdctl(null, "get", "--prefix", "--keys-only", $"{_prefix}/subnets/"), StringComparison.Ordinal);
+
+        var list = await CliRun.RunAsync(["leases", "list", "-f", dual]);
+        Assert.True(list.ExitCode == 0, list.ToString());
+        var lines = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("SUBNET         SUBNET6             PUBLIC IP    PUBLIC IPV6", lines[0], StringComparison.Ordinal);
+        Assert.Matches(@"^10\.212\.2\.0/24 +fd00:10:212:2::/64 +198\.18\.0\.11 +fd00:198:18:150::11 +vxlan +\S+ +n1$", lines[2]);
+
+        // Back to IPv4 only: the spec hosts give their IPv6 subnets back; flannel's lease keeps its own.
+        var back = await Run("leases", "allocate", "-o", "json");
+        Assert.True(back.ExitCode == 0, back.ToString());
+        Assert.Equal([true, false, false], back.Json().GetProperty("leases").EnumerateArray().Select(l => l.TryGetProperty("subnet6", out _)));
+    }
+
+    [Fact]
     public async Task MalformedValuesAreReportedAndGcDeletesThem()
     {
         _etcd.Cluster.Etcdctl(null, "put", $"{_prefix}/config", "42");

@@ -138,18 +138,24 @@ internal static class LeasesCommands
             l.PublicKey,
             l.Port,
             cluster?.Hosts.FirstOrDefault(h => h.Address == l.PublicIp)?.Name,
-            l.EtcdLeaseId == 0 ? null : l.EtcdLeaseId)).ToList();
-        var unreadable = snapshot.Unreadable.Select(u => new UnreadableRow(u.Key, u.Subnet?.ToString(), u.Problem)).ToList();
+            l.EtcdLeaseId == 0 ? null : l.EtcdLeaseId)
+        {
+            Subnet6 = l.Subnet6?.ToString(),
+            PublicIpv6 = l.PublicIpv6?.ToString(),
+        }).ToList();
+        var unreadable = snapshot.Unreadable.Select(u => new UnreadableRow(u.Key, u.Subnet?.ToString(), u.Problem) { Subnet6 = u.Subnet6?.ToString() }).ToList();
         context.Out.Write(new LeaseList(rows, unreadable), LeasesJsonContext.Default.LeaseList, list =>
         {
-            // The backend data a person looks for: a VTEP's MAC, a WireGuard peer's public key (the column only when one has it).
+            // Optional columns appear only when some row has them, so an IPv4-only vxlan cluster's table is as it was:
+            // the IPv6 halves of dual-stack leases, a VTEP's MAC, a WireGuard peer's public key.
+            var v6 = list.Leases.Any(r => r.Subnet6 is not null) || list.Unreadable.Any(u => u.Subnet6 is not null);
             var keys = list.Leases.Any(r => r.PublicKey is not null);
             var macs = !keys || list.Leases.Any(r => r.VtepMac is not null);
-            string?[] Row(string subnet, string ip, string backend, string? mac, string? key, string? host) =>
-                [subnet, ip, backend, .. macs ? new[] { mac } : [], .. keys ? new[] { key } : [], host];
-            var table = new Table(Row("SUBNET", "PUBLIC IP", "BACKEND", "VTEP MAC", "PUBLIC KEY", "HOST")!);
-            foreach (var r in list.Leases) table.Add(Row(r.Subnet, r.PublicIp, r.Backend, r.VtepMac, r.PublicKey, r.Host));
-            foreach (var u in list.Unreadable) table.Add(Row(u.Subnet ?? "-", "?", "?", null, null, "(unreadable key)"));
+            string?[] Row(string subnet, string? subnet6, string ip, string? ip6, string backend, string? mac, string? key, string? host) =>
+                [subnet, .. v6 ? new[] { subnet6 } : [], ip, .. v6 ? new[] { ip6 } : [], backend, .. macs ? new[] { mac } : [], .. keys ? new[] { key } : [], host];
+            var table = new Table(Row("SUBNET", "SUBNET6", "PUBLIC IP", "PUBLIC IPV6", "BACKEND", "VTEP MAC", "PUBLIC KEY", "HOST")!);
+            foreach (var r in list.Leases) table.Add(Row(r.Subnet, r.Subnet6, r.PublicIp, r.PublicIpv6, r.Backend, r.VtepMac, r.PublicKey, r.Host));
+            foreach (var u in list.Unreadable) table.Add(Row(u.Subnet ?? "-", u.Subnet6, "?", null, "?", null, null, "(unreadable key)"));
             return table.Render();
         });
     }
@@ -159,13 +165,27 @@ internal static class LeasesCommands
 internal sealed record LeaseList(IReadOnlyList<LeaseRow> Leases, IReadOnlyList<UnreadableRow> Unreadable);
 
 /// <summary>A key under the subnets prefix that is not a usable lease; <see cref="Subnet"/> is the range it keeps taken.</summary>
-internal sealed record UnreadableRow(string Key, string? Subnet, string Problem);
+internal sealed record UnreadableRow(string Key, string? Subnet, string Problem)
+{
+    /// <summary>The IPv6 range the key names; left out of the JSON when none, so IPv4-only output keeps its shape.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Subnet6 { get; init; }
+}
 
 /// <summary>
 /// One lease; <see cref="Host"/> is null when no spec host holds it. <see cref="PublicKey"/> and <see cref="Port"/>
 /// are a WireGuard lease's (the public half only: a private key never reaches etcd).
 /// </summary>
-internal sealed record LeaseRow(string Subnet, string PublicIp, string Backend, string? VtepMac, int? Vni, string? PublicKey, int? Port, string? Host, long? EtcdLease);
+internal sealed record LeaseRow(string Subnet, string PublicIp, string Backend, string? VtepMac, int? Vni, string? PublicKey, int? Port, string? Host, long? EtcdLease)
+{
+    /// <summary>The IPv6 half of a dual-stack lease; left out of the JSON when none, so IPv4-only output keeps its shape.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Subnet6 { get; init; }
+
+    /// <summary>The holder's IPv6 underlay address (PublicIPv6), on a dual-stack lease.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PublicIpv6 { get; init; }
+}
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(LeaseList))]

@@ -43,7 +43,8 @@ public static class BackendRegistry
     {
         var backend = spec.Network.Backend;
         var data = backend.LeaseData(spec, host, observed);
-        return new LeaseRequest(host.Address, host.Subnet, backend.LeaseType, data.Vni, data.VtepMac, host.Name, data.PublicKey, data.Port);
+        var request = new LeaseRequest(host.Address, host.Subnet, backend.LeaseType, data.Vni, data.VtepMac, host.Name, data.PublicKey, data.Port);
+        return spec.Network.Ipv6 is null ? request : request with { PublicIpv6 = host.Address6, PinnedSubnet6 = host.Subnet6, VtepMac6 = data.VtepMac6 };
     }
 
     /// <summary>Whether the selected backend must read a host before it can lease it.</summary>
@@ -54,7 +55,10 @@ public static class BackendRegistry
     {
         var network = spec.Network;
         var data = network.Backend.ConfigData(spec);
-        return new NetworkConfig(network.Cidr, network.SubnetLength, network.SubnetMin, network.SubnetMax, network.Backend.LeaseType, data.Vni, data.Port, data.ListenPort, data.PersistentKeepaliveInterval);
+        return new NetworkConfig(network.Cidr, network.SubnetLength, network.SubnetMin, network.SubnetMax, network.Backend.LeaseType, data.Vni, data.Port, data.ListenPort, data.PersistentKeepaliveInterval)
+        {
+            Ipv6 = network.Ipv6 is { } v6 ? new Ipv6NetworkConfig(v6.Cidr, v6.SubnetLength, v6.SubnetMin, v6.SubnetMax) : null,
+        };
     }
 
     /// <summary>Every backend's devices on the host, selected or left behind: routes via them are overlayctl's.</summary>

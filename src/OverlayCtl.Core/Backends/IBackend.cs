@@ -31,6 +31,12 @@ public interface IBackend
     /// </summary>
     BackendSettings? ReadSpec(BackendSpecContext context);
 
+    /// <summary>
+    /// Whether it carries IPv6 too (<c>network.ipv6</c>): flannel's vxlan and host-gw do; a spec asking for
+    /// IPv6 with one that does not is refused by the spec reader, naming the ones that do.
+    /// </summary>
+    bool SupportsIpv6 { get; }
+
     /// <summary>Bytes of encapsulation per packet: the overlay MTU defaults to the underlay's minus this (see <see cref="NetworkSpec.OverlayMtu"/>).</summary>
     int Overhead { get; }
 
@@ -109,6 +115,9 @@ public sealed record DesiredRoute(Ipv4Cidr Destination, Ipv4Address? Via, string
 /// <summary>A backend's fields in a host's lease (<c>BackendData</c>); null fields are not written.</summary>
 public sealed record LeaseData(int? Vni, MacAddress? VtepMac, string? PublicKey = null, int? Port = null)
 {
+    /// <summary>BackendV6Data's VtepMAC: the MAC of the IPv6 VXLAN device, on a dual-stack network.</summary>
+    public MacAddress? VtepMac6 { get; init; }
+
     public static LeaseData None { get; } = new(null, null);
 }
 

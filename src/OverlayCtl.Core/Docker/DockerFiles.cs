@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using OverlayCtl.Core.Net;
@@ -12,8 +13,11 @@ namespace OverlayCtl.Core.Docker;
 /// </summary>
 public static class DockerFiles
 {
-    /// <summary>The keys overlayctl owns in daemon.json.</summary>
-    public static readonly IReadOnlyList<string> OwnedKeys = ["bip", "mtu", "ip-masq"];
+    /// <summary>The keys overlayctl owns in daemon.json (the last two only on a dual-stack network).</summary>
+    public static readonly IReadOnlyList<string> OwnedKeys = ["bip", "mtu", "ip-masq", "ipv6", "fixed-cidr-v6"];
+
+    /// <summary>The keys a dual-stack network adds: Docker's IPv6 switch and the containers' IPv6 subnet.</summary>
+    private static readonly string[] Ipv6Keys = ["ipv6", "fixed-cidr-v6"];
 
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
 
@@ -22,9 +26,12 @@ public static class DockerFiles
 
     /// <summary>
     /// The merged daemon.json, or null when <paramref name="current"/> already says the same
-    /// (whitespace and key order do not count as a change).
+    /// (whitespace and key order do not count as a change). With <paramref name="subnet6"/> (dual-stack) Docker
+    /// gets <c>ipv6: true</c> and the lease's IPv6 subnet as <c>fixed-cidr-v6</c>. Without it, those two keys go
+    /// back to what <paramref name="original"/> (the file before overlayctl first wrote it) said, so a switch back
+    /// to IPv4 only takes back what the dual-stack apply wrote; with no original known they are left alone.
     /// </summary>
-    public static string? MergeDaemonConfig(string path, string? current, Ipv4Cidr subnet, int mtu, bool ipMasq)
+    public static string? MergeDaemonConfig(string path, string? current, Ipv4Cidr subnet, int mtu, bool ipMasq, IPNetwork? subnet6 = null, string? original = null)
     {
         var root = ParseObject(path, current);
         var before = root.DeepClone();
@@ -32,6 +39,20 @@ public static class DockerFiles
         root["mtu"] = mtu;
         // Docker must not masquerade the overlay when overlayctl does (flannel's --ip-masq=false).
         root["ip-masq"] = !ipMasq;
+        if (subnet6 is { } v6)
+        {
+            root["ipv6"] = true;
+            root["fixed-cidr-v6"] = v6.ToString();
+        }
+        else if (original is not null)
+        {
+            var then = ParseObject(BackupPath(path), original);
+            foreach (var key in Ipv6Keys)
+            {
+                if (then[key] is { } value) root[key] = value.DeepClone();
+                else root.Remove(key);
+            }
+        }
         return current is not null && JsonNode.DeepEquals(before, root) ? null : root.ToJsonString(Pretty) + "\n";
     }
 
@@ -105,8 +126,9 @@ public static class DockerFiles
         return (gone.Count == 0 ? "(none)" : string.Join(", ", gone), added.Count == 0 ? "(none)" : string.Join(", ", added));
     }
 
-    public static string SubnetEnv(Ipv4Cidr network, Ipv4Cidr subnet, int mtu, bool ipMasq) => string.Create(CultureInfo.InvariantCulture,
-        $"FLANNEL_NETWORK={network}\nFLANNEL_SUBNET={Bip(subnet)}\nFLANNEL_MTU={mtu}\nFLANNEL_IPMASQ={(ipMasq ? "true" : "false")}\n");
+    /// <summary>flannel's subnet.env, in flannel's order: the IPv6 pair (network, first address of the subnet) after the IPv4 one when dual-stack.</summary>
+    public static string SubnetEnv(Ipv4Cidr network, Ipv4Cidr subnet, int mtu, bool ipMasq, IPNetwork? network6 = null, IPNetwork? subnet6 = null) => string.Create(CultureInfo.InvariantCulture,
+        $"FLANNEL_NETWORK={network}\nFLANNEL_SUBNET={Bip(subnet)}\n{(network6 is { } n6 && subnet6 is { } s6 ? $"FLANNEL_IPV6_NETWORK={n6}\nFLANNEL_IPV6_SUBNET={Ipv6.GatewayWithLength(s6)}\n" : "")}FLANNEL_MTU={mtu}\nFLANNEL_IPMASQ={(ipMasq ? "true" : "false")}\n");
 
     /// <summary>The mtu daemon.json gives Docker's containers, or null when it sets none or cannot be read.</summary>
     public static int? Mtu(string? daemonConfig)

@@ -22,7 +22,7 @@ public static class FlannelFormat
 
     /// <summary>The key a lease lives under, with its IPv6 half when it has one.</summary>
     public static string LeaseKey(string prefix, Lease lease) =>
-        LeaseKey(prefix, lease.Subnet) + (lease.Subnet6 is { } v6 ? "&" + V6KeyString(v6) : "");
+        LeaseKey(prefix, lease.Subnet) + (lease.Subnet6 is { } v6 ? "&" + Ipv6.ToKeyString(v6) : "");
 
     /// <summary>
     /// Parses the part after <c>subnets/</c> in every form flannel writes: <c>10.244.2.0-24</c>,
@@ -48,19 +48,18 @@ public static class FlannelFormat
             if (dash <= 0 || !IPAddress.TryParse(v6[..dash], out var address) || address.AddressFamily != AddressFamily.InterNetworkV6
                 || !int.TryParse(v6[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var length) || length > 128)
                 return false;
-            var network = new IPNetwork(address, length);
+            var network = Ipv6.Containing(address, length);
             if (!network.BaseAddress.Equals(address)) return false;
             subnet6 = network;
         }
         return true;
     }
 
-    private static string V6KeyString(IPNetwork network) => string.Create(CultureInfo.InvariantCulture, $"{network.BaseAddress}-{network.PrefixLength}");
-
     public static string SerializeLease(Lease lease) => Write(w =>
     {
         w.WriteString("PublicIP", lease.PublicIp.ToString());
-        w.WriteNull("PublicIPv6");
+        if (lease.PublicIpv6 is { } v6) w.WriteString("PublicIPv6", v6.ToString());
+        else w.WriteNull("PublicIPv6");
         w.WriteString("BackendType", lease.BackendType);
         if (lease.Vni is not null || lease.VtepMac is not null || lease.PublicKey is not null || lease.Port is not null)
         {
@@ -70,6 +69,14 @@ public static class FlannelFormat
             // flannel's wireguard backend: {"PublicKey": "...", "Port": 51820}.
             if (lease.PublicKey is { } key) w.WriteString("PublicKey", key);
             if (lease.Port is { } port) w.WriteNumber("Port", port);
+            w.WriteEndObject();
+        }
+        // flannel's vxlan: the IPv6 device's MAC, with the same VNI.
+        if (lease.VtepMac6 is { } mac6)
+        {
+            w.WriteStartObject("BackendV6Data");
+            if (lease.Vni is { } vni) w.WriteNumber("VNI", vni);
+            w.WriteString("VtepMAC", mac6.Text);
             w.WriteEndObject();
         }
     });
@@ -106,7 +113,9 @@ public static class FlannelFormat
                 publicKey = GetString(data, "PublicKey") is { Length: > 0 } key ? key : null;
                 port = GetInt(data, "Port");
             }
-            return new Lease(subnet, ip, backend, vni, mac, etcdLeaseId, modRevision, subnet6, publicKey, port);
+            IPAddress? ip6 = Ipv6.TryParseAddress(GetString(root, "PublicIPv6"), out var a6) ? a6 : null;
+            MacAddress? mac6 = root.TryGetProperty("BackendV6Data", out var data6) && MacAddress.TryParse(GetString(data6, "VtepMAC"), out var m6) ? m6 : null;
+            return new Lease(subnet, ip, backend, vni, mac, etcdLeaseId, modRevision, subnet6, publicKey, port, ip6, mac6);
         }
         catch (JsonException e)
         {
@@ -121,6 +130,14 @@ public static class FlannelFormat
         w.WriteNumber("SubnetLen", config.SubnetLen);
         w.WriteString("SubnetMin", config.SubnetMin.ToString());
         w.WriteString("SubnetMax", config.SubnetMax.ToString());
+        if (config.Ipv6 is { } v6)
+        {
+            w.WriteBoolean("EnableIPv6", true);
+            w.WriteString("IPv6Network", v6.Network.ToString());
+            w.WriteNumber("IPv6SubnetLen", v6.SubnetLen);
+            w.WriteString("IPv6SubnetMin", v6.SubnetMin.ToString());
+            w.WriteString("IPv6SubnetMax", v6.SubnetMax.ToString());
+        }
         w.WriteStartObject("Backend");
         w.WriteString("Type", config.BackendType);
         if (config.Vni is { } vni) w.WriteNumber("VNI", vni);
@@ -151,12 +168,27 @@ public static class FlannelFormat
                 listen = GetInt(b, "ListenPort");
                 keepalive = GetInt(b, "PersistentKeepaliveInterval");
             }
-            return new NetworkConfig(network, length, min, max, type, vni, port, listen, keepalive);
+            return new NetworkConfig(network, length, min, max, type, vni, port, listen, keepalive) { Ipv6 = ParseIpv6Config(root) };
         }
         catch (JsonException)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// The IPv6 half of a config, with flannel's defaults (a /64 per host from a /62 or larger network, the
+    /// first subnet skipped, up to the last); null unless EnableIPv6 is true with a usable IPv6Network.
+    /// </summary>
+    private static Ipv6NetworkConfig? ParseIpv6Config(JsonElement root)
+    {
+        if (!root.TryGetProperty("EnableIPv6", out var enable) || enable.ValueKind != JsonValueKind.True || !Ipv6.TryParse(GetString(root, "IPv6Network"), out var network))
+            return null;
+        var length = GetInt(root, "IPv6SubnetLen") is { } l && l > network.PrefixLength && l <= 128 ? l : SubnetDefaults.SubnetLength6(network);
+        if (length > 128) return null;
+        var min = Ipv6.TryParseAddress(GetString(root, "IPv6SubnetMin"), out var mn) ? mn : SubnetDefaults.SubnetMin6(network, length);
+        var max = Ipv6.TryParseAddress(GetString(root, "IPv6SubnetMax"), out var mx) ? mx : SubnetDefaults.SubnetMax6(network, length);
+        return new Ipv6NetworkConfig(network, length, min, max);
     }
 
     /// <summary>A whole number that fits an int; anything else (a string, a fraction, an object) counts as absent.</summary>

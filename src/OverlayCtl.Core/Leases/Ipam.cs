@@ -1,3 +1,4 @@
+using System.Net;
 using OverlayCtl.Core.Net;
 
 namespace OverlayCtl.Core.Leases;
@@ -57,6 +58,60 @@ public static class Ipam
         pin.PrefixLength != config.SubnetLen ? $"{pin} is not a /{config.SubnetLen}"
         : pin.Network < config.SubnetMin || pin.Network > config.SubnetMax ? $"{pin} is outside the lease range {config.SubnetMin}-{config.SubnetMax}"
         : null;
+
+    /// <summary>Every IPv6 subnet between IPv6SubnetMin and IPv6SubnetMax, in order (lazily: a /48 holds 65,536 /64s).</summary>
+    public static IEnumerable<IPNetwork> Candidates(Ipv6NetworkConfig config)
+    {
+        var step = UInt128.One << (128 - config.SubnetLen);
+        var last = Ipv6.ToNumber(config.SubnetMax);
+        for (var v = Ipv6.ToNumber(config.SubnetMin); v <= last; v += step)
+        {
+            yield return new IPNetwork(Ipv6.FromNumber(v), config.SubnetLen);
+            if (last - v < step) yield break;
+        }
+    }
+
+    /// <summary>Free IPv6 subnets in order: those overlapping no taken one.</summary>
+    public static IEnumerable<IPNetwork> Free(Ipv6NetworkConfig config, IEnumerable<IPNetwork> taken)
+    {
+        var sameSize = new HashSet<UInt128>();
+        var otherSizes = new List<IPNetwork>();
+        foreach (var t in taken)
+        {
+            if (t.PrefixLength == config.SubnetLen) sameSize.Add(Ipv6.ToNumber(t.BaseAddress));
+            else otherSizes.Add(t);
+        }
+        return Candidates(config).Where(c => !sameSize.Contains(Ipv6.ToNumber(c.BaseAddress)) && !otherSizes.Any(o => Ipv6.Overlaps(o, c)));
+    }
+
+    /// <summary>The lowest free IPv6 subnet: what <c>plan</c> predicts.</summary>
+    public static IPNetwork FirstFree(Ipv6NetworkConfig config, IEnumerable<IPNetwork> taken)
+    {
+        var list = taken as IReadOnlyCollection<IPNetwork> ?? taken.ToList();
+        foreach (var c in Free(config, list)) return c;
+        throw Exhausted(config, list.Count);
+    }
+
+    /// <summary>A free IPv6 subnet at random among the first <see cref="RandomWindow"/>, after a lost race.</summary>
+    public static IPNetwork PickFree(Ipv6NetworkConfig config, IEnumerable<IPNetwork> taken, Random random)
+    {
+        var list = taken as IReadOnlyCollection<IPNetwork> ?? taken.ToList();
+        var window = Free(config, list).Take(RandomWindow).ToList();
+        if (window.Count == 0) throw Exhausted(config, list.Count);
+        return window[random.Next(window.Count)];
+    }
+
+    /// <summary>Whether a pinned IPv6 subnet is usable: right size, inside [IPv6SubnetMin, IPv6SubnetMax].</summary>
+    public static string? CheckPin(Ipv6NetworkConfig config, IPNetwork pin)
+    {
+        var n = Ipv6.ToNumber(pin.BaseAddress);
+        return pin.PrefixLength != config.SubnetLen ? $"{pin} is not a /{config.SubnetLen}"
+            : n < Ipv6.ToNumber(config.SubnetMin) || n > Ipv6.ToNumber(config.SubnetMax) ? $"{pin} is outside the IPv6 lease range {config.SubnetMin}-{config.SubnetMax}"
+            : null;
+    }
+
+    private static LeaseException Exhausted(Ipv6NetworkConfig config, int held) =>
+        new($"no free IPv6 /{config.SubnetLen} left in {config.SubnetMin}-{config.SubnetMax} ({held} IPv6 subnets held); widen network.ipv6.cidr or its subnetMin/subnetMax, or release stale leases (overlayctl leases gc)");
 
     private static LeaseException Exhausted(NetworkConfig config, int held) =>
         new($"no free /{config.SubnetLen} left in {config.SubnetMin}-{config.SubnetMax} ({held} leases held, {CandidateCount(config)} subnets in the range); widen network.cidr or subnetMin/subnetMax, or release stale leases (overlayctl leases gc)");

@@ -42,5 +42,16 @@ public readonly record struct MacAddress
         return new MacAddress(string.Join(':', hash.Take(6).Select(b => b.ToString("x2", CultureInfo.InvariantCulture))));
     }
 
+    /// <summary>
+    /// The MAC of a host's IPv6 VXLAN device (<c>flannel-v6.VNI</c>): the same derivation over the IPv6 overlay and
+    /// the host's IPv6 underlay address, so it never equals the IPv4 device's and survives a recreated device.
+    /// </summary>
+    public static MacAddress ForVtep6(System.Net.IPNetwork network, System.Net.IPAddress hostAddress)
+    {
+        var hash = SHA256.HashData(Encoding.ASCII.GetBytes($"overlayctl-vtep6:{network}:{hostAddress}"));
+        hash[0] = (byte)((hash[0] & 0xfc) | 0x02);
+        return new MacAddress(string.Join(':', hash.Take(6).Select(b => b.ToString("x2", CultureInfo.InvariantCulture))));
+    }
+
     public override string ToString() => Text;
 }

@@ -48,8 +48,10 @@ public static class Planner
             ? IptablesRules.Converge(observed.Iptables, "nat", "POSTROUTING", IptablesRules.MasqueradeChain, IptablesRules.MasqueradeRules(spec.Network.Cidr, lease.Subnet))
             : IptablesRules.Remove(observed.Iptables, "nat", "POSTROUTING", IptablesRules.MasqueradeChain));
 
+        var subnet6 = spec.Network.Ipv6 is null ? null : lease.Subnet6;
         if (spec.Docker.DaemonConfigFor(host) is { } daemonPath
-            && DockerFiles.MergeDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), lease.Subnet, mtu, spec.Network.IpMasq) is { } daemon)
+            && DockerFiles.MergeDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), lease.Subnet, mtu, spec.Network.IpMasq,
+                subnet6, observed.Files.GetValueOrDefault(DockerFiles.BackupPath(daemonPath))) is { } daemon)
         {
             var current = observed.Files.GetValueOrDefault(daemonPath);
             var backup = DockerFiles.BackupPath(daemonPath);
@@ -63,7 +65,7 @@ public static class Planner
         }
         if (spec.Docker.SubnetEnvFor(host) is { } envPath)
         {
-            var env = DockerFiles.SubnetEnv(spec.Network.Cidr, lease.Subnet, mtu, spec.Network.IpMasq);
+            var env = DockerFiles.SubnetEnv(spec.Network.Cidr, lease.Subnet, mtu, spec.Network.IpMasq, spec.Network.Ipv6?.Cidr, subnet6);
             var current = observed.Files.GetValueOrDefault(envPath);
             if (current != env)
             {

@@ -1,3 +1,4 @@
+using System.Net;
 using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Net;
 
@@ -66,9 +67,21 @@ public sealed record NetworkSpec(
     /// <summary>The overlay MTU on a host: the spec's, else the underlay's minus the backend's overhead.</summary>
     public int OverlayMtu(int underlayMtu) => Mtu ?? underlayMtu - Backend.Overhead;
 
+    /// <summary>
+    /// <c>network.ipv6</c>: the IPv6 half of a dual-stack overlay (flannel's EnableIPv6), or null for IPv4 only.
+    /// An init property, so every IPv4-only spec reads and compares exactly as before.
+    /// </summary>
+    public Ipv6NetworkSpec? Ipv6 { get; init; }
+
     /// <summary>The settings the backend named <paramref name="backend"/> read from the spec; each backend offers a typed accessor over this.</summary>
     public T SettingsOf<T>(string backend) where T : BackendSettings => (T)Settings[backend];
 }
+
+/// <summary>
+/// The IPv6 overlay, cut into host subnets as the IPv4 one is: <see cref="SubnetLength"/> (64 by default, as
+/// flannel's IPv6SubnetLen) between <see cref="SubnetMin"/> and <see cref="SubnetMax"/>.
+/// </summary>
+public sealed record Ipv6NetworkSpec(IPNetwork Cidr, int SubnetLength, IPAddress SubnetMin, IPAddress SubnetMax);
 
 /// <summary>What one backend read from the spec. Each backend's settings record lives in its folder.</summary>
 public abstract record BackendSettings;
@@ -88,13 +101,22 @@ public sealed record DockerSpec(string Bridge, string? DaemonConfig, string? Sub
     private static string? ForHost(string? text, HostSpec host) => text?.Replace("{host}", host.Name, StringComparison.Ordinal);
 }
 
-/// <summary>One host of the cluster.</summary>
+/// <summary>
+/// One host of the cluster. <see cref="Address6"/> is its IPv6 underlay address (flannel's PublicIPv6), needed
+/// when the network is dual-stack and kept otherwise, so a switch back to dual-stack needs no edit;
+/// <see cref="Subnet6"/> its pinned IPv6 subnet.
+/// </summary>
 public sealed record HostSpec(
     string Name,
     Ipv4Address Address,
     string? Interface,
     Ipv4Cidr? Subnet,
-    HostConnection Connection);
+    HostConnection Connection)
+{
+    public IPAddress? Address6 { get; init; }
+
+    public IPNetwork? Subnet6 { get; init; }
+}
 
 /// <summary>How commands reach a host.</summary>
 public abstract record HostConnection

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Net;
@@ -14,9 +15,10 @@ internal sealed class SpecReader(string file)
     private static readonly string[] EtcdKeys = ["endpoints", "prefix", "tls"];
     private static readonly string[] TlsKeys = ["ca", "cert", "key"];
     /// <summary>The keys of network: every backend shares; each backend adds its own (<see cref="IBackend.NetworkKeys"/>).</summary>
-    private static readonly string[] NetworkKeys = ["cidr", "subnetLength", "subnetMin", "subnetMax", "backend", "mtu", "ipMasq", .. BackendRegistry.NetworkKeys];
+    private static readonly string[] NetworkKeys = ["cidr", "subnetLength", "subnetMin", "subnetMax", "backend", "mtu", "ipMasq", "ipv6", .. BackendRegistry.NetworkKeys];
+    private static readonly string[] Ipv6Keys = ["cidr", "subnetLength", "subnetMin", "subnetMax"];
     private static readonly string[] DockerKeys = ["bridge", "daemonConfig", "subnetEnv", "restart"];
-    private static readonly string[] HostKeys = ["name", "address", "interface", "subnet", "connection", "sshKey"];
+    private static readonly string[] HostKeys = ["name", "address", "address6", "interface", "subnet", "subnet6", "connection", "sshKey"];
 
     public List<SpecError> Errors { get; } = [];
 
@@ -168,7 +170,84 @@ internal sealed class SpecReader(string file)
         if (map.TryGetValue("subnetMax", out var smax)) subnetMax = Bound(smax.Value, "subnetMax", network, subnetLength) ?? subnetMax;
         if (subnetMin > subnetMax)
             Error(smax?.Value ?? smin?.Value ?? entry.Value, $"subnetMin {subnetMin} is above subnetMax {subnetMax}", "swap them, or widen the range");
-        return new NetworkSpec(network, subnetLength, subnetMin, subnetMax, backend, mtu, ipMasq, settings);
+        Ipv6NetworkSpec? ipv6 = null;
+        if (map.TryGetValue("ipv6", out var v6))
+        {
+            ipv6 = ReadIpv6(v6.Value);
+            if (!backend.SupportsIpv6)
+                Error(v6.Key, $"network.ipv6 is set, but backend {backend.Name} carries IPv4 only", $"use backend {string.Join(" or ", BackendRegistry.All.Where(b => b.SupportsIpv6).Select(b => b.Name))} for a dual-stack overlay, or remove network.ipv6");
+        }
+        return new NetworkSpec(network, subnetLength, subnetMin, subnetMax, backend, mtu, ipMasq, settings) { Ipv6 = ipv6 };
+    }
+
+    /// <summary>
+    /// <c>network.ipv6</c>, checked as the IPv4 keys are, with flannel's defaults: a /64 per host when the
+    /// network is a /62 or larger (else two bits longer than it), the first subnet skipped, up to the last.
+    /// </summary>
+    private Ipv6NetworkSpec? ReadIpv6(YamlNode node)
+    {
+        var map = Mapping(node, "network.ipv6", Ipv6Keys);
+        if (map is null) return null;
+        var cidrText = RequiredString(map, node, "cidr", "network.ipv6");
+        if (cidrText is null) return null;
+        Place(SpecLocations.Network("ipv6.cidr"), cidrText.Node);
+        if (!Ipv6.TryParse(cidrText.Value, out var network))
+        {
+            if (Ipv6.TryParseLoose(cidrText.Value, out var a, out var len))
+                Error(cidrText.Node, $"'{cidrText.Value}' has host bits set", $"write {Ipv6.Containing(a, len)}");
+            else Error(cidrText.Node, $"'{cidrText.Value}' is not an IPv6 network", "write addr/n, e.g. fd00:10:244::/48");
+            return null;
+        }
+        var subnetLength = SubnetDefaults.SubnetLength6(network);
+        if (map.TryGetValue("subnetLength", out var sl))
+        {
+            if (Int(sl.Value, "network.ipv6.subnetLength") is not { } l) return null;
+            if (l <= network.PrefixLength || l > SubnetDefaults.MaxSubnetLength6)
+            {
+                Error(sl.Value, $"network.ipv6.subnetLength {l} does not fit the network {network}", $"use a length from {network.PrefixLength + 1} to {SubnetDefaults.MaxSubnetLength6}");
+                return null;
+            }
+            subnetLength = l;
+        }
+        else if (subnetLength > SubnetDefaults.MaxSubnetLength6)
+        {
+            Error(cidrText.Node, $"the network {network} is too small to hold host subnets", $"use a network of /{SubnetDefaults.MaxSubnetLength6 - 2} or larger");
+            return null;
+        }
+        var subnetMin = SubnetDefaults.SubnetMin6(network, subnetLength);
+        var subnetMax = SubnetDefaults.SubnetMax6(network, subnetLength);
+        if (map.TryGetValue("subnetMin", out var smin)) subnetMin = Bound6(smin.Value, "subnetMin", network, subnetLength) ?? subnetMin;
+        if (map.TryGetValue("subnetMax", out var smax)) subnetMax = Bound6(smax.Value, "subnetMax", network, subnetLength) ?? subnetMax;
+        if (Ipv6.ToNumber(subnetMin) > Ipv6.ToNumber(subnetMax))
+        {
+            Error(smax?.Value ?? smin?.Value ?? node, $"network.ipv6.subnetMin {subnetMin} is above subnetMax {subnetMax}", "swap them, or widen the range");
+            return null;
+        }
+        return new Ipv6NetworkSpec(network, subnetLength, subnetMin, subnetMax);
+    }
+
+
+    private IPAddress? Bound6(YamlNode node, string key, IPNetwork network, int subnetLength)
+    {
+        var text = Scalar(node, "an IPv6 address");
+        if (text is null) return null;
+        if (!Ipv6.TryParseAddress(text, out var address))
+        {
+            Error(node, $"network.ipv6.{key} '{text}' is not an IPv6 address", "write the first address of a subnet, e.g. fd00:10:244:1::");
+            return null;
+        }
+        if (!network.Contains(address))
+        {
+            Error(node, $"network.ipv6.{key} {address} is outside the network {network}", $"use an address inside {network}");
+            return null;
+        }
+        var aligned = Ipv6.Containing(address, subnetLength).BaseAddress;
+        if (!aligned.Equals(address))
+        {
+            Error(node, $"network.ipv6.{key} {address} is not aligned to /{subnetLength}", $"use {aligned}");
+            return null;
+        }
+        return address;
     }
 
     private Ipv4Address? Bound(YamlNode node, string key, Ipv4Cidr network, int subnetLength)
@@ -249,7 +328,9 @@ internal sealed class SpecReader(string file)
         var hosts = new List<HostSpec>();
         var names = new Dictionary<string, YamlNode>();
         var addresses = new Dictionary<Ipv4Address, string>();
+        var addresses6 = new Dictionary<IPAddress, string>();
         var pins = new List<(Ipv4Cidr Subnet, string Host, YamlNode Node)>();
+        var pins6 = new List<(IPNetwork Subnet, string Host, YamlNode Node)>();
         foreach (var item in items)
         {
             var map = Mapping(item, "a host", HostKeys);
@@ -283,12 +364,39 @@ internal sealed class SpecReader(string file)
                 }
             }
 
+            IPAddress? address6 = null;
+            if (map.TryGetValue("address6", out var a6) && Scalar(a6.Value, "an IPv6 address") is { } address6Text)
+            {
+                if (!Ipv6.TryParseAddress(address6Text, out var a))
+                    Error(a6.Value, $"address6 '{address6Text}' of host {label} is not an IPv6 address", "write the host's IPv6 underlay address, e.g. fd00:198:18:150::11");
+                else if (network?.Ipv6 is { } overlay6 && overlay6.Cidr.Contains(a))
+                    Error(a6.Value, $"address6 {a} of host {label} lies inside the IPv6 overlay {overlay6.Cidr}", "use the host's IPv6 underlay address, outside network.ipv6.cidr");
+                else if (addresses6.TryGetValue(a, out var holder))
+                    Error(a6.Value, $"address6 {a} is used by hosts {holder} and {label}", "give every host its own IPv6 underlay address");
+                else
+                {
+                    addresses6[a] = label;
+                    address6 = a;
+                    Place(SpecLocations.Host(label, "address6"), a6.Value);
+                }
+            }
+            else if (network?.Ipv6 is not null && addressText is not null)
+                Error(item, $"host {label} has no address6, but network.ipv6 makes the overlay dual-stack", "add address6: the host's IPv6 underlay address (the IPv6 VXLAN and routes run over it)");
+
             var iface = map.TryGetValue("interface", out var i) ? InterfaceName(i.Value, "interface") : null;
             Ipv4Cidr? subnet = null;
             if (map.TryGetValue("subnet", out var s) && Scalar(s.Value, "a subnet") is { } subnetText)
             {
                 subnet = Pin(s.Value, subnetText, label, network, pins);
                 Place(SpecLocations.Host(label, "subnet"), s.Value);
+            }
+            IPNetwork? subnet6 = null;
+            if (map.TryGetValue("subnet6", out var s6) && Scalar(s6.Value, "an IPv6 subnet") is { } subnet6Text)
+            {
+                if (network is not null && network.Ipv6 is null)
+                    Error(s6.Key, $"host {label} pins subnet6, but the network has no network.ipv6", "add network.ipv6, or remove subnet6");
+                else subnet6 = Pin6(s6.Value, subnet6Text, label, network?.Ipv6, pins6);
+                Place(SpecLocations.Host(label, "subnet6"), s6.Value);
             }
 
             HostConnection connection = new HostConnection.Local();
@@ -300,7 +408,7 @@ internal sealed class SpecReader(string file)
                 Error(k!.Value, $"sshKey is set but host {label} does not connect over ssh", "remove sshKey, or use connection: ssh://user@host");
 
             if (name is not null && address is { } addr)
-                hosts.Add(new HostSpec(name.Value, addr, iface, subnet, connection));
+                hosts.Add(new HostSpec(name.Value, addr, iface, subnet, connection) { Address6 = address6, Subnet6 = subnet6 });
         }
         return hosts;
     }
@@ -329,6 +437,38 @@ internal sealed class SpecReader(string file)
             if (other.Overlaps(subnet))
             {
                 Error(node, $"subnet {subnet} of host {host} overlaps {other} of host {otherHost} (line {otherNode.Start.Line})", "give each host its own subnet");
+                return null;
+            }
+        }
+        pins.Add((subnet, host, node));
+        return subnet;
+    }
+
+    private IPNetwork? Pin6(YamlNode node, string text, string host, Ipv6NetworkSpec? network, List<(IPNetwork Subnet, string Host, YamlNode Node)> pins)
+    {
+        if (!Ipv6.TryParse(text, out var subnet))
+        {
+            var fix = Ipv6.TryParseLoose(text, out var a, out var l) ? $"write {Ipv6.Containing(a, l)}" : "write addr/n, e.g. fd00:10:244:5::/64";
+            Error(node, $"subnet6 '{text}' of host {host} is not an aligned IPv6 network", fix);
+            return null;
+        }
+        if (network is null) return subnet;
+        if (subnet.PrefixLength != network.SubnetLength)
+        {
+            Error(node, $"subnet6 {subnet} of host {host} is a /{subnet.PrefixLength}, but IPv6 host subnets are /{network.SubnetLength}", $"use a /{network.SubnetLength}");
+            return null;
+        }
+        var n = Ipv6.ToNumber(subnet.BaseAddress);
+        if (n < Ipv6.ToNumber(network.SubnetMin) || n > Ipv6.ToNumber(network.SubnetMax))
+        {
+            Error(node, $"subnet6 {subnet} of host {host} is outside the IPv6 lease range {network.SubnetMin}-{network.SubnetMax}", "pick a subnet inside [network.ipv6.subnetMin, subnetMax], or widen the range");
+            return null;
+        }
+        foreach (var (other, otherHost, otherNode) in pins)
+        {
+            if (Ipv6.Overlaps(other, subnet))
+            {
+                Error(node, $"subnet6 {subnet} of host {host} overlaps {other} of host {otherHost} (line {otherNode.Start.Line})", "give each host its own subnet6");
                 return null;
             }
         }

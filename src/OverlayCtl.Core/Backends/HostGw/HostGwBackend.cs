@@ -19,6 +19,8 @@ public sealed class HostGwBackend : IBackend
 
     public IReadOnlyList<string> NetworkKeys => [];
 
+    public bool SupportsIpv6 => true;
+
     public int Overhead => 0;
 
     public IReadOnlyList<DoctorCheck> Checks => [];

@@ -36,6 +36,8 @@ public sealed class OvsBackend : IBackend
     public IReadOnlyList<string> NetworkKeys { get; } = ["ovs"];
 
     /// <summary>VXLAN over IPv4, as the vxlan backend.</summary>
+    public bool SupportsIpv6 => false;
+
     public int Overhead => 50;
 
     public IReadOnlyList<DoctorCheck> Checks { get; } =

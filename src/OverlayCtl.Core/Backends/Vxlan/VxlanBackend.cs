@@ -30,6 +30,8 @@ public sealed class VxlanBackend : IBackend
 
     public IReadOnlyList<string> NetworkKeys { get; } = ["vni", "port", "directRouting", "vxlan"];
 
+    public bool SupportsIpv6 => true;
+
     public int Overhead => 50;
 
     public IReadOnlyList<DoctorCheck> Checks { get; } =
@@ -60,7 +62,10 @@ public sealed class VxlanBackend : IBackend
 
     public string? Device(ClusterSpec spec) => DeviceName(spec);
 
-    public LeaseData LeaseData(ClusterSpec spec, HostSpec host, ObservedHost? observed) => new(SettingsOf(spec).Vni, MacAddress.ForVtep(spec.Network.Cidr, host.Address));
+    public LeaseData LeaseData(ClusterSpec spec, HostSpec host, ObservedHost? observed) => new(SettingsOf(spec).Vni, MacAddress.ForVtep(spec.Network.Cidr, host.Address))
+    {
+        VtepMac6 = spec.Network.Ipv6 is { } v6 && host.Address6 is { } a6 ? MacAddress.ForVtep6(v6.Cidr, a6) : null,
+    };
 
     public IReadOnlyList<HostRead> LeaseReads(ClusterSpec spec, HostSpec host) => [];
 

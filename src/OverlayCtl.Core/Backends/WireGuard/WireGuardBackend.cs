@@ -44,6 +44,8 @@ public sealed class WireGuardBackend : IBackend
     /// flannel's figure: an outer IPv4 or IPv6 header (20 or 40), UDP (8), WireGuard's type, key index and nonce
     /// (16) and its authentication tag (16), rounded up to 80, so flannel nodes and overlayctl hosts agree on the MTU.
     /// </summary>
+    public bool SupportsIpv6 => false;
+
     public int Overhead => 80;
 
     /// <summary>How old a peer's last handshake may be: WireGuard shakes hands again every 2 minutes while traffic flows.</summary>
