@@ -12,13 +12,13 @@ public sealed class ClusterEngineTests
 {
     private static readonly ILogger Silent = new LoggerConfiguration().CreateLogger();
 
-    /// <summary>A cluster of <paramref name="hosts"/> hosts n1, n2, ... that writes no Docker files.</summary>
-    internal static ClusterSpec Spec(int hosts, string cidr = "10.244.0.0/16", int typo = 0) => SpecLoader.Parse($"""
+    /// <summary>A cluster of <paramref name="hosts"/> hosts n1, n2, ... that writes no Docker files; vxlan unless <paramref name="backend"/> says.</summary>
+    internal static ClusterSpec Spec(int hosts, string cidr = "10.244.0.0/16", int typo = 0, string? backend = null) => SpecLoader.Parse($"""
         apiVersion: overlayctl/v1
         kind: Cluster
         name: unit
         network:
-          cidr: {cidr}
+          cidr: {cidr}{(backend is null ? "" : $"\n  backend: {backend}")}
         docker:
           daemonConfig: null
           subnetEnv: null
@@ -218,22 +218,7 @@ public sealed class ClusterEngineTests
     [Fact]
     public async Task ASavedWireGuardPlanThatMakesAKeyLeavesTheHostsLeaseCarryingItsPublicKey()
     {
-        var spec = SpecLoader.Parse("""
-            apiVersion: overlayctl/v1
-            kind: Cluster
-            name: unit
-            network:
-              cidr: 10.244.0.0/16
-              backend: wireguard
-            docker:
-              daemonConfig: null
-              subnetEnv: null
-            hosts:
-              - name: n1
-                address: 198.18.0.11
-              - name: n2
-                address: 198.18.0.12
-            """, "unit.yaml");
+        var spec = Spec(2, backend: "wireguard");
         var cluster = new Cluster(2, spec: spec);
         var plan = await cluster.Engine.PlanAsync(cluster.Spec.Hosts, default);
         var saved = Saved(cluster.Spec, plan);

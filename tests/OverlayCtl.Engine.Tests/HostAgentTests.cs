@@ -45,20 +45,7 @@ public sealed class HostAgentTests
     [Fact]
     public async Task AWireGuardAgentMakesItsKeyOnTheHostBeforeLeasingAndLeasesOnlyThePublicKey()
     {
-        var spec = SpecLoader.Parse("""
-            apiVersion: overlayctl/v1
-            kind: Cluster
-            name: unit
-            network:
-              cidr: 10.244.0.0/16
-              backend: wireguard
-            docker:
-              daemonConfig: null
-              subnetEnv: null
-            hosts:
-              - name: n1
-                address: 198.18.0.11
-            """, "unit.yaml");
+        var spec = ClusterEngineTests.Spec(1, backend: "wireguard");
         var store = new InMemoryLeaseStore();
         // A lease the host took under vxlan: the agent rewrites it with its backend's data, keeping the subnet.
         await store.AcquireAsync(new LeaseCoordinator(spec, store, Silent).Config, [new LeaseRequest(Ipv4Address.Parse("198.18.0.11"), null, "vxlan", 1, null, "n1")], default);
