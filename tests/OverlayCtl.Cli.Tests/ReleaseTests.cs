@@ -18,7 +18,7 @@ public sealed class ReleaseTests : IDisposable
         var native = Environment.GetEnvironmentVariable("OVERLAYCTL_NATIVE");
         Assert.False(string.IsNullOrEmpty(native), "OVERLAYCTL_NATIVE is not set: run scripts/test.sh, or OVERLAYCTL_NATIVE=$(scripts/native.sh) dotnet test");
         var repo = Golden.RepoRoot();
-        var build = CliProcess.Run(Path.Combine(repo, "scripts", "release.sh"), repo, null, "--binary", native, "--only", "deb", "--out", _dir.Combine("out"));
+        var build = CliProcess.Run(TimeSpan.FromMinutes(10), Path.Combine(repo, "scripts", "release.sh"), repo, null, "--binary", native, "--only", "deb", "--out", _dir.Combine("out"));
         Assert.True(build.ExitCode == 0, build.ToString());
         var deb = build.Stdout.Trim().Split('\n')[^1];
         Assert.Matches(@"/overlayctl_\d+\.\d+\.\d+_[a-z0-9]+\.deb$", deb);
