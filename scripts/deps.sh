@@ -2,9 +2,10 @@
 # Installs the Debian packages overlayctl's tests and demo drive for real: etcd, Open vSwitch,
 # iproute2/iptables, ping, socat (verify's TCP exchange between probes; hosts need it too), sshd, WireGuard's tools and
 # wireguard-go (the wireguard backend's userspace device, where the kernel has no WireGuard), tcpdump (the leak test), and clang, the linker NativeAOT needs for the native binary
-# (scripts/native.sh; zlib comes with .NET 10's runtime pack). Idempotent and quiet when everything is already there.
+# (scripts/native.sh; zlib comes with .NET 10's runtime pack); zsh and fish (the completion scripts run in them), groff and
+# man-db (the man page is rendered), dpkg (the .deb is built and unpacked). Idempotent and quiet when everything is already there.
 set -euo pipefail
-packages=(etcd-server etcd-client openvswitch-switch iproute2 iptables iputils-ping openssh-server openssh-client ethtool procps iperf3 socat curl jq wireguard-tools wireguard-go tcpdump clang)
+packages=(etcd-server etcd-client openvswitch-switch iproute2 iptables iputils-ping openssh-server openssh-client ethtool procps iperf3 socat curl jq wireguard-tools wireguard-go tcpdump clang zsh fish groff-base man-db dpkg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
