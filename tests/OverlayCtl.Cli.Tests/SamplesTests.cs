@@ -62,7 +62,7 @@ public sealed partial class SamplesTests
         return keys;
     }
 
-    [GeneratedRegex(@"^(?<indent>[ -]*)(?<key>[A-Za-z]+):(?<rest>.*)$")]
+    [GeneratedRegex(@"^(?<indent>[ -]*)(?<key>[A-Za-z][A-Za-z0-9]*):(?<rest>.*)$")]
     private static partial Regex KeyLine();
 
     /// <summary>"  # key:" reads as "  key:": a commented-out key sits where it would be.</summary>
@@ -70,6 +70,6 @@ public sealed partial class SamplesTests
     private static partial Regex CommentMark();
 
     /// <summary>Keys inside a flow mapping on the same line: tls: { ca: ..., cert: ... }.</summary>
-    [GeneratedRegex(@"[{,]\s*([A-Za-z]+):")]
+    [GeneratedRegex(@"[{,]\s*([A-Za-z][A-Za-z0-9]*):")]
     private static partial Regex InlineKey();
 }
