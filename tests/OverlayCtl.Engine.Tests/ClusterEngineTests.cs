@@ -46,6 +46,29 @@ public sealed class ClusterEngineTests
     }
 
     [Fact]
+    public async Task CtrlCEndsTheRunningHostAndTheWaitingOnesAsInterruptedAndKeepsTheFinishedOnes()
+    {
+        // One host at a time: n1 converges, n2 hangs in its first change, n3 waits for a slot.
+        var cluster = new Cluster(3, parallel: 1);
+        cluster.Hosts["n2"].HangOnChange = true;
+        using var ctrlC = new CancellationTokenSource();
+        var run = cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, ctrlC.Token);
+        await cluster.Hosts["n2"].Hung.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await ctrlC.CancelAsync();
+        var outcomes = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal([HostResult.Changed, HostResult.Interrupted, HostResult.Interrupted], outcomes.Select(o => o.Result));
+        Assert.Equal([null, ClusterRunner.InterruptedWhileRunning, ClusterRunner.InterruptedBeforeStart], outcomes.Select(o => o.Error));
+        Assert.False(cluster.Hosts["n3"].Changed);
+    }
+
+    [Theory]
+    [InlineData("n4: `ip link` exited 2: boom", "n4: `ip link` exited 2: boom")]
+    [InlineData("connection refused", "n4: connection refused")]
+    [InlineData("n44: not this host's name", "n4: n44: not this host's name")]
+    public void AHostErrorNamesItsHostOnce(string message, string logged) =>
+        Assert.Equal(logged, ClusterRunner.NamingHostOnce("n4", message));
+
+    [Fact]
     public async Task OneHostFailingLeavesTheOthersConvergedAndSaysWhy()
     {
         var cluster = new Cluster(3);
