@@ -34,7 +34,8 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
             },
             (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken,
             phase: execute ? "applying" : "planning",
-            interrupted: (host, error) => HostOutcome.Interrupted(host.Name, held.GetValueOrDefault(host.Name), error)).ConfigureAwait(false);
+            interrupted: (host, error) => HostOutcome.Interrupted(host.Name, held.GetValueOrDefault(host.Name), error),
+            word: o => Word(o, execute)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -110,7 +111,8 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
         return ForEachHostAsync(targets, (host, runner, ct) => _reconciler.DestroyAsync(host, held.GetValueOrDefault(host.Name), runner, execute, force, ct),
             (host, error) => HostOutcome.Failed(host.Name, held.GetValueOrDefault(host.Name), error), cancellationToken,
             phase: execute ? "destroying" : "planning",
-            interrupted: (host, error) => HostOutcome.Interrupted(host.Name, held.GetValueOrDefault(host.Name), error));
+            interrupted: (host, error) => HostOutcome.Interrupted(host.Name, held.GetValueOrDefault(host.Name), error),
+            word: o => Word(o, execute));
     }
 
     /// <summary>The error of a target that holds no lease, so a front end can tell it from a host it could not reach.</summary>
@@ -121,7 +123,8 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
     /// throws ends as <paramref name="failed"/> with its message (logged once, naming the host once), never
     /// stopping the others. With <paramref name="interrupted"/>, Ctrl-C ends each host still running or
     /// waiting as that (the others keep their results, and the caller can still report them all); without
-    /// it, the cancellation is thrown. <paramref name="phase"/> names the pass for progress; a
+    /// it, the cancellation is thrown. <paramref name="phase"/> names the pass for progress, <paramref name="word"/>
+    /// a host's result there (default: a <see cref="HostOutcome"/>'s result, else ok); a
     /// <paramref name="quiet"/> pass only prepares another, so progress shows it live but records no line per host.
     /// </summary>
     public async Task<IReadOnlyList<T>> ForEachHostAsync<T>(
@@ -131,7 +134,8 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
         CancellationToken cancellationToken,
         bool quiet = false,
         string phase = "working on",
-        Func<HostSpec, string, T>? interrupted = null)
+        Func<HostSpec, string, T>? interrupted = null,
+        Func<T, string>? word = null)
     {
         using var gate = new SemaphoreSlim(Math.Max(1, parallel));
         progress?.Start(phase, targets.Count, detailed: !quiet);
@@ -151,7 +155,7 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
             try
             {
                 var value = await work(host, runners(host), cancellationToken).ConfigureAwait(false);
-                result = value switch
+                result = word?.Invoke(value) ?? value switch
                 {
                     HostOutcome o => o.Result.ToString().ToLowerInvariant(),
                     Observation { Error: not null } => "failed",
@@ -181,6 +185,14 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
     }
 
     private const string Interrupted = "interrupted";
+
+    /// <summary>A host's word for progress: what was done, or for a plan what is to be done ("to change", never "changed").</summary>
+    private static string Word(HostOutcome outcome, bool executed) => (outcome.Result, executed) switch
+    {
+        (HostResult.Changed, false) => "to change",
+        (HostResult.Ok, false) => "no changes",
+        var (result, _) => result.ToString().ToLowerInvariant(),
+    };
 
     /// <summary>The error of a host Ctrl-C stopped while its work ran.</summary>
     public const string InterruptedWhileRunning = "interrupted (Ctrl-C or SIGTERM) while it ran: what ran stays, the rest did not run (fix: run the command again to finish)";

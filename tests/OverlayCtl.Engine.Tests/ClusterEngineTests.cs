@@ -61,6 +61,44 @@ public sealed class ClusterEngineTests
         Assert.False(cluster.Hosts["n3"].Changed);
     }
 
+    [Fact]
+    public async Task ProgressSaysAPlannedHostIsToChangeAndAnAppliedOneChanged()
+    {
+        var cluster = new Cluster(2);
+        var progress = new RecordedProgress();
+        // One host at a time: n1 is done before n2 in every pass.
+        var engine = new ClusterEngine(cluster.Spec, cluster.Store, h => cluster.Hosts[h.Name], Silent, parallel: 1, progress);
+        await engine.PlanAsync(cluster.Spec.Hosts, default);
+        await engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default);
+        Assert.Equal(
+            ["reading n1 ok", "reading n2 ok", "planning n1 to change", "planning n2 to change",
+             "reading n1 ok", "reading n2 ok", "applying n1 changed", "applying n2 changed"],
+            progress.Done);
+        Assert.Equal(progress.Started.Count, progress.Done.Count);
+    }
+
+    /// <summary>What progress was told: "PHASE HOST RESULT" per host done, in order.</summary>
+    private sealed class RecordedProgress : IClusterProgress
+    {
+        private string _phase = "";
+
+        public List<string> Started { get; } = [];
+
+        public List<string> Done { get; } = [];
+
+        public void Start(string phase, int hosts, bool detailed) => _phase = phase;
+
+        public void HostStarted(string host)
+        {
+            lock (Started) Started.Add(host);
+        }
+
+        public void HostDone(string host, string result)
+        {
+            lock (Done) Done.Add($"{_phase} {host} {result}");
+        }
+    }
+
     [Theory]
     [InlineData("n4: `ip link` exited 2: boom", "n4: `ip link` exited 2: boom")]
     [InlineData("connection refused", "n4: connection refused")]
