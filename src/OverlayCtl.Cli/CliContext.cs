@@ -39,15 +39,18 @@ internal sealed class CliContext : IDisposable
             LogLevel.Info => LogEventLevel.Information,
             _ => parse.GetValue(GlobalOptions.Verbose) ? LogEventLevel.Debug : LogEventLevel.Information,
         };
+        // Each log line names its command ("12:00:01 apply INF ..."): in a terminal's scrollback or a shared log, lines of several runs mix.
+        Command = CommandPath(parse, withProgram: false);
+        Progress = new Progress(stderr, ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected && !NoColor, Command);
         var config = new LoggerConfiguration()
             .MinimumLevel.Debug()
-            .WriteTo.Sink(new TextWriterSink(stderr, "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}"), level);
+            .WriteTo.Sink(new TextWriterSink(stderr, "{Timestamp:HH:mm:ss} " + Command + " {Level:u3} {Message:lj}{NewLine}{Exception}", Progress), level);
         if (parse.GetValue(GlobalOptions.LogFile) is { } logFile)
         {
             _logFile = OpenLogFile(logFile);
             _fileLogger = new LoggerConfiguration()
                 .MinimumLevel.Debug()
-                .WriteTo.Sink(new TextWriterSink(_logFile, "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} {Level:u3} {Message:lj}{NewLine}{Exception}"))
+                .WriteTo.Sink(new TextWriterSink(_logFile, "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} " + Command + " {Level:u3} {Message:lj}{NewLine}{Exception}"))
                 .CreateLogger();
             config = config.WriteTo.Logger(_fileLogger);
         }
@@ -55,6 +58,12 @@ internal sealed class CliContext : IDisposable
     }
 
     public ParseResult Parse { get; }
+
+    /// <summary>The command path without the program, e.g. "apply" or "leases list": what log and progress lines name.</summary>
+    public string Command { get; }
+
+    /// <summary>Per-host progress on stderr, which log lines are written above.</summary>
+    public Progress Progress { get; }
 
     public OutputWriter Out { get; }
 
@@ -117,9 +126,7 @@ internal sealed class CliContext : IDisposable
         HostRunnerFactory.Create(host, Processes, connections: host.Connection is HostConnection.Ssh ? SshConnections : null);
 
     public ClusterEngine Engine(ClusterSpec spec, EtcdLeaseStore store, int parallel = 10, TimeSpan lockWait = default) =>
-        new(spec, store, Runner, _logger, parallel,
-            new Progress(Stderr, ReferenceEquals(Stderr, Console.Error) && !Console.IsErrorRedirected && !NoColor),
-            new ClusterLocking(LockHolder, lockWait));
+        new(spec, store, Runner, _logger, parallel, Progress, new ClusterLocking(LockHolder, lockWait));
 
     /// <summary>
     /// This run as the cluster lock names it: the command path only (never its arguments, which may
@@ -127,13 +134,15 @@ internal sealed class CliContext : IDisposable
     /// </summary>
     public LockHolder LockHolder
     {
-        get
-        {
-            var names = new List<string>();
-            for (var c = Parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult) names.Insert(0, c.Command.Name);
-            names[0] = "overlayctl";
-            return LockHolder.Current(string.Join(' ', names));
-        }
+        get => LockHolder.Current(CommandPath(Parse, withProgram: true));
+    }
+
+    private static string CommandPath(ParseResult parse, bool withProgram)
+    {
+        var names = new List<string>();
+        for (var c = parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult) names.Insert(0, c.Command.Name);
+        names[0] = "overlayctl";
+        return string.Join(' ', withProgram ? names : names.Skip(1).DefaultIfEmpty("overlayctl"));
     }
 
     /// <summary>--lock-timeout: how long a run that changes the cluster waits for another one's lock.</summary>
@@ -143,7 +152,7 @@ internal sealed class CliContext : IDisposable
         : GoDuration.Parse(text) ?? throw new InputException($"--lock-timeout '{text}' is not a duration (fix: e.g. 30s or 5m; 0 fails at once)");
 
     /// <summary>Colours on stdout only for a terminal, never for a pipe or a file.</summary>
-    public bool Color => !NoColor && ReferenceEquals(_stdout, Console.Out) && !Console.IsOutputRedirected;
+    public bool Color => Colors.Enabled(Parse.GetValue(GlobalOptions.NoColor), Environment.GetEnvironmentVariable("NO_COLOR"), ReferenceEquals(_stdout, Console.Out) && !Console.IsOutputRedirected);
 
     /// <summary>--no-color, or the NO_COLOR convention: no escape sequences at all.</summary>
     public bool NoColor => Parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 };
@@ -172,6 +181,7 @@ internal sealed class CliContext : IDisposable
 
     public void Dispose()
     {
+        Progress.Dispose();
         foreach (var d in _disposables) d.Dispose();
         _logger.Dispose();
         _fileLogger?.Dispose();

@@ -24,11 +24,21 @@ internal static class CommandLine
     {
         var root = Build(stdout, stderr, terminal);
         var parse = root.Parse(args);
+        // A bare "overlayctl" still gets the parser's help; anything mistyped gets one line (UsageErrors).
+        if (args.Length > 0 && parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)
+            return UsageErrors.Report(parse, stderr);
         try
         {
             // Failures inside a command are mapped by Action; this catches the rest (a parser, help)
             // so that System.CommandLine's own handler never prints a stack trace.
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                Output = stdout,
+                Error = stderr,
+                EnableDefaultExceptionHandler = false,
+                // After Ctrl-C, time for the hosts' commands to stop and the recap (who was interrupted) to be printed.
+                ProcessTerminationTimeout = TimeSpan.FromSeconds(10),
+            }).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -52,6 +62,8 @@ internal static class CommandLine
             }
             catch (Exception e)
             {
+                // The message gets a line of its own, not the end of the live progress line.
+                context?.Progress.End();
                 return Failures.Report(e, cancellationToken.IsCancellationRequested, parse.GetValue(GlobalOptions.Verbose), stderr, context?.FileLog);
             }
             finally

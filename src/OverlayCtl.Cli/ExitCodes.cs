@@ -32,6 +32,12 @@ internal static class ExitCodes
     /// <summary>A bug in overlayctl: an exception no failure category expects (sysexits' EX_SOFTWARE).</summary>
     public const int InternalError = 70;
 
+    /// <summary>
+    /// The command ran, but its output could not be written to stdout (a full disk, a device error; sysexits'
+    /// EX_IOERR): hosts and etcd are as the command left them, only the report is lost.
+    /// </summary>
+    public const int OutputFailed = 74;
+
     /// <summary>Interrupted (Ctrl-C or SIGTERM), as shells report a SIGINT death.</summary>
     public const int Interrupted = 130;
 }

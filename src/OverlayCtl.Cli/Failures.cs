@@ -4,6 +4,7 @@ using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Engine;
+using OverlayCtl.Cli.Output;
 using Serilog;
 
 namespace OverlayCtl.Cli;
@@ -25,6 +26,8 @@ internal enum FailureKind
     Locked,
     /// <summary>A saved plan the world has moved past: exit 7.</summary>
     StalePlan,
+    /// <summary>stdout could not be written; the work itself was done: exit 74.</summary>
+    OutputFailed,
     /// <summary>Ctrl-C or SIGTERM: exit 130.</summary>
     Interrupted,
     /// <summary>An exception nothing expects: a bug, exit 70.</summary>
@@ -49,6 +52,8 @@ internal static class Failures
         // The documented contract for bad specs: only file:line:column lines, then a count.
         SpecException e => new(FailureKind.BadInput, ExitCodes.Error, [.. e.Errors.Select(x => x.ToString()), $"{e.Errors.Count} problem(s) in the spec"]),
         InputException or UsageException => new(FailureKind.BadInput, ExitCodes.Error, [Prefix + exception.Message]),
+        OutputWriteException => new(FailureKind.OutputFailed, ExitCodes.OutputFailed,
+            [Prefix + "cannot write the output to stdout: " + exception.Message + " (the command's work is done; only its report is lost. fix: send stdout where there is room, e.g. > FILE, and run a read-only command such as status or plan to see the result)"]),
         // Local files written or read outside the spec and TLS checks (lab state, a host's files on this machine).
         IOException or UnauthorizedAccessException => new(FailureKind.BadInput, ExitCodes.Error, [Prefix + exception.Message]),
         LeaseException => new(FailureKind.LeaseRefused, ExitCodes.Error, [Prefix + "lease refused: " + exception.Message]),

@@ -68,6 +68,7 @@ internal static class GlobalOptions
         Description = "output format for data on stdout",
         HelpName = "table|wide|json|yaml",
         DefaultValueFactory = _ => OutputFormat.Table,
+        CustomParser = r => Choice(r, "-o", "an output format", OutputFormat.Table),
         Recursive = true,
     };
 
@@ -77,6 +78,7 @@ internal static class GlobalOptions
     {
         Description = "log level on stderr",
         HelpName = "debug|info|warning|error",
+        CustomParser = r => (LogLevel?)Choice(r, "--log-level", "a log level", LogLevel.Info),
         Recursive = true,
     };
 
@@ -88,6 +90,21 @@ internal static class GlobalOptions
     };
 
     public static readonly Option<bool> NoColor = new("--no-color") { Description = "no colours or live progress line (also: NO_COLOR=1)", Recursive = true };
+
+    /// <summary>
+    /// An enum option's value by its lowercase name, as the help spells the choices; anything else is one
+    /// line listing them (the parser's own error names the .NET type and suggests capitalised names).
+    /// </summary>
+    private static T Choice<T>(System.CommandLine.Parsing.ArgumentResult result, string flag, string what, T fallback) where T : struct, Enum
+    {
+        if (result.Tokens.Count == 0) return fallback;
+        var text = result.Tokens[0].Value;
+        var names = Enum.GetValues<T>().Select(v => v.ToString().ToLowerInvariant()).ToList();
+        var index = names.IndexOf(text.ToLowerInvariant());
+        if (index >= 0) return Enum.GetValues<T>()[index];
+        result.AddError($"{flag} {text}: not {what} (fix: use one of {string.Join(", ", names)})");
+        return fallback;
+    }
 
     public static IEnumerable<Option> All => [Endpoints, CaCert, Cert, Key, User, PasswordFile, DialTimeout, CommandTimeout, Output, Verbose, LogLevelOption, LogFile, NoColor];
 }

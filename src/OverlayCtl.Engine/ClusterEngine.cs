@@ -123,6 +123,8 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
         if (approve is null) return await Hosts.ConvergeAsync(targets, leases, execute: true, cancellationToken, observed).ConfigureAwait(false);
         var planned = await Hosts.ConvergeAsync(targets, leases, execute: false, cancellationToken, observed).ConfigureAwait(false);
+        // Interrupted while planning: nothing is asked or run, and the recap says which hosts were stopped.
+        if (cancellationToken.IsCancellationRequested) return planned;
         return await ApprovedAsync(targets, planned, approve, cancellationToken).ConfigureAwait(false) ?? planned;
     }
 
@@ -170,11 +172,13 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         if (dryRun) return outcomes;
         if (approve is not null)
         {
+            if (cancellationToken.IsCancellationRequested) return outcomes;
             if (await ApprovedAsync(targets, outcomes, approve, cancellationToken).ConfigureAwait(false) is not { } executed) return outcomes;
             outcomes = executed;
         }
-        if (!releaseLeases) return outcomes;
-        foreach (var outcome in outcomes.Where(o => o.Result != HostResult.Failed && o.Lease is not null))
+        // A host stopped half-way keeps its lease, and after Ctrl-C no lease is released at all.
+        if (!releaseLeases || cancellationToken.IsCancellationRequested) return outcomes;
+        foreach (var outcome in outcomes.Where(o => o.Result is HostResult.Ok or HostResult.Changed && o.Lease is not null))
         {
             await store.ReleaseAsync(outcome.Lease!.Subnet, cancellationToken).ConfigureAwait(false);
             log.Information("{Host}: released lease {Subnet}", outcome.Host, outcome.Lease.Subnet);

@@ -14,6 +14,9 @@ public sealed record HostOutcome(string Host, Lease? Lease, HostPlan? Plan, Host
     public DockerRestart? DockerRestart { get; init; }
 
     public static HostOutcome Failed(string host, Lease? lease, string error) => new(host, lease, null, HostResult.Failed, error);
+
+    /// <summary>Ctrl-C (or SIGTERM) stopped the host's work, or came before it began: what ran stays, nothing more runs.</summary>
+    public static HostOutcome Interrupted(string host, Lease? lease, string error) => new(host, lease, null, HostResult.Interrupted, error);
 }
 
 /// <summary>
@@ -29,6 +32,8 @@ public enum HostResult
     Ok,
     Changed,
     Failed,
+    /// <summary>Stopped by Ctrl-C or SIGTERM: not a failure of the host.</summary>
+    Interrupted,
 }
 
 /// <summary>One host's result of <see cref="ClusterRunner.InspectAsync{T}"/>: a value, or the error that stopped it.</summary>
@@ -37,9 +42,18 @@ public sealed record Inspection<T>(string Host, Lease? Lease, T? Value, string? 
 /// <summary>Told as hosts are driven, so a front end can show progress; the engine never prints.</summary>
 public interface IClusterProgress
 {
-    void Start(int hosts);
+    /// <summary>
+    /// A pass over <paramref name="hosts"/> hosts begins; <paramref name="phase"/> says what it does to each
+    /// ("reading", "applying"). <paramref name="detailed"/> is false for a pass that only prepares the next
+    /// (reading hosts before planning): a per-host record of it would list every host twice.
+    /// </summary>
+    void Start(string phase, int hosts, bool detailed);
 
-    void HostDone(string host, bool ok);
+    /// <summary>Work on <paramref name="host"/> begins (it got one of the --parallel slots).</summary>
+    void HostStarted(string host);
+
+    /// <summary>Work on <paramref name="host"/> ended: <paramref name="result"/> is ok, changed, failed or interrupted.</summary>
+    void HostDone(string host, string result);
 }
 
 /// <summary>One host's live state as read before planning, or why it could not be read.</summary>

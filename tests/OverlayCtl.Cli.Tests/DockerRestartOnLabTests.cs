@@ -41,7 +41,10 @@ public sealed class DockerRestartOnLabTests(EtcdFixture etcd)
         File.WriteAllText(Path.Combine(lab.Dir, "n2", "daemon.json"), "{ \"debug\": true }");
         var broken = await lab.RunAsync("apply");
         Assert.Equal(4, broken.ExitCode);
-        Assert.Contains("n2: after `ip addr flush dev docker0`, docker0 does not hold 10.244.", broken.Stdout, StringComparison.Ordinal);
+        // The recap's HOST column names n2, its DETAIL the cause; the log line names the host once.
+        Assert.Matches(@"\nn2 +\S+ +failed .* after `ip addr flush dev docker0`, docker0 does not hold 10\.244\.", broken.Stdout);
+        Assert.Contains("ERR n2: after `ip addr flush dev docker0`", broken.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("n2: n2:", broken.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

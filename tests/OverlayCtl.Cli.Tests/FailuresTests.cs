@@ -17,6 +17,7 @@ public sealed class FailuresTests
         { new StoreRefusedException("authentication failed"), nameof(FailureKind.StoreRefused), 3 },
         { new CommandFailedException("node1", new CommandSpec("ip", ["link"]), new CommandResult(1, "", "boom")), nameof(FailureKind.HostFailed), 4 },
         { new OverlayCtl.Engine.StalePlanException(["node1 changed since the plan"]), nameof(FailureKind.StalePlan), 7 },
+        { new OverlayCtl.Cli.Output.OutputWriteException("No space left on device", new IOException("No space left on device")), nameof(FailureKind.OutputFailed), 74 },
         { new InvalidOperationException("a bug"), nameof(FailureKind.Internal), 70 },
     };
 

@@ -101,6 +101,17 @@ public sealed class OutputContractTests
             new InstallHostResult("node3", [], "failed", "node3: `sh -c ...` exited 255: ssh: connect to host node3 port 22: Connection refused"),
         ], ["etcdctl role add overlayctl-agent-prod"]), AgentInstallJsonContext.Default.InstallResult));
 
+    /// <summary>validate's document through the real command: -o yaml reads back, with PyYAML, as -o json.</summary>
+    [Fact]
+    public async Task ValidateYamlReadsBackAsItsJson()
+    {
+        var spec = Path.Combine(Golden.RepoRoot(), "samples", "lab.yaml");
+        var json = await CliRun.RunAsync("validate", "-f", spec, "-o", "json");
+        var yaml = await CliRun.RunAsync("validate", "-f", spec, "-o", "yaml");
+        Assert.True(json.ExitCode == 0 && yaml.ExitCode == 0, json + "\n" + yaml);
+        PyYaml.AssertReadsAsJson(json.Stdout, yaml.Stdout);
+    }
+
     /// <summary>
     /// Strings a YAML 1.1 reader (PyYAML, Ansible) or a YAML 1.2 one would take for another type when
     /// written plain, beside ones that must stay plain; pinned, and read back by PyYAML as the JSON says.

@@ -46,6 +46,67 @@ public sealed class ClusterEngineTests
     }
 
     [Fact]
+    public async Task CtrlCEndsTheRunningHostAndTheWaitingOnesAsInterruptedAndKeepsTheFinishedOnes()
+    {
+        // One host at a time: n1 converges, n2 hangs in its first change, n3 waits for a slot.
+        var cluster = new Cluster(3, parallel: 1);
+        cluster.Hosts["n2"].HangOnChange = true;
+        using var ctrlC = new CancellationTokenSource();
+        var run = cluster.Engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, ctrlC.Token);
+        await cluster.Hosts["n2"].Hung.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await ctrlC.CancelAsync();
+        var outcomes = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal([HostResult.Changed, HostResult.Interrupted, HostResult.Interrupted], outcomes.Select(o => o.Result));
+        Assert.Equal([null, ClusterRunner.InterruptedWhileRunning, ClusterRunner.InterruptedBeforeStart], outcomes.Select(o => o.Error));
+        Assert.False(cluster.Hosts["n3"].Changed);
+    }
+
+    [Fact]
+    public async Task ProgressSaysAPlannedHostIsToChangeAndAnAppliedOneChanged()
+    {
+        var cluster = new Cluster(2);
+        var progress = new RecordedProgress();
+        // One host at a time: n1 is done before n2 in every pass.
+        var engine = new ClusterEngine(cluster.Spec, cluster.Store, h => cluster.Hosts[h.Name], Silent, parallel: 1, progress);
+        await engine.PlanAsync(cluster.Spec.Hosts, default);
+        await engine.ApplyAsync(cluster.Spec.Hosts, dryRun: false, default);
+        Assert.Equal(
+            ["reading n1 ok", "reading n2 ok", "planning n1 to change", "planning n2 to change",
+             "reading n1 ok", "reading n2 ok", "applying n1 changed", "applying n2 changed"],
+            progress.Done);
+        Assert.Equal(progress.Started.Count, progress.Done.Count);
+    }
+
+    /// <summary>What progress was told: "PHASE HOST RESULT" per host done, in order.</summary>
+    private sealed class RecordedProgress : IClusterProgress
+    {
+        private string _phase = "";
+
+        public List<string> Started { get; } = [];
+
+        public List<string> Done { get; } = [];
+
+        public void Start(string phase, int hosts, bool detailed) => _phase = phase;
+
+        public void HostStarted(string host)
+        {
+            lock (Started) Started.Add(host);
+        }
+
+        public void HostDone(string host, string result)
+        {
+            lock (Done) Done.Add($"{_phase} {host} {result}");
+        }
+    }
+
+    [Theory]
+    [InlineData("n4: `ip link` exited 2: boom", "n4: `ip link` exited 2: boom")]
+    [InlineData("connection refused", "n4: connection refused")]
+    [InlineData("n44: not this host's name", "n4: n44: not this host's name")]
+    public void AHostErrorNamesItsHostOnce(string message, string logged) =>
+        Assert.Equal(logged, ClusterRunner.NamingHostOnce("n4", message));
+
+    [Fact]
     public async Task OneHostFailingLeavesTheOthersConvergedAndSaysWhy()
     {
         var cluster = new Cluster(3);

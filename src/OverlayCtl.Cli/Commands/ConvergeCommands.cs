@@ -26,8 +26,8 @@ internal static class ConvergeCommands
             var (cluster, targets, _, engine) = options.Open(context);
             var plan = await engine.PlanAsync(targets, ct).ConfigureAwait(false);
             var document = PlanDocument.From(plan, new PlannedSpec(Path.GetFullPath(cluster.SourcePath), cluster.Digest), DateTimeOffset.UtcNow);
-            context.Out.Write(document, ConvergeJsonContext.Default.PlanDocument, d => Human(d.Hosts, plan.Outcomes));
-            var failed = plan.Outcomes.Where(o => o.Result == HostResult.Failed).Select(o => o.Host).ToList();
+            context.Out.Write(document, ConvergeJsonContext.Default.PlanDocument, d => Human(d.Hosts, plan.Outcomes, planned: true, context.Color));
+            var failed = plan.Outcomes.Where(o => o.Result is HostResult.Failed or HostResult.Interrupted).Select(o => o.Host).ToList();
             if (context.Parse.GetValue(save) is { } file)
             {
                 if (failed.Count > 0)
@@ -38,6 +38,7 @@ internal static class ConvergeCommands
                     context.Log.Information("saved the plan to {File}; apply exactly it with: overlayctl apply -f {Spec} {File}", file, cluster.SourcePath, file);
                 }
             }
+            if (plan.Outcomes.Any(o => o.Result == HostResult.Interrupted)) return ExitCodes.Interrupted;
             if (failed.Count > 0) return ExitCodes.HostFailed;
             var changes = plan.Outcomes.Any(o => o.Plan is { IsEmpty: false }) || plan.Provisional.Count > 0;
             return context.Parse.GetValue(detailed) && changes ? ExitCodes.Changes : ExitCodes.Ok;
@@ -77,8 +78,8 @@ internal static class ConvergeCommands
                 outcomes = await engine.ApplyAsync(targets, context.Parse.GetValue(dryRun), ct, approve).ConfigureAwait(false);
                 if (declined) return Declined(context);
             }
-            Print(context, outcomes);
-            return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
+            Print(context, outcomes, planned: context.Parse.GetValue(dryRun));
+            return ExitCode(outcomes);
         }));
         return command;
     }
@@ -99,8 +100,8 @@ internal static class ConvergeCommands
             var (_, targets, _, engine) = options.Open(context);
             var outcomes = await engine.DestroyAsync(targets, context.Parse.GetValue(release), context.Parse.GetValue(dryRun), ct, context.Parse.GetValue(force), approve).ConfigureAwait(false);
             if (declined) return Declined(context);
-            Print(context, outcomes);
-            return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
+            Print(context, outcomes, planned: context.Parse.GetValue(dryRun));
+            return ExitCode(outcomes);
         }));
         return command;
     }
@@ -119,8 +120,8 @@ internal static class ConvergeCommands
             if (!backend.RotateKeys(cluster, cluster.Hosts[0], Core.State.ObservedHost.Empty).Any())
                 throw new UsageException($"backend {backend.Name} has no keys to rotate (wireguard has)");
             var outcomes = await engine.RotateKeysAsync(targets, context.Parse.GetValue(dryRun), ct).ConfigureAwait(false);
-            Print(context, outcomes);
-            return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
+            Print(context, outcomes, planned: context.Parse.GetValue(dryRun));
+            return ExitCode(outcomes);
         }));
         return command;
     }
@@ -132,30 +133,52 @@ internal static class ConvergeCommands
         return ExitCodes.Error;
     }
 
-    private static void Print(CliContext context, IReadOnlyList<HostOutcome> outcomes)
+    /// <summary>Prints the outcomes; <paramref name="planned"/>: nothing was executed (--dry-run), so the recap says what is to be done, not what was.</summary>
+    private static void Print(CliContext context, IReadOnlyList<HostOutcome> outcomes, bool planned = false)
     {
         var report = new ConvergeReport(outcomes.Select(o => HostReport.From(o, provisional: false)).ToList());
-        context.Out.Write(report, ConvergeJsonContext.Default.ConvergeReport, r => Human(r.Hosts, outcomes));
+        context.Out.Write(report, ConvergeJsonContext.Default.ConvergeReport, r => Human(r.Hosts, outcomes, planned, context.Color));
     }
 
-    private static string Human(IReadOnlyList<HostReport> hosts, IReadOnlyList<HostOutcome> outcomes)
+    /// <summary>
+    /// The plans, then the recap. A plan's recap has a PLAN column (<c>no changes</c>, <c>to change</c>),
+    /// never apply's RESULT (<c>ok</c>, <c>changed</c>): nothing has changed yet.
+    /// </summary>
+    internal static string Human(IReadOnlyList<HostReport> hosts, IReadOnlyList<HostOutcome> outcomes, bool planned, bool color = false)
     {
         var text = new StringBuilder();
         var plans = outcomes.Where(o => o.Plan is not null).Select(o => o.Plan!).ToList();
-        if (plans.Count > 0) text.Append(PlanRenderer.Render(new Plan(plans)));
-        var recap = new Table("HOST", "SUBNET", "RESULT", "ADD", "CHANGE", "REPLACE", "REMOVE", "DETAIL");
+        if (plans.Count > 0) text.Append(Colors.Plan(PlanRenderer.Render(new Plan(plans)), color));
+        var recap = new Table("HOST", "SUBNET", planned ? "PLAN" : "RESULT", "ADD", "CHANGE", "REPLACE", "REMOVE", "DETAIL");
         foreach (var h in hosts)
-            recap.Add(h.Host, h.Subnet is null ? null : h.Subnet + (h.Provisional ? " (to allocate)" : ""), h.Result,
+            recap.Add(h.Host, h.Subnet is null ? null : h.Subnet + (h.Provisional ? " (to allocate)" : ""), planned ? Planned(h.Result) : h.Result,
                 h.Add.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 h.Change.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 h.Replace.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                h.Remove.ToString(System.Globalization.CultureInfo.InvariantCulture), h.Error);
-        text.Append('\n').Append(recap.Render());
+                h.Remove.ToString(System.Globalization.CultureInfo.InvariantCulture), h.Error is null ? null : WithoutHost(h.Host, h.Error));
+        text.Append('\n').Append(recap.Render((column, cell) => color && column == 2 ? Colors.Of(cell) : null));
         // A restart still due is the plan's warning, above.
         foreach (var o in outcomes.Where(o => o.DockerRestart is { Ran: true }))
             text.Append($"{o.Host}: dockerd restarted ({o.DockerRestart!.Command}); {o.DockerRestart.Bip} is on the docker bridge\n");
         return text.ToString();
     }
+
+    /// <summary>The recap's HOST column names the host; its DETAIL need not name it again ("node4: node4: ...").</summary>
+    private static string WithoutHost(string host, string error) =>
+        error.StartsWith(host + ": ", StringComparison.Ordinal) ? error[(host.Length + 2)..] : error;
+
+    /// <summary>Exit 130 when Ctrl-C stopped a host (the recap was printed first), 4 when one failed, else 0.</summary>
+    private static int ExitCode(IReadOnlyList<HostOutcome> outcomes) =>
+        outcomes.Any(o => o.Result == HostResult.Interrupted) ? ExitCodes.Interrupted
+        : outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed
+        : ExitCodes.Ok;
+
+    private static string Planned(string result) => result switch
+    {
+        "ok" => "no changes",
+        "changed" => "to change",
+        _ => result,
+    };
 }
 
 /// <summary>The shape of <c>apply|destroy -o json</c> (docs/output.md); <c>plan -o json</c> prints a <see cref="PlanDocument"/>.</summary>

@@ -19,7 +19,13 @@ internal static class DoctorCommand
         command.SetAction(commands.Action(async (context, ct) =>
         {
             var (cluster, targets, store, engine) = options.Open(context);
-            if (context.Parse.GetValue(host) is { } only) targets = OverlayCtl.Engine.LeaseCoordinator.Targets(cluster, only);
+            if (context.Parse.GetValue(host) is { } only)
+            {
+                // HOST is doctor's own argument: its error names it, not --limit.
+                targets = cluster.Hosts.Where(h => h.Name == only).ToList();
+                if (targets.Count == 0)
+                    throw new UsageException($"doctor: {only} is not a host in {cluster.SourcePath} (fix: name one of {string.Join(", ", cluster.Hosts.Select(h => h.Name))}, or no HOST to check them all)");
+            }
             var snapshot = await store.SnapshotAsync(ct).ConfigureAwait(false);
             var leases = snapshot.Leases;
             var findings = new List<Finding>(Doctor.CheckLeases(cluster, snapshot));
@@ -29,7 +35,7 @@ internal static class DoctorCommand
                 return Doctor.CheckHost(input, facts);
             }, ct).ConfigureAwait(false);
             foreach (var r in results)
-                findings.AddRange(r.Value ?? [new Finding("reachable", r.Host, Severity.Error, r.Error ?? "could not be checked", "check the host's connection: in the spec (ssh key, namespace name)")]);
+                findings.AddRange(r.Value ?? [Unchecked(r.Host, r.Error, cluster.SourcePath)]);
             var report = new DoctorReport(
                 targets.Select(t => t.Name).ToList(),
                 Doctor.ChecksFor(cluster.Network.Backend).Select(c => c.Name).ToList(),
@@ -39,6 +45,15 @@ internal static class DoctorCommand
         }));
         return command;
     }
+
+    /// <summary>
+    /// Why a host has no findings of its own: it holds no lease (nothing to check against; apply leases
+    /// it), or it could not be reached or read.
+    /// </summary>
+    private static Finding Unchecked(string host, string? error, string spec) => error == OverlayCtl.Engine.ClusterRunner.NoLease
+        ? new Finding("leases", host, Severity.Error, "holds no lease: it has no subnet yet, so nothing on it can be checked",
+            $"run overlayctl apply -f {spec} (it leases every spec host and converges it), or overlayctl leases allocate -f {spec} to lease only")
+        : new Finding("reachable", host, Severity.Error, error ?? "could not be checked", "check the host's connection: in the spec (ssh key, namespace name)");
 
     private static string Human(DoctorReport report, bool color)
     {

@@ -25,7 +25,7 @@ internal static class StatusCommand
             var agents = await engine.Hosts.ReadFilesAsync(targets, h => RunPaths.AgentState(cluster.Name, h.Name), ct).ConfigureAwait(false);
             var now = DateTimeOffset.UtcNow;
             var report = new StatusReport(outcomes.Select(o => Row(cluster, o, Math.Max(0, leases.Count - 1)) with { Agent = Agent(agents.GetValueOrDefault(o.Host), now) }).ToList());
-            context.Out.Write(report, StatusJsonContext.Default.StatusReport, r => Human(r, context.Out.Format == OutputFormat.Wide));
+            context.Out.Write(report, StatusJsonContext.Default.StatusReport, r => Human(r, context.Out.Format == OutputFormat.Wide, context.Color));
             if (report.Hosts.Any(h => h.State == Unknown)) return ExitCodes.HostFailed;
             return report.Hosts.Any(h => h.State == "drift") ? ExitCodes.Changes : ExitCodes.Ok;
         }));
@@ -81,7 +81,8 @@ internal static class StatusCommand
         ? string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, (int)span.TotalSeconds)}s")
         : span.TotalMinutes < 120 ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m") : string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}h");
 
-    private static string Human(StatusReport report, bool wide)
+    /// <summary>The status table; with <paramref name="color"/>, the device and state columns coloured by how good they are.</summary>
+    internal static string Human(StatusReport report, bool wide, bool color = false)
     {
         var now = DateTimeOffset.UtcNow;
         var headers = new List<string> { "HOST", "SUBNET", "BACKEND", "DEVICE", "PEERS", "IPTABLES", "FILES", "DRIFT", "STATE", "AGENT" };
@@ -101,7 +102,8 @@ internal static class StatusCommand
             if (wide) cells.AddRange([h.VtepMac, h.Error ?? string.Join(", ", h.Changes)]);
             table.Add([.. cells]);
         }
-        return table.Render();
+        // DEVICE and STATE.
+        return table.Render((column, cell) => color && column is 3 or 8 ? Colors.Of(cell) : null);
     }
 }
 

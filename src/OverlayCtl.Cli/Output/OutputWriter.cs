@@ -6,6 +6,8 @@ namespace OverlayCtl.Cli.Output;
 /// <summary>
 /// Prints a command's result on stdout in the chosen format. Commands hand over a typed result
 /// plus how to draw it as a table; JSON shapes come from source-generated contracts (docs/output.md).
+/// A write that fails (a full disk, a device error) is an <see cref="OutputWriteException"/>: the work is
+/// done, only its report is lost, which is neither bad input nor a failed host (exit 74).
 /// </summary>
 internal sealed class OutputWriter(TextWriter stdout, OutputFormat format)
 {
@@ -13,20 +15,14 @@ internal sealed class OutputWriter(TextWriter stdout, OutputFormat format)
 
     public void Write<T>(T value, JsonTypeInfo<T> typeInfo, Func<T, string> human)
     {
-        switch (Format)
+        var text = Format switch
         {
-            case OutputFormat.Json:
-                // Through a node so the readable encoder applies: "host's", not "host\u0027s".
-                stdout.Write(JsonSerializer.SerializeToNode(value, typeInfo)?.ToJsonString(Readable) ?? "null");
-                stdout.Write('\n');
-                break;
-            case OutputFormat.Yaml:
-                stdout.Write(YamlWriter.Write(JsonSerializer.SerializeToNode(value, typeInfo)));
-                break;
-            default:
-                stdout.Write(human(value));
-                break;
-        }
+            // Through a node so the readable encoder applies: "host's", not "host\u0027s".
+            OutputFormat.Json => (JsonSerializer.SerializeToNode(value, typeInfo)?.ToJsonString(Readable) ?? "null") + "\n",
+            OutputFormat.Yaml => YamlWriter.Write(JsonSerializer.SerializeToNode(value, typeInfo)),
+            _ => human(value),
+        };
+        Put(text);
     }
 
     private static readonly JsonSerializerOptions Readable = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -34,6 +30,22 @@ internal sealed class OutputWriter(TextWriter stdout, OutputFormat format)
     /// <summary>Writes a human line to stdout only in table formats, so JSON/YAML stay parseable.</summary>
     public void Note(string line)
     {
-        if (Format is OutputFormat.Table or OutputFormat.Wide) stdout.WriteLine(line);
+        if (Format is OutputFormat.Table or OutputFormat.Wide) Put(line + "\n");
+    }
+
+    private void Put(string text)
+    {
+        try
+        {
+            stdout.Write(text);
+            stdout.Flush();
+        }
+        catch (IOException e)
+        {
+            throw new OutputWriteException(e.Message, e);
+        }
     }
 }
+
+/// <summary>stdout could not be written: what the command did stands, its report did not reach anyone.</summary>
+internal sealed class OutputWriteException(string message, Exception inner) : Exception(message, inner);

@@ -18,14 +18,25 @@ internal sealed class Table(params string[] headers)
 
     public int RowCount => _rows.Count;
 
-    public string Render()
+    /// <summary>
+    /// The aligned text; <paramref name="color"/> gives a cell's SGR code (or null), applied after padding
+    /// so escape sequences never skew the columns.
+    /// </summary>
+    public string Render(Func<int, string, string?>? color = null)
     {
         var widths = Headers.Select((h, i) => _rows.Select(r => r[i].Length).Prepend(h.Length).Max()).ToArray();
         var text = new StringBuilder();
-        void Line(IReadOnlyList<string> cells) =>
-            text.AppendJoin("  ", cells.Select((c, i) => i == cells.Count - 1 ? c : c.PadRight(widths[i]))).Append('\n');
-        Line(Headers);
-        foreach (var row in _rows) Line(row);
+        void Line(IReadOnlyList<string> cells, bool header)
+        {
+            text.AppendJoin("  ", cells.Select((c, i) =>
+            {
+                var sgr = header ? null : color?.Invoke(i, c);
+                var padded = i == cells.Count - 1 ? c : c.PadRight(widths[i]);
+                return sgr is null ? padded : Colors.Paint(c, sgr, true) + padded[c.Length..];
+            })).Append('\n');
+        }
+        Line(Headers, header: true);
+        foreach (var row in _rows) Line(row, header: false);
         return text.ToString();
     }
 }

@@ -8,7 +8,8 @@ namespace OverlayCtl.Cli.Output;
 /// Serilog sink onto the invocation's stderr writer (not the process-wide Console.Error), so
 /// logs stay off stdout and in-process tests can read them.
 /// </summary>
-internal sealed class TextWriterSink(TextWriter writer, string template) : ILogEventSink
+/// <remarks>With <paramref name="progress"/>, each line is written above its live line, never on it.</remarks>
+internal sealed class TextWriterSink(TextWriter writer, string template, Progress? progress = null) : ILogEventSink
 {
     private readonly MessageTemplateTextFormatter _formatter = new(template, System.Globalization.CultureInfo.InvariantCulture);
     private readonly Lock _gate = new();
@@ -17,8 +18,14 @@ internal sealed class TextWriterSink(TextWriter writer, string template) : ILogE
     {
         lock (_gate)
         {
-            _formatter.Format(logEvent, writer);
-            writer.Flush();
+            if (progress is null) Write(logEvent);
+            else progress.WriteAbove(() => Write(logEvent));
         }
+    }
+
+    private void Write(LogEvent logEvent)
+    {
+        _formatter.Format(logEvent, writer);
+        writer.Flush();
     }
 }

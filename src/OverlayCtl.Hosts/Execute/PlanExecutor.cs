@@ -179,6 +179,9 @@ public static class PlanExecutor
         var marker = result.StandardError.IndexOf("Command failed -:", StringComparison.Ordinal);
         if (marker >= 0 && int.TryParse(new string(result.StandardError[(marker + 17)..].TakeWhile(char.IsAsciiDigit).ToArray()), out var line) && line >= 1 && line <= covering.Count)
             detail = result with { StandardError = $"{result.StandardError.Trim()} (operation: {covering[line - 1].Operation.Address}: {covering[line - 1].Step.Render()})" };
+        // A command of one operation (a sysctl, a file, one OVS step) names it too, so the recap says what failed.
+        else if (covering.Select(p => p.Operation).Distinct().Count() == 1)
+            detail = result with { StandardError = $"{result.StandardError.Trim()} (operation: {covering[0].Operation.Address})" };
         throw new CommandFailedException(runner.HostName, command, detail);
     }
 }

@@ -41,9 +41,20 @@ internal sealed class FakeHost(string name, string address, Gauge? gauge = null)
     /// <summary>Whether anything but reading ran: a command that changes the host, or a file written.</summary>
     public bool Changed => Ran.Any(c => !IsObserve(c));
 
+    /// <summary>Set: the first command that changes the host waits until it is cancelled (Ctrl-C), after completing <see cref="Hung"/>.</summary>
+    public bool HangOnChange { get; set; }
+
+    /// <summary>Completed when a command hangs (<see cref="HangOnChange"/>).</summary>
+    public TaskCompletionSource Hung { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public async Task<CommandResult> RunAsync(CommandSpec command, CancellationToken cancellationToken)
     {
         lock (Ran) Ran.Add(command);
+        if (HangOnChange && !IsObserve(command))
+        {
+            Hung.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
         // A host counts once however many of its commands run together (observing runs several).
         if (Interlocked.Increment(ref _inFlight) == 1) gauge?.Enter();
         try

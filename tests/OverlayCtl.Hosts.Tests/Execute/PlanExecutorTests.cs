@@ -90,6 +90,15 @@ public sealed class PlanExecutorTests
     }
 
     [Fact]
+    public async Task AFailingCommandOfOneOperationNamesIt()
+    {
+        var host = new RecordingHostRunner { Answer = _ => new CommandResult(1, "", "ovs-vsctl: unix:/run/ovs/h/db.sock: database connection failed") };
+        var plan = new HostPlan("h", [Ops.Vsctl(ChangeKind.Add, ResourceAddress.OvsBridge("br-overlay"), "unix:/run/ovs/h/db.sock", "--may-exist", "add-br", "br-overlay")]);
+        var e = await Assert.ThrowsAsync<CommandFailedException>(() => PlanExecutor.ExecuteAsync(host, plan, default));
+        Assert.EndsWith("database connection failed (operation: ovs bridge br-overlay)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AReplacementsStepsJoinTheBatchAndAFailingOneNamesTheReplacement()
     {
         var host = new RecordingHostRunner { Answer = _ => new CommandResult(2, "", "RTNETLINK answers: File exists\nCommand failed -:3") };
