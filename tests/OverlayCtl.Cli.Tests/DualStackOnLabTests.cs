@@ -38,6 +38,15 @@ public sealed class DualStackOnLabTests(EtcdFixture etcd)
         AssertFullMesh6(lab, containers6);
         var plan = await lab.RunAsync("plan", "--detailed-exitcode");
         Assert.True(plan.ExitCode == 0, plan.ToString());
+        await Ok(lab, "status");
+        await Ok(lab, "doctor");
+        // Doctor reads the IPv6 half too: IPv6 forwarding off on n2 is named.
+        lab.InHost("n2", "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0");
+        var doctor = await lab.RunAsync("doctor", "-o", "json");
+        Assert.NotEqual(0, doctor.ExitCode);
+        Assert.Contains("net.ipv6.conf.all.forwarding is 0", doctor.Stdout, StringComparison.Ordinal);
+        await Ok(lab, "apply");
+        await Ok(lab, "doctor");
         var links = lab.InHost("n1", "ip", "-d", "link", "show", "flannel-v6.1");
         Assert.Contains("mtu 1430", links, StringComparison.Ordinal);
         Assert.Contains("local fd00:198:18:150::11", links, StringComparison.Ordinal);

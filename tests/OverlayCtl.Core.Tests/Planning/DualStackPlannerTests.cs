@@ -1,6 +1,7 @@
 using System.Net;
 using OverlayCtl.Core.Backends;
 using OverlayCtl.Core.Backends.Vxlan;
+using OverlayCtl.Core.Diagnostics;
 using OverlayCtl.Core.Leases;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Planning;
@@ -69,6 +70,29 @@ public sealed class DualStackPlannerTests
         var steps = plan.Operations.SelectMany(o => o.Steps).Select(s => s.Render()).ToList();
         Assert.Contains("ip route replace fd00:10:244:2::/64 via fd00:198:18:150::12 dev eth0 proto 211", steps);
         Assert.DoesNotContain(steps, s => s.Contains("flannel-v6", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void DoctorJudgesTheIPv6HalfUnderTheSameCheckNames()
+    {
+        var spec = Spec();
+        var device = VxlanBackend.Device6Name(spec);
+        var observed = Fresh() with
+        {
+            Links = [.. Lab.Fresh().Links,
+                new LinkInfo(3, "docker0", "bridge", 1500, null, true, null, "overlayctl", null),
+                new LinkInfo(4, device, "vxlan", 1450, LeaseOf(spec, 1).VtepMac6, true, null, "overlayctl", null)],
+            Ipv6 = Ipv6State.Empty with
+            {
+                Forwarding = false,
+                Ip6tables = new IptablesState(new Dictionary<string, IptablesTable> { ["filter"] = new(new Dictionary<string, string?> { ["FORWARD"] = "DROP" }, []) }),
+            },
+        };
+        var findings = Doctor.CheckHost(Input(spec, observed), HostFacts.None).Select(f => $"{f.Check}: {f.Problem}").ToList();
+        Assert.Contains("ip-forward: net.ipv6.conf.all.forwarding is 0: the host does not route IPv6 between the overlay and its containers", findings);
+        Assert.Contains(findings, f => f.StartsWith("forward-policy: ip6tables FORWARD policy is DROP", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.StartsWith($"mtu: {device} MTU 1450 exceeds eth0 MTU 1500 - 70", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.StartsWith("docker-bridge: the docker bridge docker0 does not hold fd00:10:244:1::1/64", StringComparison.Ordinal));
     }
 
     [Fact]
