@@ -67,5 +67,5 @@ public static class BackendRegistry
 
     /// <summary>What to read from a host: what the selected backend needs, and what the others need to find what they left behind.</summary>
     public static IReadOnlyList<HostRead> ReadsFor(ClusterSpec spec, HostSpec host) =>
-        All.SelectMany(b => b.Reads(spec, host, selected: b == spec.Network.Backend)).ToList();
+        [.. All.SelectMany(b => b.Reads(spec, host, selected: b == spec.Network.Backend)), .. spec.Network.Ipv6 is not null || host.Address6 is not null ? [new HostRead.Ipv6()] : Array.Empty<HostRead>()];
 }

@@ -103,7 +103,14 @@ public sealed record BackendContext(ClusterSpec Spec, HostSpec Host, Lease Lease
 /// <see cref="Warnings"/>: what it leaves undone and the operator should know (a peer whose lease lacks its
 /// public key yet), shown with the plan's warnings.
 /// </summary>
-public sealed record BackendState(IReadOnlyList<Operation> Operations, IReadOnlyList<DesiredRoute> Routes, IReadOnlySet<string>? Vanishing = null, IReadOnlyList<string>? Warnings = null);
+public sealed record BackendState(IReadOnlyList<Operation> Operations, IReadOnlyList<DesiredRoute> Routes, IReadOnlySet<string>? Vanishing = null, IReadOnlyList<string>? Warnings = null)
+{
+    /// <summary>The IPv6 peer routes it wants, on a dual-stack network (vxlan's via <c>flannel-v6.VNI</c>, host-gw's via each peer's address6).</summary>
+    public IReadOnlyList<DesiredRoute6> Routes6 { get; init; } = [];
+}
+
+/// <summary>An IPv6 route overlayctl wants: <c>ip route replace DST via VIA dev DEV [onlink] proto 211</c>.</summary>
+public sealed record DesiredRoute6(System.Net.IPNetwork Destination, System.Net.IPAddress Via, string Device, bool Onlink);
 
 /// <summary>
 /// A route overlayctl wants: <c>ip route replace DST via VIA dev DEV [onlink] proto 211</c>, or without
@@ -167,6 +174,12 @@ public abstract record HostRead
     /// <see cref="State.ObservedHost.WireGuard"/>. Read so that the private key never leaves the host.
     /// </summary>
     public sealed record WireGuard(string Device) : HostRead;
+
+    /// <summary>
+    /// The host's IPv6 tables, ip6tables and forwarding sysctl, into <see cref="State.ObservedHost.Ipv6"/>: asked for a
+    /// dual-stack spec, and for a host that still names its address6 (so a switch back to IPv4 only finds what to remove).
+    /// </summary>
+    public sealed record Ipv6 : HostRead;
 }
 
 /// <summary>One host's status as a backend sees it. <see cref="Device"/> and <see cref="DeviceState"/> are null when it has no device.</summary>

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using OverlayCtl.Core.Backends;
+using OverlayCtl.Core.Backends.Vxlan;
 using OverlayCtl.Core.Docker;
 using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Planning;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Core.State;
@@ -71,6 +73,8 @@ public static partial class Doctor
         if (tunnel is not null && daemon?.TryGetProperty("mtu", out var dmtu) == true && dmtu.TryGetInt32(out var dockerMtu) && dockerMtu != tunnel.Mtu)
             Add("mtu", Severity.Error, $"{daemonPath} sets mtu {dockerMtu} but {device} has {tunnel.Mtu}: containers send packets the overlay cannot carry", "overlayctl apply (it writes the overlay MTU), then restart dockerd");
 
+        if (spec.Network.Ipv6 is not null && observed.Ipv6 is { } v6) CheckIpv6(spec, lease, observed, v6, underlay, Add);
+
         findings.AddRange(backend.Check(new DoctorContext(input, facts, underlay)));
         CheckBridge(spec.Docker.Bridge, lease, observed, Add);
 
@@ -126,17 +130,36 @@ public static partial class Doctor
             add(DockerBridge.Name, Severity.Error, $"the docker bridge {name} does not hold {gateway}, the gateway of this host's lease {lease.Subnet}: containers have no route out", "overlayctl apply (puts the gateway on it), then restart dockerd");
     }
 
-    private static void CheckForward(ObservedHost observed, Action<string, Severity, string, string> add)
+    /// <summary>
+    /// The IPv6 half of a dual-stack host, under the same check names: IPv6 forwarding (ip-forward), ip6tables' FORWARD
+    /// (forward-policy), <c>flannel-v6.VNI</c>'s MTU against the underlay minus 70 (mtu), and the bridge's IPv6 gateway (docker-bridge).
+    /// </summary>
+    private static void CheckIpv6(ClusterSpec spec, Lease lease, ObservedHost observed, Ipv6State v6, Underlay? underlay, Action<string, Severity, string, string> add)
     {
-        var filter = observed.Iptables.Table("filter");
+        if (v6.Forwarding != true)
+            add("ip-forward", Severity.Error, "net.ipv6.conf.all.forwarding is 0: the host does not route IPv6 between the overlay and its containers", "sysctl -w net.ipv6.conf.all.forwarding=1 (overlayctl apply sets it)");
+        CheckForward(v6.Ip6tables, "ip6tables FORWARD", add);
+        if (spec.Network.Backend is VxlanBackend && underlay is not null && observed.FindLink(VxlanBackend.Device6Name(spec)) is { } device6
+            && device6.Mtu > underlay.Mtu - VxlanBackend.Overhead6)
+            add("mtu", Severity.Error, $"{device6.Name} MTU {device6.Mtu} exceeds {underlay.Interface} MTU {underlay.Mtu} - {VxlanBackend.Overhead6} of VXLAN over IPv6: large IPv6 packets are dropped", $"set network.mtu to {underlay.Mtu - VxlanBackend.Overhead6} or less and re-apply");
+        if (lease.Subnet6 is { } subnet6 && observed.FindLink(spec.Docker.Bridge) is not null
+            && !v6.AddressesOf(spec.Docker.Bridge).Any(a => a.Address.Equals(Ipv6.Gateway(subnet6)) && a.PrefixLength == subnet6.PrefixLength))
+            add(DockerBridge.Name, Severity.Error, $"the docker bridge {spec.Docker.Bridge} does not hold {Ipv6.GatewayWithLength(subnet6)}, the IPv6 gateway of this host's lease {subnet6}: containers have no IPv6 route out", "overlayctl apply (puts the IPv6 gateway on it)");
+    }
+
+    private static void CheckForward(ObservedHost observed, Action<string, Severity, string, string> add) => CheckForward(observed.Iptables, "FORWARD", add);
+
+    private static void CheckForward(IptablesState tables, string what, Action<string, Severity, string, string> add)
+    {
+        var filter = tables.Table("filter");
         var forward = filter.RulesOf("FORWARD").ToList();
         var jump = forward.FindIndex(r => r.EndsWith($"-j {IptablesRules.ForwardChain}", StringComparison.Ordinal));
         var policy = filter.Chains.GetValueOrDefault("FORWARD");
         if (jump < 0 && policy is "DROP")
-            add("forward-policy", Severity.Error, "FORWARD policy is DROP (Docker sets it) and overlayctl's accept rules are missing: traffic between hosts' containers is dropped", "overlayctl apply (adds OVERLAYCTL-FWD ahead of it)");
+            add("forward-policy", Severity.Error, $"{what} policy is DROP (Docker sets it) and overlayctl's accept rules are missing: traffic between hosts' containers is dropped", "overlayctl apply (adds OVERLAYCTL-FWD ahead of it)");
         var blocker = forward.Take(jump < 0 ? forward.Count : jump).FirstOrDefault(IptablesRules.Drops);
         if (blocker is not null)
-            add("forward-policy", Severity.Error, $"'{blocker}' comes before overlayctl's accept rules in FORWARD", "overlayctl apply (it moves its jump back to the top of FORWARD), or remove the rule if it is not wanted");
+            add("forward-policy", Severity.Error, $"'{blocker}' comes before overlayctl's accept rules in {what}", "overlayctl apply (it moves its jump back to the top of FORWARD), or remove the rule if it is not wanted");
     }
 
     private static JsonElement? ParseJson(string? text)

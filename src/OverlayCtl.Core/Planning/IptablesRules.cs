@@ -35,8 +35,25 @@ public static class IptablesRules
         $"-A {MasqueradeChain} ! -s {network} -d {network} -j MASQUERADE --random-fully",
     ];
 
-    /// <summary>Operations making one chain hold exactly <paramref name="rules"/>, jumped to from its parent.</summary>
-    public static IEnumerable<Operation> Converge(IptablesState observed, string table, string parent, string chain, IReadOnlyList<string> rules)
+    /// <summary>flannel's IPv6 forward rules: the same two, for the IPv6 overlay.</summary>
+    public static IReadOnlyList<string> ForwardRules6(System.Net.IPNetwork network) =>
+    [
+        $"-A {ForwardChain} -s {network} -j ACCEPT",
+        $"-A {ForwardChain} -d {network} -j ACCEPT",
+    ];
+
+    /// <summary>flannel's IPv6 masquerade set: as IPv4's, with multicast being ff00::/8.</summary>
+    public static IReadOnlyList<string> MasqueradeRules6(System.Net.IPNetwork network, System.Net.IPNetwork subnet) =>
+    [
+        $"-A {MasqueradeChain} -s {subnet} -d {network} -j RETURN",
+        $"-A {MasqueradeChain} -s {network} -d {subnet} -j RETURN",
+        $"-A {MasqueradeChain} ! -s {network} -d {subnet} -j RETURN",
+        $"-A {MasqueradeChain} -s {network} ! -d ff00::/8 -j MASQUERADE --random-fully",
+        $"-A {MasqueradeChain} ! -s {network} -d {network} -j MASQUERADE --random-fully",
+    ];
+
+    /// <summary>Operations making one chain hold exactly <paramref name="rules"/>, jumped to from its parent; <paramref name="ipv6"/>: in ip6tables.</summary>
+    public static IEnumerable<Operation> Converge(IptablesState observed, string table, string parent, string chain, IReadOnlyList<string> rules, bool ipv6 = false)
     {
         var t = observed.Table(table);
         var exists = t.Chains.ContainsKey(chain);
@@ -45,9 +62,9 @@ public static class IptablesRules
             var lines = new List<string> { $":{chain} - [0:0]" };
             if (exists) lines.Add($"-F {chain}");
             lines.AddRange(rules);
-            yield return new Operation(exists ? ChangeKind.Change : ChangeKind.Add, ResourceAddress.IptablesChain(table, chain), new IptablesStep(table, lines));
+            yield return new Operation(exists ? ChangeKind.Change : ChangeKind.Add, ResourceAddress.IptablesChain(table, chain, ipv6), new IptablesStep(table, lines, ipv6));
         }
-        if (ConvergeJump(t, table, parent, chain) is { } jump) yield return jump;
+        if (ConvergeJump(t, table, parent, chain, ipv6) is { } jump) yield return jump;
     }
 
     /// <summary>
@@ -56,7 +73,7 @@ public static class IptablesRules
     /// that drops (an operator's, a firewall's) silently overrides the overlay. Either is drift: every jump
     /// to our chain is deleted and one is inserted at the top.
     /// </summary>
-    private static Operation? ConvergeJump(IptablesTable observed, string table, string parent, string chain)
+    private static Operation? ConvergeJump(IptablesTable observed, string table, string parent, string chain, bool ipv6)
     {
         var rules = observed.RulesOf(parent).ToList();
         var ours = rules.Where(r => r.EndsWith($"-j {chain}", StringComparison.Ordinal)).ToList();
@@ -64,7 +81,7 @@ public static class IptablesRules
         var dropsAhead = first > 0 && rules.Take(first).Any(Drops);
         if (ours.Count == 1 && ours[0] == Jump(parent, chain) && !dropsAhead) return null;
         var lines = ours.Select(j => "-D" + j[2..]).Append($"-I {parent} 1 -m comment --comment {Comment} -j {chain}").ToList();
-        var operation = new Operation(ours.Count == 0 ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.IptablesJump(table, parent), new IptablesStep(table, lines));
+        var operation = new Operation(ours.Count == 0 ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.IptablesJump(table, parent, ipv6), new IptablesStep(table, lines, ipv6));
         if (ours.Count == 0) return operation;
         var now = ours.Count > 1 ? $"{ours.Count} jumps"
             : dropsAhead ? $"below '{rules.Take(first).First(Drops)}'"
@@ -76,13 +93,13 @@ public static class IptablesRules
     public static bool Drops(string rule) => rule.EndsWith("-j DROP", StringComparison.Ordinal) || rule.Contains("-j REJECT", StringComparison.Ordinal);
 
     /// <summary>Operations removing one of our chains and every jump to it.</summary>
-    public static IEnumerable<Operation> Remove(IptablesState observed, string table, string parent, string chain)
+    public static IEnumerable<Operation> Remove(IptablesState observed, string table, string parent, string chain, bool ipv6 = false)
     {
         var t = observed.Table(table);
         var jumps = t.RulesOf(parent).Where(r => r.EndsWith($"-j {chain}", StringComparison.Ordinal)).ToList();
         if (jumps.Count == 0 && !t.Chains.ContainsKey(chain)) yield break;
         var lines = jumps.Select(j => "-D" + j[2..]).ToList();
         if (t.Chains.ContainsKey(chain)) lines.AddRange([$"-F {chain}", $"-X {chain}"]);
-        yield return new Operation(ChangeKind.Remove, ResourceAddress.IptablesChain(table, chain), new IptablesStep(table, lines));
+        yield return new Operation(ChangeKind.Remove, ResourceAddress.IptablesChain(table, chain, ipv6), new IptablesStep(table, lines, ipv6));
     }
 }

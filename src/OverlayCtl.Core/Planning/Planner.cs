@@ -48,6 +48,8 @@ public static class Planner
             ? IptablesRules.Converge(observed.Iptables, "nat", "POSTROUTING", IptablesRules.MasqueradeChain, IptablesRules.MasqueradeRules(spec.Network.Cidr, lease.Subnet))
             : IptablesRules.Remove(observed.Iptables, "nat", "POSTROUTING", IptablesRules.MasqueradeChain));
 
+        if (observed.Ipv6 is { } v6) ops.AddRange(Ipv6Plan(spec, lease, observed, v6, state, removed));
+
         var subnet6 = spec.Network.Ipv6 is null ? null : lease.Subnet6;
         if (spec.Docker.DaemonConfigFor(host) is { } daemonPath
             && DockerFiles.MergeDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), lease.Subnet, mtu, spec.Network.IpMasq,
@@ -104,6 +106,13 @@ public static class Planner
             }
         }
         foreach (var (table, parent, chain) in IptablesRules.Chains) ops.AddRange(IptablesRules.Remove(observed.Iptables, table, parent, chain));
+        if (observed.Ipv6 is { } v6)
+        {
+            ops.AddRange(v6.Routes.Where(r => r.Destination is not null && r.Protocol == RouteProtocol && !owned.Contains(r.Device ?? "")).Select(RouteDel6));
+            if (observed.FindLink(bridge) is { } kept && (kept.Alias != Comment || ops.All(o => o.Address != ResourceAddress.Link(bridge))))
+                ops.AddRange(BridgeAddresses6(spec, v6, bridge, kept, wanted: null));
+            foreach (var (table, parent, chain) in IptablesRules.Chains) ops.AddRange(IptablesRules.Remove(v6.Ip6tables, table, parent, chain, ipv6: true));
+        }
 
         if (spec.Docker.DaemonConfigFor(host) is { } daemonPath)
         {
@@ -176,6 +185,83 @@ public static class Planner
             yield return Ip(ChangeKind.Add, ResourceAddress.Link(bridge, "up"), "link", "set", bridge, "up");
         else if (!link.Up)
             yield return Ip(ChangeKind.Change, ResourceAddress.Link(bridge, "up"), "link", "set", bridge, "up").Shows("down", "up");
+    }
+
+    /// <summary>
+    /// The IPv6 half of a host's plan, from its IPv6 state: the docker bridge's IPv6 gateway, the IPv6 peer routes the
+    /// backend wants, IPv6 forwarding and flannel's ip6tables chains. On an IPv4-only network (a switch back) it takes
+    /// all of them away: overlayctl's IPv6 routes (proto 211), the bridge's IPv6 addresses and its ip6tables chains.
+    /// </summary>
+    private static IEnumerable<Operation> Ipv6Plan(ClusterSpec spec, Lease lease, ObservedHost observed, Ipv6State v6, BackendState state, IReadOnlySet<string> removed)
+    {
+        var dual = spec.Network.Ipv6 is { } network6 && lease.Subnet6 is not null ? network6 : null;
+        var bridge = spec.Docker.Bridge;
+        var link = observed.FindLink(bridge);
+        var gateway = dual is null ? null : new Address6Info(bridge, Ipv6.Gateway(lease.Subnet6!.Value), lease.Subnet6.Value.PrefixLength);
+        foreach (var op in BridgeAddresses6(spec, v6, bridge, link, gateway)) yield return op;
+
+        var gone = new HashSet<string>(removed, StringComparer.Ordinal);
+        if (state.Vanishing is { } vanishing) gone.UnionWith(vanishing);
+        var routes = v6.Routes.Where(r => r.Destination is not null && !gone.Contains(r.Device ?? "")).ToList();
+        var wanted = state.Routes6.ToDictionary(w => w.Destination);
+        foreach (var route in routes.Where(r => r.Protocol == RouteProtocol && !wanted.ContainsKey(r.Destination!.Value)))
+            yield return RouteDel6(route);
+        var byDestination = routes.ToLookup(r => r.Destination!.Value);
+        foreach (var w in state.Routes6)
+        {
+            if (byDestination[w.Destination].Any(r => w.Via.Equals(r.Gateway) && r.Device == w.Device && r.Protocol == RouteProtocol && (r.Onlink || !w.Onlink))) continue;
+            var args = new List<string> { "route", "replace", w.Destination.ToString(), "via", w.Via.ToString(), "dev", w.Device };
+            if (w.Onlink) args.Add("onlink");
+            args.AddRange(["proto", RouteProtocol]);
+            var address = ResourceAddress.Route6(w.Destination);
+            if (byDestination[w.Destination].FirstOrDefault() is not { } now)
+            {
+                yield return Ip(ChangeKind.Add, address, [.. args]);
+                continue;
+            }
+            // IPv6 checks an onlink gateway against the routes in place: while the old route (another device) still
+            // covers the gateway, the kernel refuses the new one ("device mismatch"), so the old one goes first.
+            var change = now.Device == w.Device
+                ? Ip(ChangeKind.Change, address, [.. args])
+                : Replace(address, new IpStep(["route", "del", w.Destination.ToString(), .. now.Device is null ? Array.Empty<string>() : ["dev", now.Device]]), new IpStep(args));
+            yield return change.Shows($"via {now.Gateway} dev {now.Device}{(now.Onlink ? " onlink" : "")} proto {now.Protocol}", $"via {w.Via} dev {w.Device}{(w.Onlink ? " onlink" : "")} proto {RouteProtocol}");
+        }
+
+        if (dual is null)
+        {
+            foreach (var (table, parent, chain) in IptablesRules.Chains)
+                foreach (var op in IptablesRules.Remove(v6.Ip6tables, table, parent, chain, ipv6: true)) yield return op;
+            yield break;
+        }
+        if (v6.Forwarding != true)
+            yield return Run(ChangeKind.Change, ResourceAddress.Sysctl("net.ipv6.conf.all.forwarding"), "sysctl", "-w", "net.ipv6.conf.all.forwarding=1").Shows(v6.Forwarding is null ? "unknown" : "0", "1");
+        foreach (var op in IptablesRules.Converge(v6.Ip6tables, "filter", "FORWARD", IptablesRules.ForwardChain, IptablesRules.ForwardRules6(dual.Cidr), ipv6: true)) yield return op;
+        var masquerade = spec.Network.IpMasq
+            ? IptablesRules.Converge(v6.Ip6tables, "nat", "POSTROUTING", IptablesRules.MasqueradeChain, IptablesRules.MasqueradeRules6(dual.Cidr, lease.Subnet6!.Value), ipv6: true)
+            : IptablesRules.Remove(v6.Ip6tables, "nat", "POSTROUTING", IptablesRules.MasqueradeChain, ipv6: true);
+        foreach (var op in masquerade) yield return op;
+    }
+
+    /// <summary>
+    /// The docker bridge's global IPv6 addresses: exactly <paramref name="wanted"/> (the lease's first IPv6 address, as
+    /// Docker's fixed-cidr-v6 gateway) when dual-stack. Others are removed only when they are overlayctl's: the bridge
+    /// carries its alias, or the address lies in the IPv6 overlay; an operator's address on a bridge of theirs stays.
+    /// </summary>
+    private static IEnumerable<Operation> BridgeAddresses6(ClusterSpec spec, Ipv6State v6, string bridge, LinkInfo? link, Address6Info? wanted)
+    {
+        var present = link is null ? [] : v6.AddressesOf(bridge).ToList();
+        var ours = link?.Alias == Comment;
+        foreach (var stale in present.Where(a => a != wanted && (ours || spec.Network.Ipv6?.Cidr.Contains(a.Address) == true)))
+            yield return Ip(ChangeKind.Remove, ResourceAddress.Address6(stale.Address, stale.PrefixLength, bridge), "addr", "del", stale.ToString(), "dev", bridge);
+        if (wanted is not null && !present.Contains(wanted))
+            yield return Ip(ChangeKind.Add, ResourceAddress.Address6(wanted.Address, wanted.PrefixLength, bridge), "addr", "add", wanted.ToString(), "dev", bridge, "nodad");
+    }
+
+    private static Operation RouteDel6(Route6Info route)
+    {
+        var args = new List<string> { "route", "del", route.Destination!.Value.ToString() };
+        if (route.Device is not null) args.AddRange(["dev", route.Device]);
+        return Ip(ChangeKind.Remove, ResourceAddress.Route6(route.Destination.Value), [.. args]);
     }
 
     /// <summary>An address added where others stand (a new lease): shows the one it takes over from.</summary>

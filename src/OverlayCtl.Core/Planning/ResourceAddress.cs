@@ -62,11 +62,18 @@ public sealed record ResourceAddress(ResourceKind Kind, string Name, string? Att
 
     public static ResourceAddress Route(Ipv4Cidr destination) => new(ResourceKind.Route, destination.ToString());
 
+    public static ResourceAddress Address6(System.Net.IPAddress address, int prefixLength, string device) => new(ResourceKind.Address, $"{address}/{prefixLength} on {device}");
+
+    public static ResourceAddress Neighbour6(System.Net.IPAddress address) => new(ResourceKind.Neighbour, address.ToString());
+
+    public static ResourceAddress Route6(System.Net.IPNetwork destination) => new(ResourceKind.Route, destination.ToString());
+
     public static ResourceAddress Sysctl(string key) => new(ResourceKind.Sysctl, key);
 
-    public static ResourceAddress IptablesChain(string table, string chain) => new(ResourceKind.IptablesChain, $"{table} {chain}");
+    /// <summary>One of overlayctl's chains; an ip6tables one carries the attribute <c>ipv6</c> (<c>iptables filter OVERLAYCTL-FWD ipv6</c>).</summary>
+    public static ResourceAddress IptablesChain(string table, string chain, bool ipv6 = false) => new(ResourceKind.IptablesChain, $"{table} {chain}", ipv6 ? "ipv6" : null);
 
-    public static ResourceAddress IptablesJump(string table, string parent) => new(ResourceKind.IptablesJump, $"{table} {parent}");
+    public static ResourceAddress IptablesJump(string table, string parent, bool ipv6 = false) => new(ResourceKind.IptablesJump, $"{table} {parent}", ipv6 ? "ipv6" : null);
 
     public static ResourceAddress File(string path) => new(ResourceKind.File, path);
 

@@ -71,9 +71,12 @@ public sealed record CommandStep(CommandSpec Command, string? ProgramName = null
 /// Lines for one iptables table (<c>:CHAIN - [0:0]</c>, <c>-A ...</c>, <c>-D ...</c>, <c>-X CHAIN</c>).
 /// Every such step of a host is merged into one <c>iptables-restore --noflush --wait</c> payload.
 /// </summary>
-public sealed record IptablesStep(string Table, IReadOnlyList<string> Lines) : Step
+public sealed record IptablesStep(string Table, IReadOnlyList<string> Lines, bool Ipv6 = false) : Step
 {
-    public override string Render() => $"iptables-restore --noflush: *{Table} " + string.Join(" ; ", Lines) + " ; COMMIT";
+    /// <summary>The restore program: <c>ip6tables-restore</c> for an IPv6 step, whose lines go into a payload of their own.</summary>
+    public string Program => Ipv6 ? "ip6tables-restore" : "iptables-restore";
+
+    public override string Render() => $"{Program} --noflush: *{Table} " + string.Join(" ; ", Lines) + " ; COMMIT";
 }
 
 /// <summary>

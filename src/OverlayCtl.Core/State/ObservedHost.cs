@@ -1,3 +1,4 @@
+using System.Net;
 using OverlayCtl.Core.Net;
 
 namespace OverlayCtl.Core.State;
@@ -37,7 +38,45 @@ public sealed record ObservedHost(
     public IReadOnlyDictionary<string, WireGuardDevice> WireGuard { get; init; } = new Dictionary<string, WireGuardDevice>();
 
     public IEnumerable<InterfaceAddress> AddressesOf(string device) => Addresses.Where(a => a.Device == device).Select(a => a.Address);
+
+    /// <summary>
+    /// The host's IPv6 state, read when the spec is dual-stack or names the host's address6 (<see cref="Backends.HostRead.Ipv6"/>);
+    /// null when it was not read.
+    /// </summary>
+    public Ipv6State? Ipv6 { get; init; }
 }
+
+/// <summary>
+/// A host's IPv6 tables as <c>ip -j -6</c>, <c>bridge -j fdb</c>, <c>ip6tables-save</c> and the forwarding sysctl give
+/// them: global addresses only (the kernel's link-local ones are not overlayctl's business).
+/// </summary>
+public sealed record Ipv6State(
+    IReadOnlyList<Address6Info> Addresses,
+    IReadOnlyList<Route6Info> Routes,
+    IReadOnlyList<Neighbor6Info> Neighbors,
+    IReadOnlyList<Fdb6Info> Fdb,
+    IptablesState Ip6tables,
+    bool? Forwarding)
+{
+    public static Ipv6State Empty { get; } = new([], [], [], [], IptablesState.Empty, null);
+
+    public IEnumerable<Address6Info> AddressesOf(string device) => Addresses.Where(a => a.Device == device);
+}
+
+/// <summary>One global IPv6 address on a device.</summary>
+public sealed record Address6Info(string Device, IPAddress Address, int PrefixLength)
+{
+    public override string ToString() => $"{Address}/{PrefixLength}";
+}
+
+/// <summary>One IPv6 route in the main table; <see cref="Destination"/> null for default.</summary>
+public sealed record Route6Info(IPNetwork? Destination, IPAddress? Gateway, string? Device, bool Onlink, string? Protocol);
+
+/// <summary>One IPv6 neighbour entry.</summary>
+public sealed record Neighbor6Info(IPAddress Address, string Device, MacAddress? LinkAddress, bool Permanent);
+
+/// <summary>One fdb entry whose destination is an IPv6 address (a VXLAN device over an IPv6 underlay).</summary>
+public sealed record Fdb6Info(MacAddress Mac, string Device, IPAddress Destination, bool Permanent);
 
 /// <summary>One network device (<c>ip -j -d link</c>).</summary>
 public sealed record LinkInfo(
@@ -52,7 +91,11 @@ public sealed record LinkInfo(
     VxlanInfo? Vxlan);
 
 /// <summary>VXLAN device parameters (<c>ip -d</c> linkinfo.info_data).</summary>
-public sealed record VxlanInfo(int Id, Ipv4Address? Local, string? Device, int Port, bool Learning);
+public sealed record VxlanInfo(int Id, Ipv4Address? Local, string? Device, int Port, bool Learning)
+{
+    /// <summary>The IPv6 local address of a VXLAN device over an IPv6 underlay (<c>local6</c>).</summary>
+    public IPAddress? Local6 { get; init; }
+}
 
 /// <summary>
 /// A WireGuard device as <c>wg show</c> gives it, without its private key: the public key derived from

@@ -113,7 +113,8 @@ public static class CommandBatch
 
 /// <summary>
 /// A host's runner with some commands' results already read (by one <see cref="CommandBatch"/>): each is answered
-/// once from what was read, the first time it is asked for, and everything else runs on the host as usual. How a
+/// from what was read whenever it is asked for (one observation reads the host at one moment, and two of its readers
+/// may ask for the same table, as the IPv4 and IPv6 fdb readers do), and everything else runs on the host as usual. How a
 /// reader that runs many small commands concurrently observes an <see cref="IRoundTripHost"/> in one round trip
 /// without changing how it reads.
 /// </summary>
@@ -121,7 +122,6 @@ public sealed class PrefetchedHost : IHostRunner
 {
     private readonly IHostRunner _inner;
     private readonly Dictionary<string, CommandResult> _read;
-    private readonly Lock _lock = new();
 
     private PrefetchedHost(IHostRunner inner, Dictionary<string, CommandResult> read)
     {
@@ -141,9 +141,8 @@ public sealed class PrefetchedHost : IHostRunner
 
     public Task<CommandResult> RunAsync(CommandSpec command, CancellationToken cancellationToken)
     {
-        if (command.StandardInput is null && command.InputFile is null)
-            lock (_lock)
-                if (_read.Remove(Key(command), out var result)) return Task.FromResult(result);
+        if (command.StandardInput is null && command.InputFile is null && _read.TryGetValue(Key(command), out var result))
+            return Task.FromResult(result);
         return _inner.RunAsync(command, cancellationToken);
     }
 

@@ -27,7 +27,7 @@ public static class PlanExecutor
     {
         var commands = new List<CommandSpec>();
         var steps = plan.Operations.SelectMany(o => o.Steps.Select(s => new Planned(s, o))).ToList();
-        var iptablesDone = false;
+        var iptablesDone = new HashSet<bool>();
         var kernel = (runner as IHereHost)?.Kernel;
         for (var i = 0; i < steps.Count;)
         {
@@ -53,13 +53,13 @@ public static class PlanExecutor
                     await MustAsync(runner, single.Command, [steps[i]], commands, cancellationToken).ConfigureAwait(false);
                     i++;
                     break;
-                case IptablesStep:
-                    if (!iptablesDone)
+                case IptablesStep table:
+                    // One payload per family: iptables-restore for IPv4, ip6tables-restore for IPv6.
+                    if (iptablesDone.Add(table.Ipv6))
                     {
-                        var all = steps.Where(p => p.Step is IptablesStep).ToList();
-                        var restore = new CommandSpec("iptables-restore", ["--noflush", "--wait=5"], IptablesPayload(all.Select(p => (IptablesStep)p.Step)));
+                        var all = steps.Where(p => p.Step is IptablesStep t && t.Ipv6 == table.Ipv6).ToList();
+                        var restore = new CommandSpec(table.Program, ["--noflush", "--wait=5"], IptablesPayload(all.Select(p => (IptablesStep)p.Step)));
                         await MustAsync(runner, restore, all, commands, cancellationToken).ConfigureAwait(false);
-                        iptablesDone = true;
                     }
                     i++;
                     break;

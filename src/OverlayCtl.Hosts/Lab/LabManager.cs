@@ -132,6 +132,9 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
                 }
             }
             await MustAsync(cancellationToken, "ip", "-n", ns, "addr", "replace", address, "dev", addressOn).ConfigureAwait(false);
+            // A dual-stack host's IPv6 underlay address, on the same link (a /64); nodad, so it is usable at once.
+            if (host.Address6 is { } address6)
+                await MustAsync(cancellationToken, "ip", "-n", ns, "addr", "replace", $"{address6}/{Underlay6PrefixLength}", "dev", addressOn, "nodad").ConfigureAwait(false);
             (fresh ? created : unchanged).Add($"host {host.Name}");
         }
         return new LabResult(created, [], unchanged);
@@ -157,6 +160,9 @@ public sealed class LabManager(ProcessRunner processes, int underlayPrefixLength
                 + "(fix: give the lab hosts addresses in a range this machine holds none in, e.g. 198.18.0.0/15, the benchmarking range, as samples/lab.yaml does; `ip -4 addr` lists the machine's)");
         }
     }
+
+    /// <summary>The prefix length of a lab host's IPv6 underlay address: every lab host shares one /64 link.</summary>
+    public const int Underlay6PrefixLength = 64;
 
     public async Task<LabResult> DownAsync(ClusterSpec spec, CancellationToken cancellationToken)
     {

@@ -47,10 +47,11 @@ public static class HostObserver
         var backendFiles = BackendFilesAsync(runner, reads.OfType<HostRead.File>().ToList(), links, cancellationToken);
         var publicKeys = PublicKeysAsync(runner, reads.OfType<HostRead.WireGuardPublicKey>().ToList(), cancellationToken);
         var wireGuard = WireGuardAsync(runner, reads.OfType<HostRead.WireGuard>().ToList(), links, cancellationToken);
+        var ipv6 = WantsIpv6(request) ? Ipv6Async(runner, cancellationToken) : Task.FromResult<Ipv6State?>(null);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
-        await Task.WhenAll(kernel, iptables, forward, ovs, ssh, offload, backendFiles, publicKeys, wireGuard).ConfigureAwait(false);
+        await Task.WhenAll(kernel, iptables, forward, ovs, ssh, offload, backendFiles, publicKeys, wireGuard, ipv6).ConfigureAwait(false);
         var fileContents = await Task.WhenAll(files).ConfigureAwait(false);
         var state = await kernel.ConfigureAwait(false);
         return new ObservedHost(
@@ -68,6 +69,7 @@ public static class HostObserver
             TxChecksumOffload = await offload.ConfigureAwait(false),
             PublicKeys = await publicKeys.ConfigureAwait(false),
             WireGuard = await wireGuard.ConfigureAwait(false),
+            Ipv6 = await ipv6.ConfigureAwait(false),
         };
     }
 
@@ -90,7 +92,44 @@ public static class HostObserver
     /// </summary>
     private static IReadOnlyList<CommandSpec> FixedReads(ObserveRequest request) =>
         [.. Kernel, .. request.Unchanged is null ? [IptablesSave] : Array.Empty<CommandSpec>(), Forwarding, SshClientVariable,
+         .. WantsIpv6(request) ? Ipv6Reads : [],
          .. request.Files.Distinct(StringComparer.Ordinal).Select(HostFiles.ReadCommand)];
+
+    private static bool WantsIpv6(ObserveRequest request) => (request.Reads ?? []).OfType<HostRead.Ipv6>().Any();
+
+    /// <summary>The IPv6 tables' reads, in <see cref="Ipv6Async"/>'s order.</summary>
+    private static readonly CommandSpec[] Ipv6Reads =
+    [
+        CommandSpec.Of("ip", "-j", "-6", "addr", "show"),
+        CommandSpec.Of("ip", "-j", "-6", "route", "show", "table", "main"),
+        CommandSpec.Of("ip", "-j", "-6", "neigh", "show"),
+        CommandSpec.Of("ip6tables-save"),
+        CommandSpec.Of("sysctl", "-n", "net.ipv6.conf.all.forwarding"),
+    ];
+
+    /// <summary>
+    /// The IPv6 tables, by processes on every host (the in-process rtnetlink reader of <see cref="IHereHost"/> reads
+    /// IPv4 only): <c>ip -j -6</c> addresses, routes and neighbours, the IPv6 fdb entries, <c>ip6tables-save</c> and the
+    /// forwarding sysctl; six processes at once, only for a dual-stack spec (or a host naming its address6).
+    /// </summary>
+    private static async Task<Ipv6State?> Ipv6Async(IHostRunner runner, CancellationToken cancellationToken)
+    {
+        var addresses = runner.MustAsync(Ipv6Reads[0], cancellationToken);
+        var routes = runner.MustAsync(Ipv6Reads[1], cancellationToken);
+        var neighbors = runner.MustAsync(Ipv6Reads[2], cancellationToken);
+        var fdb = runner.MustAsync(Kernel[4], cancellationToken);
+        var tables = runner.MustAsync(Ipv6Reads[3], cancellationToken);
+        var forward = runner.RunAsync(Ipv6Reads[4], cancellationToken);
+        await Task.WhenAll(addresses, routes, neighbors, fdb, tables, forward).ConfigureAwait(false);
+        var forwarding = await forward.ConfigureAwait(false);
+        return new Ipv6State(
+            StateParsers.ParseAddresses6(await addresses.ConfigureAwait(false)),
+            StateParsers.ParseRoutes6(await routes.ConfigureAwait(false)),
+            StateParsers.ParseNeighbors6(await neighbors.ConfigureAwait(false)),
+            StateParsers.ParseFdb6(await fdb.ConfigureAwait(false)),
+            StateParsers.ParseIptablesSave(await tables.ConfigureAwait(false)),
+            forwarding.Succeeded ? forwarding.StandardOutput.Trim() == "1" : null);
+    }
 
     /// <summary>The files backends asked for, each only when its device (if it names one) is on the host.</summary>
     private static async Task<IReadOnlyList<(string path, string? content)>> BackendFilesAsync(

@@ -30,7 +30,10 @@ public static class StateParsers
                         Ipv4Address.TryParse(Str(data, "local"), out var local) ? local : null,
                         Str(data, "link"),
                         Int(data, "port") ?? 0,
-                        data.TryGetProperty("learning", out var l) && l.ValueKind == JsonValueKind.True);
+                        data.TryGetProperty("learning", out var l) && l.ValueKind == JsonValueKind.True)
+                    {
+                        Local6 = Ipv6.TryParseAddress(Str(data, "local6"), out var local6) ? local6 : null,
+                    };
                 }
             }
             links.Add(new LinkInfo(
@@ -109,6 +112,72 @@ public static class StateParsers
                 Ipv4Address.TryParse(Str(e, "dst"), out var dst) ? dst : null,
                 Strings(e, "flags").Contains("self"),
                 Str(e, "state") == "permanent"));
+        }
+        return result;
+    }
+
+    /// <summary>The global IPv6 addresses of <c>ip -j -6 addr show</c>.</summary>
+    public static IReadOnlyList<Address6Info> ParseAddresses6(string json)
+    {
+        var result = new List<Address6Info>();
+        foreach (var e in Array(json))
+        {
+            var device = Str(e, "ifname");
+            if (device is null || !e.TryGetProperty("addr_info", out var infos) || infos.ValueKind != JsonValueKind.Array) continue;
+            foreach (var a in infos.EnumerateArray())
+            {
+                if (Str(a, "family") != "inet6" || Str(a, "scope") != "global" || !Ipv6.TryParseAddress(Str(a, "local"), out var address) || Int(a, "prefixlen") is not { } length) continue;
+                result.Add(new Address6Info(device, address, length));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The unicast routes of <c>ip -j -6 route show table main</c>; a host route's dst has no length.</summary>
+    public static IReadOnlyList<Route6Info> ParseRoutes6(string json)
+    {
+        var result = new List<Route6Info>();
+        foreach (var e in Array(json))
+        {
+            var dst = Str(e, "dst");
+            System.Net.IPNetwork? destination = null;
+            if (dst != "default")
+            {
+                if (dst is not null && !dst.Contains('/', StringComparison.Ordinal)) dst += "/128";
+                if (Ipv6.TryParse(dst, out var d)) destination = d;
+                else continue;
+            }
+            if (Str(e, "type") is { } type && type != "unicast") continue;
+            result.Add(new Route6Info(
+                destination,
+                Ipv6.TryParseAddress(Str(e, "gateway"), out var gw) ? gw : null,
+                Str(e, "dev"),
+                Strings(e, "flags").Contains("onlink"),
+                Str(e, "protocol")));
+        }
+        return result;
+    }
+
+    public static IReadOnlyList<Neighbor6Info> ParseNeighbors6(string json)
+    {
+        var result = new List<Neighbor6Info>();
+        foreach (var e in Array(json))
+        {
+            if (!Ipv6.TryParseAddress(Str(e, "dst"), out var address) || Str(e, "dev") is not { } device) continue;
+            result.Add(new Neighbor6Info(address, device, MacAddress.TryParse(Str(e, "lladdr"), out var mac) ? mac : null, Strings(e, "state").Contains("PERMANENT")));
+        }
+        return result;
+    }
+
+    /// <summary>The fdb entries of <c>bridge -j fdb show</c> that send to an IPv6 address (self entries of a VXLAN device over IPv6).</summary>
+    public static IReadOnlyList<Fdb6Info> ParseFdb6(string json)
+    {
+        var result = new List<Fdb6Info>();
+        foreach (var e in Array(json))
+        {
+            if (!MacAddress.TryParse(Str(e, "mac"), out var mac) || (Str(e, "ifname") ?? Str(e, "dev")) is not { } device
+                || !Ipv6.TryParseAddress(Str(e, "dst"), out var dst) || !Strings(e, "flags").Contains("self")) continue;
+            result.Add(new Fdb6Info(mac, device, dst, Str(e, "state") == "permanent"));
         }
         return result;
     }

@@ -78,12 +78,17 @@ internal sealed class LabCluster : IAsyncDisposable
 
     public string Address(string host) => _underlayStem + "." + (10 + int.Parse(host[1..], CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>The IPv6 underlay stem (<c>fd00:198:18:150::</c>): when set, every host gets <c>address6</c> STEM + (10 + n), which lab up puts on its eth0.</summary>
+    public string? Underlay6 { get; set; }
+
+    public string? Address6(string host) => Underlay6 is null ? null : Underlay6 + (10 + int.Parse(host[1..], CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
+
     public void WriteSpec()
     {
         var hosts = string.Concat(HostNames.Select(h => $"""
               - name: {h}
                 address: {Address(h)}
-            {(Ovs ? "" : "    interface: eth0\n")}    connection: netns://{Netns(h)}
+            {(Underlay6 is null ? "" : $"    address6: \"{Address6(h)}\"\n")}{(Ovs ? "" : "    interface: eth0\n")}    connection: netns://{Netns(h)}
 
             """));
         File.WriteAllText(SpecPath, $"""
@@ -135,6 +140,19 @@ internal sealed class LabCluster : IAsyncDisposable
         Sh.Must("ip", "-n", container, "route", "add", "default", "via", $"{stem}.1");
         return address;
     }
+
+    /// <summary>Gives the host's container the address <c>::a</c> of <paramref name="subnet6"/> and its default IPv6 route via <c>::1</c> (the bridge); returns the address.</summary>
+    public string AddContainer6(string host, string subnet6)
+    {
+        var network = subnet6.Split('/')[0];
+        var address = network + "a";
+        Sh.Must("ip", "-n", ContainerNs(host), "addr", "add", $"{address}/{subnet6.Split('/')[1]}", "dev", "eth0", "nodad");
+        Sh.Must("ip", "-n", ContainerNs(host), "-6", "route", "replace", "default", "via", network + "1");
+        return address;
+    }
+
+    public bool Ping6(string fromHost, string address) =>
+        Sh.Run("ip", "netns", "exec", ContainerNs(fromHost), "ping", "-6", "-c", "1", "-W", "2", address).ExitCode == 0;
 
     /// <summary>Removes the container namespaces (their veths leave the hosts' bridges with them).</summary>
     public void RemoveContainers()

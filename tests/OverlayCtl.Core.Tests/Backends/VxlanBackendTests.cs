@@ -56,7 +56,7 @@ public sealed class VxlanBackendTests
         };
         Assert.Equal(["flannel.1"], VxlanBackend.StaleDevices(spec, host, marked: true).Select(l => l.Name));
         Assert.Equal(["flannel.1", "flannel.7"], VxlanBackend.StaleDevices(spec, host, marked: false).Select(l => l.Name));
-        Assert.Equal(["flannel.2", "flannel.1"], spec.Network.Backend.OwnedDevices(spec, host));
+        Assert.Equal(["flannel.2", "flannel-v6.2", "flannel.1"], spec.Network.Backend.OwnedDevices(spec, host));
     }
 
     [Fact]

@@ -62,6 +62,11 @@ public sealed class HostGwBackend : IBackend
         var routes = c.Peers.OrderBy(p => p.Lease.Subnet)
             .Select(p => new DesiredRoute(p.Lease.Subnet, p.Lease.PublicIp, c.Underlay.Interface, Onlink: false))
             .ToList();
-        return new BackendState([], routes);
+        // Dual-stack: each peer's IPv6 subnet via its IPv6 underlay address (the lease's PublicIPv6), on the same link.
+        var routes6 = c.Spec.Network.Ipv6 is null || c.Lease.Subnet6 is null ? [] : c.Peers
+            .Where(p => p.Lease.Subnet6 is not null && p.Lease.PublicIpv6 is not null).OrderBy(p => p.Lease.Subnet)
+            .Select(p => new DesiredRoute6(p.Lease.Subnet6!.Value, p.Lease.PublicIpv6!, c.Underlay.Interface, Onlink: false))
+            .ToList();
+        return new BackendState([], routes) { Routes6 = routes6 };
     }
 }

@@ -91,12 +91,19 @@ public sealed class VxlanBackend : IBackend
     }
 
     public IEnumerable<string> OwnedDevices(ClusterSpec spec, ObservedHost observed) =>
-        [DeviceName(spec), .. StaleDevices(spec, observed, marked: true).Select(l => l.Name)];
+        [DeviceName(spec), Device6Name(spec), .. StaleDevices(spec, observed, marked: true).Select(l => l.Name)];
+
+    /// <summary>flannel's IPv6 VXLAN device, <c>flannel-v6.VNI</c>: a second device over the IPv6 underlay, same VNI and port.</summary>
+    public static string Device6Name(ClusterSpec spec) => "flannel-v6." + SettingsOf(spec).Vni.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Bytes of VXLAN over IPv6 per packet: 40 (IPv6) + 8 (UDP) + 8 (VXLAN) + 14 (inner Ethernet).</summary>
+    public const int Overhead6 = 70;
 
     public IEnumerable<Operation> Remove(ClusterSpec spec, HostSpec host, ObservedHost observed)
     {
         var device = DeviceName(spec);
         if (observed.FindLink(device) is { Kind: "vxlan" }) yield return Ip(ChangeKind.Remove, ResourceAddress.Link(device), "link", "del", device);
+        if (observed.FindLink(Device6Name(spec)) is { Kind: "vxlan" }) yield return Ip(ChangeKind.Remove, ResourceAddress.Link(Device6Name(spec)), "link", "del", Device6Name(spec));
         foreach (var stale in StaleDevices(spec, observed, marked: true)) yield return Ip(ChangeKind.Remove, ResourceAddress.Link(stale.Name), "link", "del", stale.Name);
     }
 
@@ -186,7 +193,93 @@ public sealed class VxlanBackend : IBackend
             .Select(n => Ip(ChangeKind.Remove, ResourceAddress.Neighbour(n.Address), "neigh", "del", n.Address.ToString(), "dev", device));
         var staleFdb = observedFdb.Where(f => !wantedMacs.Contains(f.Mac) && f.Destination is not null)
             .Select(f => Bridge(ChangeKind.Remove, ResourceAddress.Fdb(f.Mac), "fdb", "del", f.Mac.Text, "dev", device, "self", "dst", f.Destination!.Value.ToString()));
-        return new BackendState([.. ops, .. staleNeighbors, .. neighbors, .. staleFdb, .. fdb], routes, vanishing.Count > 0 ? vanishing : null);
+        var (ops6, routes6) = Converge6(c, vx, vanishing);
+        return new BackendState([.. ops, .. staleNeighbors, .. neighbors, .. staleFdb, .. fdb, .. ops6], routes, vanishing.Count > 0 ? vanishing : null) { Routes6 = routes6 };
+    }
+
+    /// <summary>
+    /// The IPv6 half, as flannel's vxlan does it: <c>flannel-v6.VNI</c> over the host's address6 with the lease's IPv6 MAC,
+    /// MTU underlay − 70, the IPv6 subnet's own address as a /128, and per dual-stack peer a permanent neighbour, an fdb
+    /// entry to its PublicIPv6 and an onlink route. On an IPv4-only network a device left from dual-stack is removed
+    /// (its routes go with it). directRouting applies to IPv4 peers only.
+    /// </summary>
+    private static (List<Operation> Ops, List<DesiredRoute6> Routes) Converge6(BackendContext c, VxlanSettings vx, HashSet<string> vanishing)
+    {
+        var ops = new List<Operation>();
+        var routes = new List<DesiredRoute6>();
+        var device = Device6Name(c.Spec);
+        var link = c.Observed.FindLink(device);
+        if (c.Spec.Network.Ipv6 is not { } network6 || c.Lease.Subnet6 is not { } subnet6 || c.Host.Address6 is not { } local)
+        {
+            if (link is { Kind: "vxlan" })
+            {
+                ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Link(device), "link", "del", device));
+                vanishing.Add(device);
+            }
+            return (ops, routes);
+        }
+        var v6 = c.Observed.Ipv6 ?? Ipv6State.Empty;
+        var mac = c.Lease.VtepMac6 ?? MacAddress.ForVtep6(network6.Cidr, local);
+        var mtuValue = c.Spec.Network.Mtu ?? c.Underlay.Mtu - Overhead6;
+        var mtu = mtuValue.ToString(CultureInfo.InvariantCulture);
+        var compatible = link is { Kind: "vxlan", Vxlan: { } v }
+            && v.Id == vx.Vni && local.Equals(v.Local6) && v.Device == c.Underlay.Interface
+            && v.Port == vx.Port && !v.Learning && link.Mac == mac;
+        var fresh = link is null || !compatible;
+        if (fresh)
+        {
+            var add = new IpStep(["link", "add", device, "address", mac.Text, "mtu", mtu, "type", "vxlan",
+                "id", vx.Vni.ToString(CultureInfo.InvariantCulture), "dev", c.Underlay.Interface,
+                "local", local.ToString(), "dstport", vx.Port.ToString(CultureInfo.InvariantCulture), "nolearning"]);
+            ops.Add(link is null
+                ? new Operation(ChangeKind.Add, ResourceAddress.Link(device), add)
+                : Replace(ResourceAddress.Link(device), new IpStep(["link", "del", device]), add).Shows(link.Vxlan?.Local6?.ToString() ?? "(incompatible)", $"local {local}, id {vx.Vni}, address {mac}"));
+            vanishing.Add(device);
+        }
+        else if (link!.Mtu != mtuValue)
+        {
+            ops.Add(Ip(ChangeKind.Change, ResourceAddress.Link(device, "mtu"), "link", "set", "dev", device, "mtu", mtu).Shows(link.Mtu.ToString(CultureInfo.InvariantCulture), mtu));
+        }
+        var alias = Ip(fresh ? ChangeKind.Add : ChangeKind.Change, ResourceAddress.Link(device, "alias"), "link", "set", "dev", device, "alias", Planner.Comment);
+        if (fresh) ops.Add(alias);
+        else if (link!.Alias != Planner.Comment) ops.Add(alias.Shows(link.Alias ?? "(none)", Planner.Comment));
+
+        // flannel gives the device the IPv6 subnet's own address as a /128; nodad: no duplicate detection delay.
+        var vtep = subnet6.BaseAddress;
+        var present = fresh ? [] : v6.AddressesOf(device).ToList();
+        foreach (var stale in present.Where(a => !(a.Address.Equals(vtep) && a.PrefixLength == 128)))
+            ops.Add(Ip(ChangeKind.Remove, ResourceAddress.Address6(stale.Address, stale.PrefixLength, device), "addr", "del", stale.ToString(), "dev", device));
+        if (!present.Any(a => a.Address.Equals(vtep) && a.PrefixLength == 128))
+            ops.Add(Ip(ChangeKind.Add, ResourceAddress.Address6(vtep, 128, device), "addr", "add", $"{vtep}/128", "dev", device, "nodad"));
+        if (fresh) ops.Add(Ip(ChangeKind.Add, ResourceAddress.Link(device, "up"), "link", "set", device, "up"));
+        else if (!link!.Up) ops.Add(Ip(ChangeKind.Change, ResourceAddress.Link(device, "up"), "link", "set", device, "up").Shows("down", "up"));
+
+        var neighbors = fresh ? [] : v6.Neighbors.Where(n => n.Device == device).ToList();
+        var fdb = fresh ? [] : v6.Fdb.Where(f => f.Device == device).ToList();
+        var wantedNeighbors = new HashSet<System.Net.IPAddress>();
+        var wantedMacs = new HashSet<MacAddress>();
+        var neighborOps = new List<Operation>();
+        var fdbOps = new List<Operation>();
+        foreach (var peer in c.Peers.Where(p => p.Lease.Subnet6 is not null).OrderBy(p => p.Lease.Subnet))
+        {
+            var lease = peer.Lease;
+            if (lease.VtepMac6 is not { } peerMac || lease.PublicIpv6 is not { } peerAddress) continue;
+            var peerVtep = lease.Subnet6!.Value.BaseAddress;
+            wantedNeighbors.Add(peerVtep);
+            wantedMacs.Add(peerMac);
+            if (!neighbors.Any(n => n.Address.Equals(peerVtep) && n.LinkAddress == peerMac && n.Permanent))
+                neighborOps.Add(Ip(ChangeKind.Add, ResourceAddress.Neighbour6(peerVtep), "neigh", "replace", peerVtep.ToString(), "dev", device, "lladdr", peerMac.Text, "nud", "permanent"));
+            if (!fdb.Any(f => f.Mac == peerMac && f.Destination.Equals(peerAddress) && f.Permanent))
+                fdbOps.Add(Bridge(ChangeKind.Add, ResourceAddress.Fdb(peerMac), "fdb", "replace", peerMac.Text, "dev", device, "self", "dst", peerAddress.ToString(), "permanent"));
+            routes.Add(new DesiredRoute6(lease.Subnet6!.Value, peerVtep, device, Onlink: true));
+        }
+        ops.AddRange(neighbors.Where(n => !wantedNeighbors.Contains(n.Address))
+            .Select(n => Ip(ChangeKind.Remove, ResourceAddress.Neighbour6(n.Address), "neigh", "del", n.Address.ToString(), "dev", device)));
+        ops.AddRange(neighborOps);
+        ops.AddRange(fdb.Where(f => !wantedMacs.Contains(f.Mac))
+            .Select(f => Bridge(ChangeKind.Remove, ResourceAddress.Fdb(f.Mac), "fdb", "del", f.Mac.Text, "dev", device, "self", "dst", f.Destination.ToString())));
+        ops.AddRange(fdbOps);
+        return (ops, routes);
     }
 
     /// <summary>What makes a live VXLAN device unusable as it is, before and after (<c>id 1, dstport 8472</c> → <c>id 2, dstport 8472</c>).</summary>

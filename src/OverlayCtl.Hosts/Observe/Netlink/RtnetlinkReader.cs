@@ -53,6 +53,7 @@ public sealed class RtnetlinkReader : IDisposable
     private const int IFLA_VXLAN_LOCAL = 4;
     private const int IFLA_VXLAN_LEARNING = 7;
     private const int IFLA_VXLAN_PORT = 15;
+    private const int IFLA_VXLAN_LOCAL6 = 17;
     private const int IFA_ADDRESS = 1;
     private const int IFA_LOCAL = 2;
     private const int RTA_DST = 1;
@@ -121,7 +122,7 @@ public sealed class RtnetlinkReader : IDisposable
     /// <summary>One dumped link before the indexes it refers to (master, VXLAN underlay) are named.</summary>
     private sealed record RawLink(int Index, string Name, string? Kind, int Mtu, MacAddress? Mac, bool Up, int? Master, string? Alias, RawVxlan? Vxlan);
 
-    private sealed record RawVxlan(int Id, Ipv4Address? Local, int Link, int Port, bool Learning);
+    private sealed record RawVxlan(int Id, Ipv4Address? Local, int Link, int Port, bool Learning, System.Net.IPAddress? Local6);
 
     private LinkTable DumpLinks()
     {
@@ -152,7 +153,7 @@ public sealed class RtnetlinkReader : IDisposable
             l.Up,
             l.Master is { } master ? table.NameOf(master) : null,
             l.Alias,
-            l.Vxlan is { } v ? new VxlanInfo(v.Id, v.Local, v.Link != 0 ? table.NameOf(v.Link) : null, v.Port, v.Learning) : null)).ToList();
+            l.Vxlan is { } v ? new VxlanInfo(v.Id, v.Local, v.Link != 0 ? table.NameOf(v.Link) : null, v.Port, v.Learning) { Local6 = v.Local6 } : null)).ToList();
         return table with { Links = links };
     }
 
@@ -176,14 +177,16 @@ public sealed class RtnetlinkReader : IDisposable
                 // ip prints an info_data object for a kind it knows even when the kernel sent no data.
                 if (kind == "vxlan")
                 {
-                    Span<int> dataSlots = stackalloc int[2 * (IFLA_VXLAN_PORT + 1)];
+                    Span<int> dataSlots = stackalloc int[2 * (IFLA_VXLAN_LOCAL6 + 1)];
                     var data = new Attributes(info.TryGet(IFLA_INFO_DATA, out var d) ? d : default, dataSlots);
                     vxlan = new RawVxlan(
                         data.TryGet(IFLA_VXLAN_ID, out var id) && id.Length >= 4 ? (int)MemoryMarshal.Read<uint>(id) : 0,
                         data.TryGet(IFLA_VXLAN_LOCAL, out var local) && local.Length == 4 && Address(local) is { Value: not 0 } a ? a : null,
                         data.TryGet(IFLA_VXLAN_LINK, out var underlay) && underlay.Length >= 4 ? MemoryMarshal.Read<int>(underlay) : 0,
                         data.TryGet(IFLA_VXLAN_PORT, out var port) && port.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(port) : 0,
-                        data.TryGet(IFLA_VXLAN_LEARNING, out var learning) && learning.Length >= 1 && learning[0] != 0);
+                        data.TryGet(IFLA_VXLAN_LEARNING, out var learning) && learning.Length >= 1 && learning[0] != 0,
+                        // A VXLAN device over an IPv6 underlay (flannel-v6.VNI) has its local address here instead.
+                        data.TryGet(IFLA_VXLAN_LOCAL6, out var local6) && local6.Length == 16 ? new System.Net.IPAddress(local6) : null);
                 }
             }
         }

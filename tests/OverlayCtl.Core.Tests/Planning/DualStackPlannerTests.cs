@@ -1,0 +1,133 @@
+using System.Net;
+using OverlayCtl.Core.Backends;
+using OverlayCtl.Core.Backends.Vxlan;
+using OverlayCtl.Core.Diagnostics;
+using OverlayCtl.Core.Leases;
+using OverlayCtl.Core.Net;
+using OverlayCtl.Core.Planning;
+using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.State;
+using OverlayCtl.Core.Tests.Support;
+
+namespace OverlayCtl.Core.Tests.Planning;
+
+/// <summary>The IPv6 half of a host's plan: flannel-v6 over the IPv6 underlay, host-gw's IPv6 routes, and what a switch back removes.</summary>
+public sealed class DualStackPlannerTests
+{
+    private static ClusterSpec Spec(string backend = "vxlan", bool dual = true) => SpecLoader.Parse($"""
+        apiVersion: overlayctl/v1
+        kind: Cluster
+        name: lab
+        network:
+          cidr: 10.244.0.0/16
+          backend: {backend}
+        {(dual ? "  ipv6: { cidr: \"fd00:10:244::/48\" }" : "")}
+        docker:
+          daemonConfig: null
+          subnetEnv: null
+        hosts:
+          - name: node1
+            address: 192.0.2.11
+            address6: "fd00:198:18:150::11"
+          - name: node2
+            address: 192.0.2.12
+            address6: "fd00:198:18:150::12"
+        """, "lab.yaml");
+
+    private static Lease LeaseOf(ClusterSpec spec, int n)
+    {
+        var request = BackendRegistry.RequestFor(spec, spec.Hosts[n - 1]);
+        return new Lease(Ipv4Cidr.Parse($"10.244.{n}.0/24"), request.PublicIp, request.BackendType, request.Vni, request.VtepMac,
+            Subnet6: spec.Network.Ipv6 is null ? null : Ipv6.Parse($"fd00:10:244:{n}::/64"), PublicIpv6: request.PublicIpv6, VtepMac6: request.VtepMac6);
+    }
+
+    private static PlanInput Input(ClusterSpec spec, ObservedHost observed) =>
+        new(spec, spec.Hosts[0], LeaseOf(spec, 1), [new Peer(LeaseOf(spec, 2), "node2")], observed);
+
+    private static ObservedHost Fresh() => Lab.Fresh() with
+    {
+        Ipv6 = Ipv6State.Empty with { Addresses = [new Address6Info("eth0", IPAddress.Parse("fd00:198:18:150::11"), 64)] },
+    };
+
+    [Fact]
+    public void AFreshDualStackVxlanHostGetsBothDevicesBothRoutesAndBothRuleSets()
+    {
+        var plan = Planner.PlanApply(Input(Spec(), Fresh()));
+        Golden.Match("OverlayCtl.Core.Tests", "dual-stack-fresh.txt", PlanRenderer.Render(new Plan([plan])));
+        var steps = plan.Operations.SelectMany(o => o.Steps).Select(s => s.Render()).ToList();
+        var mac6 = LeaseOf(Spec(), 1).VtepMac6!.Value.Text;
+        Assert.Contains($"ip link add flannel-v6.1 address {mac6} mtu 1430 type vxlan id 1 dev eth0 local fd00:198:18:150::11 dstport 8472 nolearning", steps);
+        Assert.Contains("ip route replace fd00:10:244:2::/64 via fd00:10:244:2:: dev flannel-v6.1 onlink proto 211", steps);
+        Assert.Contains("ip addr add fd00:10:244:1::1/64 dev docker0 nodad", steps);
+        Assert.Contains("sysctl -w net.ipv6.conf.all.forwarding=1", steps);
+        Assert.Contains(steps, s => s.StartsWith("ip6tables-restore --noflush: *nat :OVERLAYCTL-POSTRTG", StringComparison.Ordinal) && s.Contains("! -d ff00::/8", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void HostGwRoutesEachPeersIPv6SubnetViaItsAddress6()
+    {
+        var plan = Planner.PlanApply(Input(Spec("host-gw"), Fresh()));
+        var steps = plan.Operations.SelectMany(o => o.Steps).Select(s => s.Render()).ToList();
+        Assert.Contains("ip route replace fd00:10:244:2::/64 via fd00:198:18:150::12 dev eth0 proto 211", steps);
+        Assert.DoesNotContain(steps, s => s.Contains("flannel-v6", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void DoctorJudgesTheIPv6HalfUnderTheSameCheckNames()
+    {
+        var spec = Spec();
+        var device = VxlanBackend.Device6Name(spec);
+        var observed = Fresh() with
+        {
+            Links = [.. Lab.Fresh().Links,
+                new LinkInfo(3, "docker0", "bridge", 1500, null, true, null, "overlayctl", null),
+                new LinkInfo(4, device, "vxlan", 1450, LeaseOf(spec, 1).VtepMac6, true, null, "overlayctl", null)],
+            Ipv6 = Ipv6State.Empty with
+            {
+                Forwarding = false,
+                Ip6tables = new IptablesState(new Dictionary<string, IptablesTable> { ["filter"] = new(new Dictionary<string, string?> { ["FORWARD"] = "DROP" }, []) }),
+            },
+        };
+        var findings = Doctor.CheckHost(Input(spec, observed), HostFacts.None).Select(f => $"{f.Check}: {f.Problem}").ToList();
+        Assert.Contains("ip-forward: net.ipv6.conf.all.forwarding is 0: the host does not route IPv6 between the overlay and its containers", findings);
+        Assert.Contains(findings, f => f.StartsWith("forward-policy: ip6tables FORWARD policy is DROP", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.StartsWith($"mtu: {device} MTU 1450 exceeds eth0 MTU 1500 - 70", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.StartsWith("docker-bridge: the docker bridge docker0 does not hold fd00:10:244:1::1/64", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AnIPv4OnlySpecTakesAwayWhatDualStackLeftAndLeavesForeignIPv6Alone()
+    {
+        var spec = Spec(dual: false);
+        var v6 = Spec();
+        var device = VxlanBackend.Device6Name(v6);
+        var observed = Fresh() with
+        {
+            Links = [.. Lab.Fresh().Links,
+                new LinkInfo(3, "docker0", "bridge", 1500, null, true, null, "overlayctl", null),
+                new LinkInfo(4, device, "vxlan", 1430, LeaseOf(v6, 1).VtepMac6, true, null, "overlayctl", new VxlanInfo(1, null, "eth0", 8472, false) { Local6 = IPAddress.Parse("fd00:198:18:150::11") })],
+            Ipv6 = new Ipv6State(
+                [new Address6Info("eth0", IPAddress.Parse("fd00:198:18:150::11"), 64), new Address6Info("docker0", IPAddress.Parse("fd00:10:244:1::1"), 64)],
+                [new Route6Info(Ipv6.Parse("fd00:10:244:2::/64"), IPAddress.Parse("fd00:10:244:2::"), device, true, Ops.RouteProtocol),
+                 new Route6Info(Ipv6.Parse("fd00:10:244:3::/64"), IPAddress.Parse("fd00:198:18:150::13"), "eth0", false, Ops.RouteProtocol),
+                 new Route6Info(Ipv6.Parse("2001:db8::/32"), IPAddress.Parse("fd00:198:18:150::1"), "eth0", false, "static")],
+                [], [],
+                new IptablesState(new Dictionary<string, IptablesTable>
+                {
+                    ["filter"] = new(new Dictionary<string, string?> { ["FORWARD"] = "ACCEPT", [IptablesRules.ForwardChain] = null },
+                        [IptablesRules.Jump("FORWARD", IptablesRules.ForwardChain), .. IptablesRules.ForwardRules6(v6.Network.Ipv6!.Cidr)]),
+                }),
+                true),
+        };
+        var plan = Planner.PlanApply(new PlanInput(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), [], observed));
+        var removed = plan.Operations.Where(o => o.Kind == ChangeKind.Remove).Select(o => o.Address.ToString()).ToList();
+        Assert.Contains($"link {device}", removed);
+        Assert.Contains("address fd00:10:244:1::1/64 on docker0", removed);
+        Assert.Contains("route fd00:10:244:3::/64", removed);
+        Assert.Contains("iptables filter OVERLAYCTL-FWD ipv6", removed);
+        // The route via the removed device goes with it; an operator's IPv6 route stays.
+        Assert.DoesNotContain("route fd00:10:244:2::/64", removed);
+        Assert.DoesNotContain("route 2001:db8::/32", removed);
+        Assert.DoesNotContain(plan.Operations, o => o.Address.Kind == ResourceKind.Sysctl && o.Address.Name.Contains("ipv6", StringComparison.Ordinal));
+    }
+}
