@@ -150,6 +150,13 @@ public sealed class ClusterRunner(ClusterSpec spec, Func<HostSpec, IHostRunner> 
                 progress?.HostDone(host.Name, Interrupted);
                 return interrupted(host, InterruptedBeforeStart);
             }
+            // A slot freed by a host that Ctrl-C just ended can reach a waiting host before the interrupt does: it must not start.
+            if (interrupted is not null && cancellationToken.IsCancellationRequested)
+            {
+                gate.Release();
+                progress?.HostDone(host.Name, Interrupted);
+                return interrupted(host, InterruptedBeforeStart);
+            }
             progress?.HostStarted(host.Name);
             var result = "failed";
             try

@@ -52,7 +52,7 @@ public sealed class CommandBatchTests
     }
 
     [Fact]
-    public async Task APrefetchedHostAnswersEachReadOnceFromTheBatchAndRunsEverythingElse()
+    public async Task APrefetchedHostAnswersEveryReadFromTheBatchAndRunsEverythingElse()
     {
         var recording = new RecordingHostRunner("h") { Answer = c => _local.RunAsync(c, default).GetAwaiter().GetResult() };
         var host = await PrefetchedHost.ReadAsync(recording, [CommandSpec.Of("echo", "one"), CommandSpec.Of("echo", "two")], default);
@@ -61,9 +61,12 @@ public sealed class CommandBatchTests
         Assert.Equal("two\n", (await host.RunAsync(CommandSpec.Of("echo", "two"), default)).StandardOutput);
         Assert.Equal("one\n", (await host.RunAsync(CommandSpec.Of("echo", "one"), default)).StandardOutput);
         Assert.Single(recording.Ran);
-        // Asked again, or not prefetched: run on the host.
+        // Asked again (two readers of one table in one observation): the same answer, no round trip.
         Assert.Equal("one\n", (await host.RunAsync(CommandSpec.Of("echo", "one"), default)).StandardOutput);
+        Assert.Single(recording.Ran);
+        // Not prefetched, or with input: run on the host.
         Assert.Equal("three\n", (await host.RunAsync(CommandSpec.Of("echo", "three"), default)).StandardOutput);
+        Assert.Equal("one\n", (await host.RunAsync(CommandSpec.Of("cat") with { StandardInput = "one\n" }, default)).StandardOutput);
         Assert.Equal(3, recording.Ran.Count);
     }
 }
