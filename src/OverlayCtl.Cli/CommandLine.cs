@@ -22,7 +22,8 @@ internal static class CommandLine
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Terminal? terminal = null)
     {
         var root = Build(stdout, stderr, terminal);
-        var parse = root.Parse(args);
+        // No response files: "@FILE" is --limit's (a file of host patterns, as ansible's retry files), never arguments to splice in.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         try
         {
             // Failures inside a command are mapped by Action; this catches the rest (a parser, help)

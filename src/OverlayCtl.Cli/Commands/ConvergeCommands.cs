@@ -78,6 +78,7 @@ internal static class ConvergeCommands
                 if (declined) return Declined(context);
             }
             Print(context, outcomes);
+            Limits.WriteRetry(context, cluster, Failed(outcomes));
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
         }));
         return command;
@@ -96,10 +97,11 @@ internal static class ConvergeCommands
         {
             var declined = false;
             var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "destroy", context.Parse.GetValue(autoApprove), destroys: true, () => declined = true);
-            var (_, targets, _, engine) = options.Open(context);
+            var (cluster, targets, _, engine) = options.Open(context);
             var outcomes = await engine.DestroyAsync(targets, context.Parse.GetValue(release), context.Parse.GetValue(dryRun), ct, context.Parse.GetValue(force), approve).ConfigureAwait(false);
             if (declined) return Declined(context);
             Print(context, outcomes);
+            Limits.WriteRetry(context, cluster, Failed(outcomes));
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
         }));
         return command;
@@ -120,10 +122,13 @@ internal static class ConvergeCommands
                 throw new UsageException($"backend {backend.Name} has no keys to rotate (wireguard has)");
             var outcomes = await engine.RotateKeysAsync(targets, context.Parse.GetValue(dryRun), ct).ConfigureAwait(false);
             Print(context, outcomes);
+            Limits.WriteRetry(context, cluster, Failed(outcomes));
             return outcomes.Any(o => o.Result == HostResult.Failed) ? ExitCodes.HostFailed : ExitCodes.Ok;
         }));
         return command;
     }
+
+    private static IReadOnlyList<string> Failed(IReadOnlyList<HostOutcome> outcomes) => [.. outcomes.Where(o => o.Result == HostResult.Failed).Select(o => o.Host)];
 
     /// <summary>The answer was not "yes": nothing on any host changed.</summary>
     private static int Declined(CliContext context)
