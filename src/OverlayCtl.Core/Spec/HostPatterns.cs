@@ -31,7 +31,7 @@ public static class HostPatterns
         var unmatched = parsed.Where(p => !hosts.Any(h => Matches(p.Glob, h))).Select(p => p.Text).Distinct(StringComparer.Ordinal).ToList();
         if (unmatched.Count > 0)
             throw new InputException($"{flag}: {string.Join(", ", unmatched.Select(p => $"'{p}'"))} {(unmatched.Count == 1 ? "matches" : "match")} no host in {source} "
-                + $"(fix: name hosts of the spec ({string.Join(", ", hosts)}), or patterns such as node[1-3], web-*, !node2)");
+                + $"(known: {string.Join(", ", hosts)}) (fix: name spec hosts, or patterns matching them such as node[1-3], web-*, !node2)");
         var selected = hosts.Where(h => (plain.Count == 0 || plain.Any(p => Matches(p, h)))
             && within.All(p => Matches(p, h)) && !without.Any(p => Matches(p, h))).ToList();
         if (selected.Count == 0)
