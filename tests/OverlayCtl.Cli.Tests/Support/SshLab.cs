@@ -88,8 +88,10 @@ internal sealed class SshLab : IAsyncDisposable
                 """);
             Sh.Must("ip", "netns", "exec", _lab.Netns(host), "/usr/sbin/sshd", "-f", config, "-E", LogOf(host));
             var pidFile = Path.Combine(Dir, $"sshd-{host}.pid");
-            for (var i = 0; i < 50 && !File.Exists(pidFile); i++) Thread.Sleep(100);
-            _sshd[host] = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
+            // sshd creates its pid file before it writes the pid: wait for the number, not the file.
+            var pid = 0;
+            for (var i = 0; i < 100 && !(File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture, out pid)); i++) Thread.Sleep(100);
+            _sshd[host] = pid > 0 ? pid : throw new InvalidOperationException($"sshd of {host} wrote no pid to {pidFile}: {File.ReadAllText(LogOf(host))}");
         }
         WriteSpec("root");
     }
