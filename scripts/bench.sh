@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks, run on their own (never part of scripts/test.sh): overlayctl beside a peer, in the same
 # run, on this machine. Writes raw results to artifacts/bench/ and prints the tables that go into
-# docs/benchmarks.md. Needs root (namespaces). Usage: scripts/bench.sh [agents|wireguard] [--quick]
+# docs/benchmarks.md. Needs root (namespaces). Usage: scripts/bench.sh [agents|wireguard|ssh] [--quick]
 # BENCH_SECTIONS="3 6" runs only those sections; `agents` is section 7 alone (scripts/bench-agents.sh,
 # which takes BENCH_AGENT_SIZES="10 50 100" and the other knobs at its top), `wireguard` section 8 alone
-# (scripts/bench-wireguard.sh).
+# (scripts/bench-wireguard.sh), `ssh` section 9 alone (scripts/bench-ssh.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
@@ -13,8 +13,9 @@ for arg in "$@"; do
   case $arg in
     agents) export BENCH_SECTIONS=7 ;;
     wireguard) export BENCH_SECTIONS=8 ;;
+    ssh) export BENCH_SECTIONS=9 ;;
     --quick) quick=--quick ;;
-    *) echo "bench.sh: unknown argument $arg (usage: scripts/bench.sh [agents|wireguard] [--quick])" >&2; exit 2 ;;
+    *) echo "bench.sh: unknown argument $arg (usage: scripts/bench.sh [agents|wireguard|ssh] [--quick])" >&2; exit 2 ;;
   esac
 done
 scripts/deps.sh
@@ -37,7 +38,7 @@ trap cleanup EXIT
 
 # The lab underlay: in 198.18.0.0/15, which this machine holds no address in (lab up refuses one it does).
 stem=198.18.230
-want() { [[ " ${BENCH_SECTIONS:-1 2 3 4 5 6 7 8} " == *" $1 "* ]]; }
+want() { [[ " ${BENCH_SECTIONS:-1 2 3 4 5 6 7 8 9} " == *" $1 "* ]]; }
 if want 1 || want 2 || want 5; then dotnet build bench/OverlayCtl.Bench -c Release -nologo -v q; fi
 benchexe=bench/OverlayCtl.Bench/bin/Release/net10.0/OverlayCtl.Bench
 
@@ -241,4 +242,9 @@ if want 8; then
 # WireGuard's cost, container to container: overlayctl's wireguard against the same path built by hand
 # (wireguard-go both), and against overlayctl's vxlan, on the same two hosts (its own script and etcd).
 scripts/bench-wireguard.sh "$ovl" "$out" $quick
+fi
+
+if want 9; then
+# ssh against netns on the same hosts, each running a real sshd: time and connections per host (its own script).
+scripts/bench-ssh.sh "$ovl" "$out" $quick
 fi

@@ -23,7 +23,8 @@ internal static class CommandLine
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Terminal? terminal = null)
     {
         var root = Build(stdout, stderr, terminal);
-        var parse = root.Parse(args);
+        // No response files: "@FILE" is --limit's (a file of host patterns, as ansible's retry files), never arguments to splice in.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         // A bare "overlayctl" still gets the parser's help; anything mistyped gets one line (UsageErrors).
         if (args.Length > 0 && parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)
             return UsageErrors.Report(parse, stderr);

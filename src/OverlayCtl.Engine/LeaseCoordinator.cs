@@ -99,14 +99,14 @@ public sealed class LeaseCoordinator(ClusterSpec spec, ILeaseStore store, ILogge
         all.Where(l => l.PublicIp != except && l.Subnet6 is not null).Select(l => l.Subnet6!.Value)
             .Concat(snapshot.Unreadable.Where(u => u.Subnet6 is not null).Select(u => u.Subnet6!.Value)).ToList();
 
-    /// <summary>The spec hosts named by a comma-separated limit, in spec order; an unknown name is bad input.</summary>
+    /// <summary>
+    /// The spec hosts a limit selects (<see cref="HostPatterns"/>: names, globs, <c>!</c> and <c>&amp;</c>, comma-separated),
+    /// in spec order; a pattern matching no host is bad input naming it. No limit: every host.
+    /// </summary>
     public static IReadOnlyList<HostSpec> Targets(ClusterSpec spec, string? limit)
     {
         if (string.IsNullOrWhiteSpace(limit)) return spec.Hosts;
-        var names = limit.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-        var unknown = names.Where(n => spec.FindHost(n) is null).ToList();
-        if (unknown.Count > 0)
-            throw new InputException($"--limit names hosts not in {spec.SourcePath}: {string.Join(", ", unknown)} (known: {string.Join(", ", spec.Hosts.Select(h => h.Name))})");
+        var names = HostPatterns.Select(spec.Hosts.Select(h => h.Name).ToList(), HostPatterns.Split(limit), spec.SourcePath).ToHashSet(StringComparer.Ordinal);
         return spec.Hosts.Where(h => names.Contains(h.Name)).ToList();
     }
 }

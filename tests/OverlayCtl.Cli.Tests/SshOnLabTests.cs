@@ -39,6 +39,33 @@ public sealed class SshOnLabTests(ITestOutputHelper output)
         Assert.True(lab.Ping("n1", c3));
     }
 
+    [Fact]
+    public async Task ANonRootUserWithSudoConvergesTheHostsAsRootWould()
+    {
+        var port = EtcdCluster.FreeTcpPort();
+        await using var lab = new LabCluster($"http://198.18.172.254:{port}", hosts: 2, underlay: "198.18.172.0/24", namespacePrefix: "fl-");
+        var up = await lab.RunAsync("lab", "up");
+        Assert.True(up.ExitCode == 0, up.ToString());
+        using var etcd = await EtcdCluster.StartOnAsync("198.18.172.254", port);
+        await using var ssh = SshLab.Start(lab);
+        var user = "fl" + lab.Id;
+        ssh.AddSudoUser(user);
+
+        // Without sudo the user cannot change the hosts: the failure is the host's, named.
+        ssh.WriteSpec(user);
+        var refused = await ssh.RunAsync("apply");
+        Assert.True(refused.ExitCode == 4, refused.ToString());
+
+        ssh.WriteSpec(user, "?sudo=true");
+        await RunCountedAsync(ssh, lab, "apply");
+        var netns = await lab.RunAsync("plan", "--detailed-exitcode");
+        Assert.True(netns.ExitCode == 0, netns.ToString());
+        var noop = await RunCountedAsync(ssh, lab, "apply", "-o", "json");
+        Assert.All(noop.Json().GetProperty("hosts").EnumerateArray(), h => Assert.Equal("ok", h.GetProperty("result").GetString()));
+        // The files were written as root, through sudo, keeping root's ownership.
+        Assert.Equal("root", Sh.Must("stat", "-c", "%U", Path.Combine(lab.Dir, "n1", "subnet.env")).Trim());
+    }
+
     /// <summary>Runs overlayctl over ssh and checks the run's connections: at most one handshake per host, every master closed.</summary>
     private async Task<CliResult> RunCountedAsync(SshLab ssh, LabCluster lab, params string[] args)
     {

@@ -70,7 +70,7 @@ internal static class AgentInstallCommands
         Func<ClusterSpec, Planner> planner)
     {
         var spec = context.LoadSpec(options.Spec);
-        var targets = LeaseCoordinator.Targets(spec, context.Parse.GetValue(options.Limit));
+        var targets = LeaseCoordinator.Targets(spec, Limits.Expand(context.Parse.GetValue(options.Limit)));
         if (root is not null && !Path.IsPathFullyQualified(root))
             throw new InputException($"--root {root} is not an absolute path (fix: name a directory by its absolute path)");
         var plan = planner(spec);
@@ -95,6 +95,7 @@ internal static class AgentInstallCommands
 
         var result = new InstallResult(dryRun, [.. done.Select(h => new InstallHostResult(h.Host, h.Planned, h.Steps.Count == 0 && h.Error is null ? "unchanged" : h.Result, h.Error))], plan.Role);
         context.Out.Write(result, AgentInstallJsonContext.Default.InstallResult, Human);
+        Limits.WriteRetry(context, spec, [.. done.Where(h => h.Error is not null).Select(h => h.Host)]);
         return done.Any(h => h.Error is not null) ? ExitCodes.HostFailed : ExitCodes.Ok;
     }
 

@@ -14,7 +14,7 @@ internal sealed class ClusterOptions(bool locks = false)
 {
     public Option<string?> Spec { get; } = CommandSet.SpecOption();
 
-    public Option<string?> Limit { get; } = new("--limit") { Description = "only these hosts (comma-separated spec host names)", HelpName = "HOST,..." };
+    public Option<string?> Limit { get; } = new("--limit") { Description = "only these hosts: comma-separated names or patterns (node[1-3], web-*, !node2, &web-*), or @FILE (one per line, e.g. a retry file)", HelpName = "PATTERN,..." };
 
     public Option<int> Parallel { get; } = new("--parallel") { Description = "hosts driven at once, at least 1", HelpName = "N", DefaultValueFactory = _ => 10 };
 
@@ -28,7 +28,7 @@ internal sealed class ClusterOptions(bool locks = false)
         var parallel = ParallelCount(context);
         var cluster = context.LoadSpec(Spec);
         var store = context.OpenLeaseStore(cluster);
-        return new Opened(cluster, LeaseCoordinator.Targets(cluster, context.Parse.GetValue(Limit)), store, context.Engine(cluster, store, parallel, locks ? context.LockWait(LockTimeout) : TimeSpan.Zero));
+        return new Opened(cluster, LeaseCoordinator.Targets(cluster, Limits.Expand(context.Parse.GetValue(Limit))), store, context.Engine(cluster, store, parallel, locks ? context.LockWait(LockTimeout) : TimeSpan.Zero));
     }
 
     /// <summary>

@@ -79,6 +79,7 @@ internal static class ConvergeCommands
                 if (declined) return Declined(context);
             }
             Print(context, outcomes, planned: context.Parse.GetValue(dryRun));
+            Limits.WriteRetry(context, cluster, Failed(outcomes));
             return ExitCode(outcomes);
         }));
         return command;
@@ -97,10 +98,11 @@ internal static class ConvergeCommands
         {
             var declined = false;
             var approve = context.Parse.GetValue(dryRun) ? null : Confirmation.For(context, "destroy", context.Parse.GetValue(autoApprove), destroys: true, () => declined = true);
-            var (_, targets, _, engine) = options.Open(context);
+            var (cluster, targets, _, engine) = options.Open(context);
             var outcomes = await engine.DestroyAsync(targets, context.Parse.GetValue(release), context.Parse.GetValue(dryRun), ct, context.Parse.GetValue(force), approve).ConfigureAwait(false);
             if (declined) return Declined(context);
             Print(context, outcomes, planned: context.Parse.GetValue(dryRun));
+            Limits.WriteRetry(context, cluster, Failed(outcomes));
             return ExitCode(outcomes);
         }));
         return command;
@@ -121,10 +123,15 @@ internal static class ConvergeCommands
                 throw new UsageException($"backend {backend.Name} has no keys to rotate (wireguard has)");
             var outcomes = await engine.RotateKeysAsync(targets, context.Parse.GetValue(dryRun), ct).ConfigureAwait(false);
             Print(context, outcomes, planned: context.Parse.GetValue(dryRun));
+            Limits.WriteRetry(context, cluster, Failed(outcomes));
             return ExitCode(outcomes);
         }));
         return command;
     }
+
+    /// <summary>The hosts a retry should take: those that failed, and those Ctrl-C ended or kept from starting.</summary>
+    private static IReadOnlyList<string> Failed(IReadOnlyList<HostOutcome> outcomes) =>
+        [.. outcomes.Where(o => o.Result is HostResult.Failed or HostResult.Interrupted).Select(o => o.Host)];
 
     /// <summary>The answer was not "yes": nothing on any host changed.</summary>
     private static int Declined(CliContext context)

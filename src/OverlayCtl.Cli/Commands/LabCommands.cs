@@ -24,7 +24,7 @@ internal static class LabCommands
         foreach (var up in new[] { true, false })
         {
             var spec = CommandSet.SpecOption();
-            var limit = new Option<string?>("--limit") { Description = "only these hosts (comma-separated spec host names)", HelpName = "HOST,..." };
+            var limit = new Option<string?>("--limit") { Description = "only these hosts: comma-separated names or patterns (node[1-3], !node2), or @FILE", HelpName = "PATTERN,..." };
             var resync = new Option<string?>("--resync") { Description = "passed to each agent", HelpName = "DURATION" };
             var command = up
                 ? new Command("up", "start the agent of each host that has none running") { spec, limit, resync }
@@ -32,7 +32,7 @@ internal static class LabCommands
             command.SetAction(commands.Action(async (context, ct) =>
             {
                 var cluster = context.LoadSpec(spec);
-                var hosts = LeaseCoordinator.Targets(cluster, context.Parse.GetValue(limit));
+                var hosts = LeaseCoordinator.Targets(cluster, Limits.Expand(context.Parse.GetValue(limit)));
                 var manager = new LabAgents(context.Processes);
                 var result = up
                     ? await manager.UpAsync(cluster, cluster.SourcePath, hosts, AgentCommand.Self(),

@@ -130,7 +130,13 @@ public abstract record HostConnection
     /// <summary>Commands run through the system ssh client in BatchMode.</summary>
     public sealed record Ssh(string? User, string Host, int Port, string? IdentityFile) : HostConnection
     {
-        public override string ToString() => $"ssh://{(User is null ? "" : User + "@")}{Host}{(Port == 22 ? "" : ":" + Port)}";
+        /// <summary>
+        /// <c>?sudo=true</c>: every command runs as <c>sudo -n -- PROGRAM ARGS</c>, for fleets that allow no root login (the
+        /// user needs NOPASSWD sudo; <c>-n</c> fails at once instead of waiting for a password).
+        /// </summary>
+        public bool Sudo { get; init; }
+
+        public override string ToString() => $"ssh://{(User is null ? "" : User + "@")}{Host}{(Port == 22 ? "" : ":" + Port)}{(Sudo ? "?sudo=true" : "")}";
     }
 
     /// <summary>Commands run with <c>ip netns exec NAME</c>: lab and CI hosts.</summary>

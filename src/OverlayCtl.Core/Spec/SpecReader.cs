@@ -489,6 +489,19 @@ internal sealed class SpecReader(string file)
         if (text.StartsWith("ssh://", StringComparison.Ordinal))
         {
             var rest = text["ssh://".Length..];
+            var sudo = false;
+            var question = rest.IndexOf('?', StringComparison.Ordinal);
+            if (question >= 0)
+            {
+                var query = rest[(question + 1)..];
+                rest = rest[..question];
+                if (query is "sudo=true" or "sudo=false") sudo = query == "sudo=true";
+                else
+                {
+                    Error(node, $"'{text}' has an unknown option '{query}'", "the one option is sudo: ssh://user@host?sudo=true runs every command through sudo -n");
+                    return null;
+                }
+            }
             string? user = null;
             var at = rest.LastIndexOf('@');
             if (at >= 0)
@@ -512,9 +525,15 @@ internal sealed class SpecReader(string file)
                 Error(node, $"'{text}' has an unsafe user or host", "use letters, digits, '.', '_' and '-' (not starting with '-')");
                 return null;
             }
-            return new HostConnection.Ssh(user, rest, port, sshKey);
+            if (Names.NumericShorthand(rest) is { } resolved)
+            {
+                Error(node, $"'{text}' names host '{rest}', a numeric shorthand that ssh resolves to {resolved}",
+                    $"write the address in full, four decimal parts without leading zeros (ssh://{(user is null ? "" : user + "@")}{resolved}), or the host's name");
+                return null;
+            }
+            return new HostConnection.Ssh(user, rest, port, sshKey) { Sudo = sudo };
         }
-        Error(node, $"connection '{text}' is not known", "use local, ssh://user@host[:port] or netns://NAME");
+        Error(node, $"connection '{text}' is not known", "use local, ssh://user@host[:port][?sudo=true] or netns://NAME");
         return null;
     }
 

@@ -51,7 +51,15 @@ public sealed class SshHostRunner : IHostRunner, IRoundTripHost
         args.AddRange(_options);
         args.Add(Destination);
         args.Add("--");
-        args.Add(PosixShell.Quote(argv));
+        args.Add(_target.Sudo ? SudoPrefix + PosixShell.Quote(argv) : PosixShell.Quote(argv));
         return new CommandSpec("ssh", args, stdin);
     }
+
+    /// <summary>
+    /// <c>?sudo=true</c>: the argument list runs as root through <c>sudo -n --</c> (never a password prompt: BatchMode
+    /// could not answer it). sudo clears the environment, so the session's <c>SSH_CLIENT</c>, which the preflight reads
+    /// to keep the operator's own connection out of the overlay, is handed on by <c>env</c>: the one expansion the
+    /// remote shell makes, fixed text naming no value of ours.
+    /// </summary>
+    private const string SudoPrefix = "'sudo' '-n' '--' 'env' \"SSH_CLIENT=$SSH_CLIENT\" ";
 }

@@ -9,7 +9,8 @@ namespace OverlayCtl.Cli.Tests.Support;
 /// listening on the host's underlay address inside its namespace, logging each accepted login), a spec naming the
 /// same hosts by <c>ssh://</c>, and overlayctl run as its own process with an <c>ssh</c> first in PATH that adds this
 /// lab's client settings (no host-key prompt) and counts its invocations. The lab's root reaches the hosts through
-/// the address it holds on the lab bridge (the spec's etcd endpoint). Everything is removed on dispose.
+/// the address it holds on the lab bridge (the spec's etcd endpoint). Everything is removed on dispose. sshd sets
+/// SHLVL=1, so Debian's bash does not source root's ~/.bashrc (on this machine, seconds of pyenv) for every command.
 /// </summary>
 internal sealed class SshLab : IAsyncDisposable
 {
@@ -81,13 +82,16 @@ internal sealed class SshLab : IAsyncDisposable
                 PasswordAuthentication no
                 StrictModes no
                 UsePAM no
+                SetEnv SHLVL=1
                 PidFile {Dir}/sshd-{host}.pid
 
                 """);
             Sh.Must("ip", "netns", "exec", _lab.Netns(host), "/usr/sbin/sshd", "-f", config, "-E", LogOf(host));
             var pidFile = Path.Combine(Dir, $"sshd-{host}.pid");
-            for (var i = 0; i < 50 && !File.Exists(pidFile); i++) Thread.Sleep(100);
-            _sshd[host] = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
+            // sshd creates its pid file before it writes the pid: wait for the number, not the file.
+            var pid = 0;
+            for (var i = 0; i < 100 && !(File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture, out pid)); i++) Thread.Sleep(100);
+            _sshd[host] = pid > 0 ? pid : throw new InvalidOperationException($"sshd of {host} wrote no pid to {pidFile}: {File.ReadAllText(LogOf(host))}");
         }
         WriteSpec("root");
     }
@@ -105,7 +109,8 @@ internal sealed class SshLab : IAsyncDisposable
     /// <summary>A user on this machine (so on every namespace host) that may run anything as root by sudo without a password, as fleets allow.</summary>
     public void AddSudoUser(string user)
     {
-        Sh.Must("useradd", "--create-home", "--shell", "/bin/sh", user);
+        // "*": no password, yet not locked (sshd without PAM refuses a locked account even a key).
+        Sh.Must("useradd", "--create-home", "--shell", "/bin/sh", "--password", "*", user);
         _users.Add(user);
         File.WriteAllText($"/etc/sudoers.d/{user}", $"{user} ALL=(ALL) NOPASSWD: ALL\n");
         Sh.Must("chmod", "440", $"/etc/sudoers.d/{user}");

@@ -121,6 +121,9 @@ public sealed class SpecLoaderTests
     [InlineData("  - name: a\n    address: 192.0.2.1\n    subnet: 10.244.5.0/24\n  - name: b\n    address: 192.0.2.2\n    subnet: 10.244.5.0/24", "c.yaml:12:13: subnet 10.244.5.0/24 of host b overlaps 10.244.5.0/24 of host a (line 9) (fix: give each host its own subnet)")]
     [InlineData("  - name: a\n    address: 192.0.2.1\n    interface: eth0:1", "c.yaml:9:16: interface 'eth0:1' is not a valid Linux interface name (fix: use 1-15 letters, digits, '_', '.' or '-')")]
     [InlineData("  - name: a\n    address: 192.0.2.1\n    connection: ssh://-oProxyCommand=sh@x", "c.yaml:9:17: 'ssh://-oProxyCommand=sh@x' has an unsafe user or host (fix: use letters, digits, '.', '_' and '-' (not starting with '-'))")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n    connection: ssh://0777", "c.yaml:9:17: 'ssh://0777' names host '0777', a numeric shorthand that ssh resolves to 0.0.1.255 (fix: write the address in full, four decimal parts without leading zeros (ssh://0.0.1.255), or the host's name)")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n    connection: ssh://ops@10.1:2222", "c.yaml:9:17: 'ssh://ops@10.1:2222' names host '10.1', a numeric shorthand that ssh resolves to 10.0.0.1 (fix: write the address in full, four decimal parts without leading zeros (ssh://ops@10.0.0.1), or the host's name)")]
+    [InlineData("  - name: a\n    address: 192.0.2.1\n    connection: ssh://ops@web1?become=yes", "c.yaml:9:17: 'ssh://ops@web1?become=yes' has an unknown option 'become=yes' (fix: the one option is sudo: ssh://user@host?sudo=true runs every command through sudo -n)")]
     [InlineData("  - name: a\n    address: 192.0.2.1\n    connection: netns://../etc", "c.yaml:9:17: '../etc' is not a safe namespace name (fix: use letters, digits, '_', '.' or '-')")]
     [InlineData("  - name: a\n    adress: 192.0.2.1", "c.yaml:7:5: host a has no 'address' (fix: add address:)")]
     public void HostErrorsAreLocatedWithTheFix(string hosts, string expected)
@@ -234,4 +237,31 @@ public sealed class SpecLoaderTests
         hosts:
         {hosts ?? "  - name: a\n    address: 192.0.2.1"}
         """;
+
+    [Theory]
+    [InlineData("0777", "0.0.1.255")]
+    [InlineData("10.1", "10.0.0.1")]
+    [InlineData("10.1.2", "10.1.0.2")]
+    [InlineData("0x7f.1", "127.0.0.1")]
+    [InlineData("010.0.0.1", "8.0.0.1")]
+    [InlineData("3232235777", "192.168.1.1")]
+    [InlineData("192.0.2.11", null)]
+    [InlineData("0.0.0.0", null)]
+    [InlineData("web1", null)]
+    [InlineData("node2.example", null)]
+    [InlineData("1.2.3.4.5", null)]
+    [InlineData("256.1.1.1", null)]
+    [InlineData("08.1.1.1", null)]
+    public void NumericShorthandsAreReadAsInetAtonReadsThem(string host, string? expected) =>
+        Assert.Equal(expected, Names.NumericShorthand(host));
+
+    [Fact]
+    public void SudoIsAnOptionOfTheSshConnection()
+    {
+        var spec = SpecLoader.Parse(Minimal(null, null, "  - name: a\n    address: 192.0.2.1\n    connection: ssh://ops@web1:2222?sudo=true"), "c.yaml");
+        var ssh = Assert.IsType<HostConnection.Ssh>(spec.Hosts[0].Connection);
+        Assert.Equal(("ops", "web1", 2222, true), (ssh.User, ssh.Host, ssh.Port, ssh.Sudo));
+        Assert.Equal("ssh://ops@web1:2222?sudo=true", ssh.ToString());
+        Assert.False(Assert.IsType<HostConnection.Ssh>(SpecLoader.Parse(Good, "c.yaml").Hosts[1].Connection).Sudo);
+    }
 }

@@ -63,6 +63,16 @@ public sealed class RunnerTests : IDisposable
     }
 
     [Fact]
+    public void WithSudoTheArgumentListRunsThroughSudoNonInteractiveIntact()
+    {
+        var target = new HostConnection.Ssh("ops", "198.18.172.11", 22, null) { Sudo = true };
+        var wrapped = new SshHostRunner("h", target, _processes).Wrap(["printf", "%s|", "it's", "$(id)"], null);
+        Assert.Equal("ops@198.18.172.11", wrapped.Arguments[^3]);
+        Assert.Equal("'sudo' '-n' '--' 'env' \"SSH_CLIENT=$SSH_CLIENT\" 'printf' '%s|' 'it'\\''s' '$(id)'", wrapped.Arguments[^1]);
+        Assert.Equal("'printf' '%s|'", new SshHostRunner("h", target with { Sudo = false }, _processes).Wrap(["printf", "%s|"], null).Arguments[^1]);
+    }
+
+    [Fact]
     public async Task SshKeepsASecretOnStandardInputOutOfTheLog()
     {
         var target = StartSshd();
