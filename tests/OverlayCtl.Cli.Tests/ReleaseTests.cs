@@ -4,7 +4,8 @@ namespace OverlayCtl.Cli.Tests;
 
 /// <summary>
 /// scripts/release.sh's .deb, built from the native binary the tests run (scripts/test.sh publishes it and names it
-/// in OVERLAYCTL_NATIVE), inspected as dpkg sees it and unpacked into a throwaway root, where the binary runs alone.
+/// in OVERLAYCTL_NATIVE), inspected as dpkg sees it and unpacked into a throwaway root, where the binary runs alone;
+/// and its dotnet tool package, installed from its folder alone into a tool path of its own, where it runs.
 /// </summary>
 public sealed class ReleaseTests : IDisposable
 {
@@ -52,5 +53,25 @@ public sealed class ReleaseTests : IDisposable
         var template = Path.Combine(root, "usr/share/doc/overlayctl/cluster.yaml");
         var valid = CliProcess.Run(Path.Combine(root, "usr/bin/overlayctl"), _dir.Path, null, "validate", "-f", template);
         Assert.True(valid.ExitCode == 0, valid.ToString());
+    }
+
+    [Fact]
+    public void TheDotnetToolPackageInstallsOfflineAndRuns()
+    {
+        var repo = Golden.RepoRoot();
+        var feed = _dir.Combine("tool");
+        var pack = CliProcess.Run(TimeSpan.FromMinutes(10), Path.Combine(repo, "scripts", "release.sh"), repo, null, "--only", "tool", "--out", feed);
+        Assert.True(pack.ExitCode == 0, pack.ToString());
+        var nupkg = pack.Stdout.Trim().Split('\n')[^1];
+        Assert.Matches(@"/overlayctl\.\d+\.\d+\.\d+\.nupkg$", nupkg);
+
+        // Installed from the package alone (the folder as its only source), into a tool path of its own.
+        var tools = _dir.Combine("tools");
+        var install = CliProcess.Run(TimeSpan.FromMinutes(5), "dotnet", _dir.Path, new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" },
+            "tool", "install", "overlayctl", "--tool-path", tools, "--source", feed);
+        Assert.True(install.ExitCode == 0, install.ToString());
+        var version = CliProcess.Run(Path.Combine(tools, "overlayctl"), _dir.Path, null, "--version");
+        Assert.True(version.ExitCode == 0, version.ToString());
+        Assert.Contains("." + version.Stdout.Split('+')[0].Trim() + ".nupkg", nupkg, StringComparison.Ordinal);
     }
 }
