@@ -40,17 +40,14 @@ public static class Ipam
     public static Ipv4Cidr FirstFree(NetworkConfig config, IEnumerable<Ipv4Cidr> taken)
     {
         var list = taken as IReadOnlyCollection<Ipv4Cidr> ?? taken.ToList();
-        foreach (var c in Free(config, list)) return c;
-        throw Exhausted(config, list.Count);
+        return First(Free(config, list), () => Exhausted(config, list.Count));
     }
 
     /// <summary>A free subnet chosen at random among the first <see cref="RandomWindow"/> free ones, as flannel does.</summary>
     public static Ipv4Cidr PickFree(NetworkConfig config, IEnumerable<Ipv4Cidr> taken, Random random)
     {
         var list = taken as IReadOnlyCollection<Ipv4Cidr> ?? taken.ToList();
-        var window = Free(config, list).Take(RandomWindow).ToList();
-        if (window.Count == 0) throw Exhausted(config, list.Count);
-        return window[random.Next(window.Count)];
+        return Pick(Free(config, list), random, () => Exhausted(config, list.Count));
     }
 
     /// <summary>Whether a pinned subnet is usable in this network: right size, aligned, inside [SubnetMin, SubnetMax].</summary>
@@ -88,17 +85,28 @@ public static class Ipam
     public static IPNetwork FirstFree(Ipv6NetworkConfig config, IEnumerable<IPNetwork> taken)
     {
         var list = taken as IReadOnlyCollection<IPNetwork> ?? taken.ToList();
-        foreach (var c in Free(config, list)) return c;
-        throw Exhausted(config, list.Count);
+        return First(Free(config, list), () => Exhausted(config, list.Count));
     }
 
     /// <summary>A free IPv6 subnet at random among the first <see cref="RandomWindow"/>, after a lost race.</summary>
     public static IPNetwork PickFree(Ipv6NetworkConfig config, IEnumerable<IPNetwork> taken, Random random)
     {
         var list = taken as IReadOnlyCollection<IPNetwork> ?? taken.ToList();
-        var window = Free(config, list).Take(RandomWindow).ToList();
-        if (window.Count == 0) throw Exhausted(config, list.Count);
-        return window[random.Next(window.Count)];
+        return Pick(Free(config, list), random, () => Exhausted(config, list.Count));
+    }
+
+    /// <summary>The first free subnet, of either family.</summary>
+    private static T First<T>(IEnumerable<T> free, Func<LeaseException> exhausted)
+    {
+        foreach (var c in free) return c;
+        throw exhausted();
+    }
+
+    /// <summary>One of the first <see cref="RandomWindow"/> free subnets at random, of either family.</summary>
+    private static T Pick<T>(IEnumerable<T> free, Random random, Func<LeaseException> exhausted)
+    {
+        var window = free.Take(RandomWindow).ToList();
+        return window.Count == 0 ? throw exhausted() : window[random.Next(window.Count)];
     }
 
     /// <summary>Whether a pinned IPv6 subnet is usable: right size, inside [IPv6SubnetMin, IPv6SubnetMax].</summary>
