@@ -43,7 +43,7 @@ public sealed class ErrorCasesTests : IDisposable
     [InlineData(1, "{dir}/client.pem (--key): holds no PEM private key", "validate", "-f", Spec, "--cert", "{dir}/client.pem", "--key", "{dir}/client.pem")]
     [InlineData(1, "{dir}/client.pem (--cert) is a client certificate, but no key is given", "validate", "-f", Spec, "--cert", "{dir}/client.pem")]
     [InlineData(1, "{dir}/client-key.pem (--key) is a client key, but no client certificate is given", "validate", "-f", Spec, "--key", "{dir}/client-key.pem")]
-    [InlineData(1, "/nonexistent/ca.pem (etcd.tls.ca in {dir}/missing-ca.yaml:11:14): no such file", "validate", "-f", "{dir}/missing-ca.yaml")]
+    [InlineData(1, "/nonexistent/ca.pem (etcd.tls.ca in {dir}/missing-ca.yaml:9:14): no such file", "validate", "-f", "{dir}/missing-ca.yaml")]
     [InlineData(1, "/nonexistent.pem (--cacert): no such file", "leases", "list", "--endpoints", "http://127.0.0.1:1", "--cacert", "/nonexistent.pem")]
     // Endpoints, user, timeouts
     [InlineData(1, "the endpoint http://127.0.0.1:1 carries credentials", "leases", "list", "--endpoints", "http://user:S3CRET-PW@127.0.0.1:1", "--log-file", "{dir}/audit.log")]
