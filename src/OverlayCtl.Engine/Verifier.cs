@@ -42,7 +42,10 @@ public sealed class Verifier(ClusterSpec spec, ClusterRunner hosts, ILogger log,
                     return new Probed(null, findings, bridge.Problem);
                 }
                 var mtu = ContainerMtu(input);
-                var probe = ContainerProbe.For(run, index[input.Host.Name], input.Host.Name, input.Lease.Subnet, spec.Docker.Bridge, mtu);
+                var probe = ContainerProbe.For(run, index[input.Host.Name], input.Host.Name, input.Lease.Subnet, spec.Docker.Bridge, mtu) with
+                {
+                    Ipv6 = spec.Network.Ipv6 is not null && input.Lease.Subnet6 is { } subnet6 ? new Ipv6Side(subnet6, Ipv6Mtu(input, mtu)) : null,
+                };
                 // Known before the first command, so a creation that fails half-way is removed too.
                 made[input.Host.Name] = new Made(runner, probe, input.Host.Address);
                 await ProbeDriver.CreateAsync(runner, probe, token).ConfigureAwait(false);
@@ -89,6 +92,14 @@ public sealed class Verifier(ClusterSpec spec, ClusterRunner hosts, ILogger log,
     private int ContainerMtu(PlanInput input) =>
         DockerFiles.Mtu(spec.Docker.DaemonConfigFor(input.Host) is { } path ? input.Observed.Files.GetValueOrDefault(path) : null)
             ?? spec.Network.OverlayMtu(Underlay.Find(input.Host, input.Observed).Mtu);
+
+    /// <summary>
+    /// The IPv6 path's MTU: the containers' (Docker has one MTU for both families) or, when less, what the backend leaves
+    /// of the underlay for IPv6 (VXLAN over IPv6 costs 20 bytes more than over IPv4); beyond it TCP adapts by path-MTU
+    /// discovery, and a don't-fragment echo is answered "Packet Too Big".
+    /// </summary>
+    private int Ipv6Mtu(PlanInput input, int containerMtu) =>
+        Math.Min(containerMtu, spec.Network.Mtu ?? Underlay.Find(input.Host, input.Observed).Mtu - spec.Network.Backend.Ipv6Overhead);
 
     /// <summary>What a host's inspection gave: its probe (or why none) and its doctor findings.</summary>
     private sealed record Probed(ContainerProbe? Probe, IReadOnlyList<Finding> Findings, string? Error);

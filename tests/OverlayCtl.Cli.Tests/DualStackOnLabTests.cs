@@ -40,11 +40,30 @@ public sealed class DualStackOnLabTests(EtcdFixture etcd)
         Assert.True(plan.ExitCode == 0, plan.ToString());
         await Ok(lab, "status");
         await Ok(lab, "doctor");
-        // Doctor reads the IPv6 half too: IPv6 forwarding off on n2 is named.
+        // verify probes both families: small and full-size echoes and TCP, over IPv6 at the IPv6 path's MTU (1430 here).
+        var verify = await lab.RunAsync("verify", "-o", "json");
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        var pairs = verify.Json().GetProperty("pairs").EnumerateArray().ToList();
+        Assert.Equal(6, pairs.Count);
+        Assert.All(pairs, p =>
+        {
+            var v6 = p.GetProperty("ipv6");
+            Assert.True(v6.GetProperty("ok").GetBoolean() && v6.GetProperty("fullSize").GetBoolean(), p.ToString());
+            Assert.Equal(1430, v6.GetProperty("mtu").GetInt32());
+            Assert.StartsWith("fd00:10:244:", v6.GetProperty("target").GetString(), StringComparison.Ordinal);
+            Assert.Equal(3 * 1430, v6.GetProperty("tcp").GetProperty("received").GetInt32());
+        });
+        // Doctor reads the IPv6 half too: IPv6 forwarding off on n2 is named; verify sees the IPv6 half broken there.
         lab.InHost("n2", "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0");
         var doctor = await lab.RunAsync("doctor", "-o", "json");
         Assert.NotEqual(0, doctor.ExitCode);
         Assert.Contains("net.ipv6.conf.all.forwarding is 0", doctor.Stdout, StringComparison.Ordinal);
+        var broken = await lab.RunAsync("verify", "-o", "json");
+        Assert.True(broken.ExitCode != 0, broken.ToString());
+        var n1n2 = broken.Json().GetProperty("pairs").EnumerateArray().Single(p => p.GetProperty("from").GetString() == "n1" && p.GetProperty("to").GetString() == "n2");
+        Assert.False(n1n2.GetProperty("ipv6").GetProperty("icmp").GetBoolean());
+        Assert.True(n1n2.GetProperty("icmp").GetBoolean());
+        Assert.Contains(n1n2.GetProperty("causes").EnumerateArray(), c => c.GetString()!.StartsWith("IPv6: no echo from", StringComparison.Ordinal));
         await Ok(lab, "apply");
         await Ok(lab, "doctor");
         var links = lab.InHost("n1", "ip", "-d", "link", "show", "flannel-v6.1");

@@ -42,7 +42,12 @@ internal static class VerifyCommand
         outcome.Problem,
         outcome.Hosts.Select(h => new VerifyHost(h.Name, h.Probe?.Address.ToString(), h.Probe?.Mtu, h.Error)).ToList(),
         outcome.Pairs.Select(p => new VerifyPair(p.From, p.To, p.Target.ToString(), p.Mtu, p.Ok, p.Seen.Icmp, p.Seen.FullSize, p.Seen.PathMtu,
-            p.Seen.Tcp is { } tcp ? new VerifyTcp(tcp.Sent, tcp.Received) : null, p.Seen.Underlay, p.Causes)).ToList());
+            p.Seen.Tcp is { } tcp ? new VerifyTcp(tcp.Sent, tcp.Received) : null, p.Seen.Underlay, p.Causes)
+        {
+            Ipv6 = p.Seen.Ipv6 is { } v6 && outcome.Hosts.FirstOrDefault(h => h.Name == p.To)?.Probe?.Ipv6 is { } to && outcome.Hosts.FirstOrDefault(h => h.Name == p.From)?.Probe?.Ipv6 is { } from
+                ? new VerifyPair6(to.Address.ToString(), from.Mtu, v6.Ok, v6.Icmp, v6.FullSize, v6.PathMtu, v6.Tcp is { } t6 ? new VerifyTcp(t6.Sent, t6.Received) : null)
+                : null,
+        }).ToList());
 
     private static string Human(VerifyReport report)
     {
@@ -80,7 +85,15 @@ internal sealed record VerifyReport(bool Ok, string? Problem, IReadOnlyList<Veri
 internal sealed record VerifyHost(string Name, string? Probe, int? Mtu, string? Error);
 
 /// <summary>One directed pair of probes; <see cref="Causes"/> is empty when it is ok.</summary>
-internal sealed record VerifyPair(string From, string To, string Target, int Mtu, bool Ok, bool Icmp, bool? FullSize, int? PathMtu, VerifyTcp? Tcp, bool? Underlay, IReadOnlyList<string> Causes);
+internal sealed record VerifyPair(string From, string To, string Target, int Mtu, bool Ok, bool Icmp, bool? FullSize, int? PathMtu, VerifyTcp? Tcp, bool? Underlay, IReadOnlyList<string> Causes)
+{
+    /// <summary>The same pair over IPv6, on a dual-stack overlay; left out of the JSON otherwise, so IPv4-only output keeps its shape.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public VerifyPair6? Ipv6 { get; init; }
+}
+
+/// <summary>A pair's IPv6 half: the target probe's IPv6 address, the IPv6 path's MTU, and what came back.</summary>
+internal sealed record VerifyPair6(string Target, int Mtu, bool Ok, bool Icmp, bool? FullSize, int? PathMtu, VerifyTcp? Tcp);
 
 /// <summary>Bytes sent over one TCP connection and bytes received at the other end.</summary>
 internal sealed record VerifyTcp(int Sent, int Received);

@@ -37,6 +37,12 @@ public interface IBackend
     /// </summary>
     bool SupportsIpv6 { get; }
 
+    /// <summary>
+    /// What carrying an IPv6 packet between hosts costs in bytes (vxlan over an IPv6 underlay: 70; host-gw: nothing),
+    /// so the IPv6 path's MTU is the underlay's minus it; meaningful only where <see cref="SupportsIpv6"/>.
+    /// </summary>
+    int Ipv6Overhead => 0;
+
     /// <summary>Bytes of encapsulation per packet: the overlay MTU defaults to the underlay's minus this (see <see cref="NetworkSpec.OverlayMtu"/>).</summary>
     int Overhead { get; }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Spec;
@@ -19,6 +20,12 @@ namespace OverlayCtl.Core.Verification;
 /// </summary>
 public sealed record ContainerProbe(string Host, string Namespace, string HostVeth, string Bridge, Ipv4Cidr Subnet, int Mtu)
 {
+    /// <summary>
+    /// On a dual-stack host: the lease's IPv6 subnet, where the probe takes its last address but one (the bridge holds
+    /// the first), and the IPv6 path's MTU, which a full-size IPv6 echo tests (VXLAN over IPv6 costs 20 bytes more than
+    /// over IPv4, so it may be below <see cref="Mtu"/>, where TCP adapts by path-MTU discovery).
+    /// </summary>
+    public Ipv6Side? Ipv6 { get; init; }
     /// <summary>What every probe namespace's name starts with, so a leftover (a run killed by SIGKILL) is recognisable.</summary>
     public const string NamespacePrefix = "ovlprobe-";
 
@@ -52,9 +59,13 @@ public sealed record ContainerProbe(string Host, string Namespace, string HostVe
             $"link add {HostVeth} mtu {Mtu} type veth peer name {Interface} mtu {Mtu} netns {Namespace}",
             $"link set {HostVeth} master {Bridge} up")),
         In(new("ip", ["-batch", "-"], Batch(
+        [
             $"addr add {Address}/{Subnet.PrefixLength} dev {Interface}",
+            .. Ipv6 is { } v6 ? [$"addr add {v6.Address}/{v6.Subnet.PrefixLength} dev {Interface} nodad"] : Array.Empty<string>(),
             $"link set {Interface} up",
-            $"route add default via {Gateway}"))),
+            $"route add default via {Gateway}",
+            .. Ipv6 is { } w6 ? [$"route add ::/0 via {w6.Gateway}"] : Array.Empty<string>(),
+        ]))),
     ];
 
     /// <summary>
@@ -70,14 +81,27 @@ public sealed record ContainerProbe(string Host, string Namespace, string HostVe
     /// <summary>One ICMP echo to <paramref name="target"/>; with a size, don't-fragment at that payload size (<c>-q</c> would hide <c>mtu=N</c>).</summary>
     public CommandSpec Ping(Ipv4Address target, int? payload = null) => In(HostPing(target, payload));
 
-    /// <summary>Accepts one TCP connection on the probe's address and prints what arrives; gives up after <paramref name="seconds"/>.</summary>
-    public CommandSpec Listen(int port, int seconds) =>
-        In(CommandSpec.Of("timeout", Seconds(seconds), "socat", "-u", string.Create(CultureInfo.InvariantCulture, $"TCP-LISTEN:{port},bind={Address},reuseaddr"), "STDOUT"));
+    /// <summary>One ICMPv6 echo to <paramref name="target"/>, as <see cref="Ping"/>.</summary>
+    public CommandSpec Ping6(IPAddress target, int? payload = null) => In(payload is { } size
+        ? CommandSpec.Of("ping", "-6", "-n", "-c", "1", "-W", Seconds(ReplySeconds), "-M", "do", "-s", size.ToString(CultureInfo.InvariantCulture), target.ToString())
+        : CommandSpec.Of("ping", "-6", "-n", "-c", "1", "-W", Seconds(ReplySeconds), target.ToString()));
+
+    /// <summary>Accepts one TCP connection on the probe's address (IPv6 with <paramref name="ipv6"/>) and prints what arrives; gives up after <paramref name="seconds"/>.</summary>
+    public CommandSpec Listen(int port, int seconds, bool ipv6 = false) =>
+        In(CommandSpec.Of("timeout", Seconds(seconds), "socat", "-u", ipv6
+            ? string.Create(CultureInfo.InvariantCulture, $"TCP6-LISTEN:{port},bind=[{Ipv6!.Address}],reuseaddr")
+            : string.Create(CultureInfo.InvariantCulture, $"TCP-LISTEN:{port},bind={Address},reuseaddr"), "STDOUT"));
 
     /// <summary>Sends <paramref name="payload"/> to a listening probe, retrying the connect while the listener starts; bounded by <paramref name="seconds"/>.</summary>
     public CommandSpec Send(Ipv4Address target, int port, string payload, int seconds) =>
-        In(new CommandSpec("timeout", [Seconds(seconds), "socat", "-u", "STDIN",
-            string.Create(CultureInfo.InvariantCulture, $"TCP:{target}:{port},connect-timeout=1,retry=10,interval=0.1")], payload));
+        Send(string.Create(CultureInfo.InvariantCulture, $"TCP:{target}:{port}"), payload, seconds);
+
+    /// <summary>As <see cref="Send(Ipv4Address, int, string, int)"/>, over IPv6.</summary>
+    public CommandSpec Send(IPAddress target, int port, string payload, int seconds) =>
+        Send(string.Create(CultureInfo.InvariantCulture, $"TCP6:[{target}]:{port}"), payload, seconds);
+
+    private CommandSpec Send(string address, string payload, int seconds) =>
+        In(new CommandSpec("timeout", [Seconds(seconds), "socat", "-u", "STDIN", address + ",connect-timeout=1,retry=10,interval=0.1"], payload));
 
     /// <summary>The ping a host itself sends (the underlay column), or a probe through <see cref="Ping"/>.</summary>
     public static CommandSpec HostPing(Ipv4Address target, int? payload = null) => payload is { } size
@@ -89,4 +113,14 @@ public sealed record ContainerProbe(string Host, string Namespace, string HostVe
     private static string Seconds(int seconds) => seconds.ToString(CultureInfo.InvariantCulture);
 
     private static string Batch(params string[] lines) => string.Join('\n', lines) + "\n";
+}
+
+/// <summary>A probe's IPv6 side: its lease's IPv6 subnet and the IPv6 path's MTU.</summary>
+public sealed record Ipv6Side(IPNetwork Subnet, int Mtu)
+{
+    /// <summary>The subnet's last address but one: as far from Docker's first handouts as the IPv4 probe's.</summary>
+    public IPAddress Address => Net.Ipv6.FromNumber(Net.Ipv6.ToNumber(Subnet.BaseAddress) + ((UInt128.One << (128 - Subnet.PrefixLength)) - 2));
+
+    /// <summary>The bridge's address, the subnet's first (<c>::1</c>).</summary>
+    public IPAddress Gateway => Net.Ipv6.Gateway(Subnet);
 }

@@ -17,6 +17,15 @@ public sealed record PairProbe(bool Icmp, bool? FullSize, int? PathMtu, TcpExcha
 {
     /// <summary>Nothing could be seen: the probing itself failed.</summary>
     public static PairProbe Unknown { get; } = new(false, null, null, null, null);
+
+    /// <summary>The same over IPv6, between two dual-stack probes; null otherwise.</summary>
+    public PairProbe6? Ipv6 { get; init; }
+}
+
+/// <summary>What one probe saw of another over IPv6: a small echo, a full-size one at the IPv6 path's MTU, a TCP exchange.</summary>
+public sealed record PairProbe6(bool Icmp, bool? FullSize, int? PathMtu, TcpExchange? Tcp)
+{
+    public bool Ok => Icmp && FullSize == true && Tcp?.Ok == true;
 }
 
 /// <summary>Bytes a probe sent over one TCP connection and how many its peer received.</summary>
@@ -37,7 +46,7 @@ public sealed partial record PairResult(string From, string To, Ipv4Address Targ
         "underlay", "ip-forward", "forward-policy", "mtu", "vxlan-port", "vtep-mac", "peers", "ovs-underlay",
     };
 
-    public bool Ok => Seen.Icmp && Seen.FullSize == true && Seen.Tcp?.Ok == true;
+    public bool Ok => Seen.Icmp && Seen.FullSize == true && Seen.Tcp?.Ok == true && Seen.Ipv6?.Ok != false;
 
     /// <summary>
     /// Judges a pair: the causes are the MTU the path reported (or full-size packets lost while small ones pass),
@@ -56,6 +65,18 @@ public sealed partial record PairResult(string From, string To, Ipv4Address Targ
             causes.Add($"MTU: {size}-byte packets (the overlay MTU, don't-fragment) are lost while small ones pass: the path between {from.Host} and {to.Host} carries less than {size} plus the backend's overhead");
         else if (seen is { Icmp: true, Tcp: { Ok: false } tcp })
             causes.Add($"TCP: {tcp.Received.ToString(CultureInfo.InvariantCulture)} of {tcp.Sent.ToString(CultureInfo.InvariantCulture)} bytes arrived while pings pass: a firewall dropping TCP between containers?");
+        if (seen.Ipv6 is { Ok: false } v6 && from.Ipv6 is { } side)
+        {
+            var mtu6 = side.Mtu.ToString(CultureInfo.InvariantCulture);
+            causes.Add(v6 switch
+            {
+                { Icmp: false } => $"IPv6: no echo from {to.Ipv6?.Address} while IPv4 {(seen.Icmp ? "passes" : "fails too")}: the IPv6 half of the path (forwarding, ip6tables FORWARD, routes) is broken",
+                { PathMtu: { } p6 } when p6 < side.Mtu => $"IPv6 MTU: the path carries {p6.ToString(CultureInfo.InvariantCulture)}-byte packets but the IPv6 overlay's is {mtu6}",
+                { FullSize: false } => $"IPv6 MTU: {mtu6}-byte packets (don't-fragment) are lost while small ones pass",
+                { Tcp: { } t } => $"IPv6 TCP: {t.Received.ToString(CultureInfo.InvariantCulture)} of {t.Sent.ToString(CultureInfo.InvariantCulture)} bytes arrived while pings pass: ip6tables dropping TCP between containers?",
+                _ => "IPv6: the exchange did not complete",
+            });
+        }
         causes.AddRange(findings
             .Where(f => f.Severity == Severity.Error && PathChecks.Contains(f.Check) && (f.Host == from.Host || f.Host == to.Host))
             .Select(f => $"{f.Host} [{f.Check}] {f.Problem}"));

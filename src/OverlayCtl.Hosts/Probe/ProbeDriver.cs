@@ -68,7 +68,26 @@ public static class ProbeDriver
         // ICMP header and IPv4 header: a payload of MTU - 28 makes an MTU-sized packet.
         var full = await fromRunner.RunAsync(from.Ping(to.Address, from.Mtu - 28), cancellationToken).ConfigureAwait(false);
         var tcp = await ExchangeAsync(fromRunner, from, toRunner, to, port, cancellationToken).ConfigureAwait(false);
-        return new PairProbe(true, full.Succeeded, PairResult.ReportedMtu(full.StandardOutput + full.StandardError), tcp, (await underlay.ConfigureAwait(false)).Succeeded);
+        return new PairProbe(true, full.Succeeded, PairResult.ReportedMtu(full.StandardOutput + full.StandardError), tcp, (await underlay.ConfigureAwait(false)).Succeeded)
+        {
+            Ipv6 = from.Ipv6 is { } v6 && to.Ipv6 is { } peer ? await Pair6Async(fromRunner, from, v6, toRunner, to, peer, port, cancellationToken).ConfigureAwait(false) : null,
+        };
+    }
+
+    /// <summary>The IPv6 half between two dual-stack probes, on the same port (the IPv4 exchange is over by then).</summary>
+    private static async Task<PairProbe6> Pair6Async(IHostRunner fromRunner, ContainerProbe from, Ipv6Side v6, IHostRunner toRunner, ContainerProbe to, Ipv6Side peer, int port, CancellationToken cancellationToken)
+    {
+        var small = await fromRunner.RunAsync(from.Ping6(peer.Address), cancellationToken).ConfigureAwait(false);
+        if (!small.Succeeded) return new PairProbe6(false, null, null, null);
+        // ICMPv6 header and IPv6 header: a payload of MTU - 48 makes an MTU-sized packet.
+        var full = await fromRunner.RunAsync(from.Ping6(peer.Address, v6.Mtu - 48), cancellationToken).ConfigureAwait(false);
+        var payload = new string('x', 3 * v6.Mtu);
+        var listen = to.Listen(port, TcpSeconds + 1, ipv6: true);
+        var listener = toRunner.RunAsync(listen, cancellationToken);
+        var send = from.Send(peer.Address, port, payload, TcpSeconds);
+        Installed(fromRunner, send, await fromRunner.RunAsync(send, cancellationToken).ConfigureAwait(false));
+        var received = Installed(toRunner, listen, await listener.ConfigureAwait(false));
+        return new PairProbe6(true, full.Succeeded, PairResult.ReportedMtu(full.StandardOutput + full.StandardError), new TcpExchange(payload.Length, received.StandardOutput.Length));
     }
 
     /// <summary>More than one MTU over TCP, so a path that passes small packets but drops full-size segments is caught.</summary>

@@ -32,6 +32,8 @@ public sealed class VxlanBackend : IBackend
 
     public bool SupportsIpv6 => true;
 
+    public int Ipv6Overhead => Overhead6;
+
     public int Overhead => 50;
 
     public IReadOnlyList<DoctorCheck> Checks { get; } =
