@@ -26,6 +26,7 @@ public sealed record ContainerProbe(string Host, string Namespace, string HostVe
     /// over IPv4, so it may be below <see cref="Mtu"/>, where TCP adapts by path-MTU discovery).
     /// </summary>
     public Ipv6Side? Ipv6 { get; init; }
+
     /// <summary>What every probe namespace's name starts with, so a leftover (a run killed by SIGKILL) is recognisable.</summary>
     public const string NamespacePrefix = "ovlprobe-";
 

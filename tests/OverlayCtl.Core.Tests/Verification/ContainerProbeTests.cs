@@ -51,4 +51,20 @@ public sealed class ContainerProbeTests
         Assert.Equal("ip netns exec ovlprobe-a1b2c3-2 timeout 2 socat -u STDIN TCP:10.244.1.254:40001,connect-timeout=1,retry=10,interval=0.1", send.ToString());
         Assert.Equal(4350, send.StandardInput!.Length);
     }
+
+    [Fact]
+    public void ADualStackProbeTakesTheIPv6SubnetsLastAddressButOneAndPingsAndConnectsOverIPv6()
+    {
+        var dual = Probe with { Ipv6 = new Ipv6Side(Ipv6.Parse("fd00:10:244:3::/64"), 1430) };
+        Assert.Equal("fd00:10:244:3:ffff:ffff:ffff:fffe", dual.Ipv6!.Address.ToString());
+        Assert.Equal("fd00:10:244:3::1", dual.Ipv6.Gateway.ToString());
+        Assert.Equal(
+            "addr add 10.244.3.254/24 dev eth0\naddr add fd00:10:244:3:ffff:ffff:ffff:fffe/64 dev eth0 nodad\nlink set eth0 up\n"
+            + "route add default via 10.244.3.1\nroute add ::/0 via fd00:10:244:3::1\n",
+            dual.Create()[2].StandardInput);
+        var target = System.Net.IPAddress.Parse("fd00:10:244:1:ffff:ffff:ffff:fffe");
+        Assert.Equal("ip netns exec ovlprobe-a1b2c3-2 ping -6 -n -c 1 -W 2 -M do -s 1382 fd00:10:244:1:ffff:ffff:ffff:fffe", dual.Ping6(target, 1382).ToString());
+        Assert.Equal("ip netns exec ovlprobe-a1b2c3-2 timeout 3 socat -u 'TCP6-LISTEN:40001,bind=[fd00:10:244:3:ffff:ffff:ffff:fffe],reuseaddr' STDOUT", dual.Listen(40001, 3, ipv6: true).ToString());
+        Assert.Equal("ip netns exec ovlprobe-a1b2c3-2 timeout 2 socat -u STDIN 'TCP6:[fd00:10:244:1:ffff:ffff:ffff:fffe]:40001,connect-timeout=1,retry=10,interval=0.1'", dual.Send(target, 40001, "x", 2).ToString());
+    }
 }
