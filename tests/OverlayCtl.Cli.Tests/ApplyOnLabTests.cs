@@ -120,12 +120,13 @@ public sealed class ApplyOnLabTests(EtcdFixture etcd)
         return containers;
     }
 
-    internal static void AssertFullMesh(LabCluster lab, Dictionary<string, (string Subnet, string Address)> containers)
+    /// <summary>Every container pings every other: one echo each, or up to <paramref name="attempts"/> (2 s apiece).</summary>
+    internal static void AssertFullMesh(LabCluster lab, Dictionary<string, (string Subnet, string Address)> containers, int attempts = 1)
     {
         var broken = new List<string>();
         foreach (var from in containers.Keys)
             foreach (var (to, target) in containers)
-                if (from != to && !lab.Ping(from, target.Address)) broken.Add($"{from}->{to} ({target.Address})");
+                if (from != to && !Enumerable.Range(0, attempts).Any(_ => lab.Ping(from, target.Address))) broken.Add($"{from}->{to} ({target.Address})");
         Assert.True(broken.Count == 0, "no ping: " + string.Join(", ", broken));
     }
 }
