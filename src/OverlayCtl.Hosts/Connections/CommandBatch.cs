@@ -113,8 +113,8 @@ public static class CommandBatch
 
 /// <summary>
 /// A host's runner with some commands' results already read (by one <see cref="CommandBatch"/>): each is answered
-/// from what was read whenever it is asked for (one observation reads the host at one moment, and two of its readers
-/// may ask for the same table, as the IPv4 and IPv6 fdb readers do), and everything else runs on the host as usual. How a
+/// from what was read whenever it is asked for (one observation reads the host at one moment, so a second reader of the
+/// same table gets the same answer), and everything else runs on the host as usual. How a
 /// reader that runs many small commands concurrently observes an <see cref="IRoundTripHost"/> in one round trip
 /// without changing how it reads.
 /// </summary>

@@ -35,7 +35,9 @@ public static class HostObserver
         // Over ssh every process is a round trip: the reads every observation makes go in one.
         if (runner is IRoundTripHost) runner = await PrefetchedHost.ReadAsync(runner, FixedReads(request), cancellationToken).ConfigureAwait(false);
         var here = runner as IHereHost;
-        var kernel = here is null ? KernelAsync(runner, cancellationToken) : Task.FromResult(here.Kernel.Reader.Read());
+        // bridge's fdb, read once for whichever of the IPv4 (by process) and IPv6 readers needs it.
+        var fdb = here is null || WantsIpv6(request) ? runner.MustAsync(Kernel[4], cancellationToken) : null;
+        var kernel = here is null ? KernelAsync(runner, fdb!, cancellationToken) : Task.FromResult(here.Kernel.Reader.Read());
         var links = LinksAsync(kernel);
         var unchanged = request.Unchanged;
         var iptables = unchanged is null ? IptablesAsync(runner, cancellationToken) : Task.FromResult(unchanged.Iptables);
@@ -47,7 +49,7 @@ public static class HostObserver
         var backendFiles = BackendFilesAsync(runner, reads.OfType<HostRead.File>().ToList(), links, cancellationToken);
         var publicKeys = PublicKeysAsync(runner, reads.OfType<HostRead.WireGuardPublicKey>().ToList(), cancellationToken);
         var wireGuard = WireGuardAsync(runner, reads.OfType<HostRead.WireGuard>().ToList(), links, cancellationToken);
-        var ipv6 = WantsIpv6(request) ? Ipv6Async(runner, cancellationToken) : Task.FromResult<Ipv6State?>(null);
+        var ipv6 = WantsIpv6(request) ? Ipv6Async(runner, fdb!, cancellationToken) : Task.FromResult<Ipv6State?>(null);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
@@ -112,12 +114,11 @@ public static class HostObserver
     /// IPv4 only): <c>ip -j -6</c> addresses, routes and neighbours, the IPv6 fdb entries, <c>ip6tables-save</c> and the
     /// forwarding sysctl; six processes at once, only for a dual-stack spec (or a host naming its address6).
     /// </summary>
-    private static async Task<Ipv6State?> Ipv6Async(IHostRunner runner, CancellationToken cancellationToken)
+    private static async Task<Ipv6State?> Ipv6Async(IHostRunner runner, Task<string> fdb, CancellationToken cancellationToken)
     {
         var addresses = runner.MustAsync(Ipv6Reads[0], cancellationToken);
         var routes = runner.MustAsync(Ipv6Reads[1], cancellationToken);
         var neighbors = runner.MustAsync(Ipv6Reads[2], cancellationToken);
-        var fdb = runner.MustAsync(Kernel[4], cancellationToken);
         var tables = runner.MustAsync(Ipv6Reads[3], cancellationToken);
         var forward = runner.RunAsync(Ipv6Reads[4], cancellationToken);
         await Task.WhenAll(addresses, routes, neighbors, fdb, tables, forward).ConfigureAwait(false);
@@ -213,13 +214,12 @@ public static class HostObserver
         value is not null && Ipv4Address.TryParse(value.Split(' ', 2)[0].Trim(), out var address) ? address : null;
 
     /// <summary>Links, addresses, routes, neighbours and fdb by <c>ip -j</c> and <c>bridge -j</c>: five processes, run at once.</summary>
-    private static async Task<RtnetlinkSnapshot> KernelAsync(IHostRunner runner, CancellationToken cancellationToken)
+    private static async Task<RtnetlinkSnapshot> KernelAsync(IHostRunner runner, Task<string> fdb, CancellationToken cancellationToken)
     {
         var links = runner.MustAsync(Kernel[0], cancellationToken);
         var addresses = runner.MustAsync(Kernel[1], cancellationToken);
         var routes = runner.MustAsync(Kernel[2], cancellationToken);
         var neighbors = runner.MustAsync(Kernel[3], cancellationToken);
-        var fdb = runner.MustAsync(Kernel[4], cancellationToken);
         await Task.WhenAll(links, addresses, routes, neighbors, fdb).ConfigureAwait(false);
         return new RtnetlinkSnapshot(
             StateParsers.ParseLinks(await links.ConfigureAwait(false)),
