@@ -84,13 +84,16 @@ public sealed class DualStackOnLabTests(EtcdFixture etcd)
         Assert.Contains("via fd00:198:18:150::12 dev eth0 proto 211", lab.InHost("n1", "ip", "-6", "route"), StringComparison.Ordinal);
         Assert.DoesNotContain("flannel-v6.1", lab.InHost("n1", "ip", "link"), StringComparison.Ordinal);
 
-        // Back to vxlan, then to IPv4 only: IPv4 still carries, and nothing of IPv6 is left.
+        // Back to vxlan, then to IPv4 only, the hosts' address6 gone too (the marks dual-stack left have their IPv6
+        // tables read): IPv4 still carries, and nothing of IPv6 is left.
         lab.Backend = "vxlan";
         lab.WriteSpec();
         await Ok(lab, "apply");
         ApplyOnLabTests.AssertFullMesh(lab, containers);
         AssertFullMesh6(lab, containers6);
         lab.ExtraNetwork = "";
+        var underlay6 = lab.Underlay6;
+        lab.Underlay6 = null;
         lab.WriteSpec();
         var back = await lab.RunAsync("apply");
         Assert.True(back.ExitCode == 0, back.ToString());
@@ -100,6 +103,8 @@ public sealed class DualStackOnLabTests(EtcdFixture etcd)
         Assert.DoesNotContain("proto 211", lab.InHost("n1", "ip", "-6", "route"), StringComparison.Ordinal);
         Assert.DoesNotContain("OVERLAYCTL", lab.InHost("n1", "ip6tables-save"), StringComparison.Ordinal);
         Assert.DoesNotContain("fixed-cidr-v6", File.ReadAllText(Path.Combine(lab.Dir, "n1", "daemon.json")), StringComparison.Ordinal);
+        Assert.DoesNotContain("inet6 fd00:10:244:", lab.InHost("n1", "ip", "-6", "addr", "show", "docker0"), StringComparison.Ordinal);
+        lab.Underlay6 = underlay6;
 
         // Dual-stack once more, then destroy: every host as lab up made it, ip -6 routes and ip6tables included.
         lab.ExtraNetwork = Ipv6;

@@ -67,5 +67,6 @@ public static class BackendRegistry
 
     /// <summary>What to read from a host: what the selected backend needs, and what the others need to find what they left behind.</summary>
     public static IReadOnlyList<HostRead> ReadsFor(ClusterSpec spec, HostSpec host) =>
-        [.. All.SelectMany(b => b.Reads(spec, host, selected: b == spec.Network.Backend)), .. spec.Network.Ipv6 is not null || host.Address6 is not null ? [new HostRead.Ipv6()] : Array.Empty<HostRead>()];
+        [.. All.SelectMany(b => b.Reads(spec, host, selected: b == spec.Network.Backend)),
+         new HostRead.Ipv6(spec.Network.Ipv6 is null && host.Address6 is null ? new Ipv6Traces(spec.Docker.SubnetEnvFor(host), spec.Docker.DaemonConfigFor(host)) : null)];
 }

@@ -182,10 +182,35 @@ public abstract record HostRead
     public sealed record WireGuard(string Device) : HostRead;
 
     /// <summary>
-    /// The host's IPv6 tables, ip6tables and forwarding sysctl, into <see cref="State.ObservedHost.Ipv6"/>: asked for a
-    /// dual-stack spec, and for a host that still names its address6 (so a switch back to IPv4 only finds what to remove).
+    /// The host's IPv6 tables, ip6tables and forwarding sysctl, into <see cref="State.ObservedHost.Ipv6"/>: always for a
+    /// dual-stack spec and a host that names its address6. Otherwise <paramref name="OnlyIf"/> says what marks a host
+    /// overlayctl made dual-stack before (a switch back, a failed one, a spec that lost <c>network.ipv6</c> and the
+    /// hosts' address6): only such a host is read, after the reads every observation makes, so that its IPv6 leftovers
+    /// are found and removed.
     /// </summary>
-    public sealed record Ipv6 : HostRead;
+    public sealed record Ipv6(Ipv6Traces? OnlyIf = null) : HostRead;
+}
+
+/// <summary>
+/// What overlayctl leaves on a host it made dual-stack, readable without the IPv6 tables: flannel's
+/// <c>flannel-v6.VNI</c> device (any VNI), <c>FLANNEL_IPV6_SUBNET</c> in subnet.env, or a <c>fixed-cidr-v6</c> in
+/// daemon.json that its backup (the operator's original) lacks. The files are written after everything else a plan
+/// does, so a switch back that failed half way still leaves one of them, and the next apply finishes it.
+/// </summary>
+/// <param name="SubnetEnv">The host's subnet.env path, when the spec writes one.</param>
+/// <param name="DaemonConfig">The host's daemon.json path, when the spec writes one.</param>
+public sealed record Ipv6Traces(string? SubnetEnv, string? DaemonConfig)
+{
+    /// <summary>The IPv6 VXLAN device's name before its VNI.</summary>
+    public const string DevicePrefix = "flannel-v6.";
+
+    public bool FoundIn(State.ObservedHost observed) =>
+        observed.Links.Any(l => l.Name.StartsWith(DevicePrefix, StringComparison.Ordinal))
+        || (SubnetEnv is not null && observed.Files.GetValueOrDefault(SubnetEnv)?.Contains("FLANNEL_IPV6_SUBNET=", StringComparison.Ordinal) == true)
+        || (DaemonConfig is not null && observed.Files.GetValueOrDefault(DaemonConfig) is { } daemon && daemon.Contains(FixedCidrV6, StringComparison.Ordinal)
+            && observed.Files.GetValueOrDefault(Docker.DockerFiles.BackupPath(DaemonConfig))?.Contains(FixedCidrV6, StringComparison.Ordinal) != true);
+
+    private const string FixedCidrV6 = "\"fixed-cidr-v6\"";
 }
 
 /// <summary>One host's status as a backend sees it. <see cref="Device"/> and <see cref="DeviceState"/> are null when it has no device.</summary>

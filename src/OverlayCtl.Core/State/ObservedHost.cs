@@ -40,8 +40,8 @@ public sealed record ObservedHost(
     public IEnumerable<InterfaceAddress> AddressesOf(string device) => Addresses.Where(a => a.Device == device).Select(a => a.Address);
 
     /// <summary>
-    /// The host's IPv6 state, read when the spec is dual-stack or names the host's address6 (<see cref="Backends.HostRead.Ipv6"/>);
-    /// null when it was not read.
+    /// The host's IPv6 state, read when the spec is dual-stack or the host shows what an earlier dual-stack apply left
+    /// (<see cref="Backends.HostRead.Ipv6"/>); null when it was not read.
     /// </summary>
     public Ipv6State? Ipv6 { get; init; }
 }

@@ -56,7 +56,7 @@ public static class HostObserver
         await Task.WhenAll(kernel, iptables, forward, ovs, ssh, offload, backendFiles, publicKeys, wireGuard, ipv6).ConfigureAwait(false);
         var fileContents = await Task.WhenAll(files).ConfigureAwait(false);
         var state = await kernel.ConfigureAwait(false);
-        return new ObservedHost(
+        var observed = new ObservedHost(
             state.Links,
             state.Addresses,
             state.Routes,
@@ -73,6 +73,10 @@ public static class HostObserver
             WireGuard = await wireGuard.ConfigureAwait(false),
             Ipv6 = await ipv6.ConfigureAwait(false),
         };
+        // An IPv4-only spec reads the IPv6 tables only where an earlier dual-stack apply left its marks.
+        return Ipv6Traces(request) is { } traces && traces.FoundIn(observed)
+            ? observed with { Ipv6 = await Ipv6Async(runner, fdb ?? runner.MustAsync(Kernel[4], cancellationToken), cancellationToken).ConfigureAwait(false) }
+            : observed;
     }
 
     private static readonly CommandSpec Forwarding = CommandSpec.Of("sysctl", "-n", "net.ipv4.ip_forward");
@@ -97,7 +101,12 @@ public static class HostObserver
          .. WantsIpv6(request) ? Ipv6Reads : [],
          .. request.Files.Distinct(StringComparer.Ordinal).Select(HostFiles.ReadCommand)];
 
-    private static bool WantsIpv6(ObserveRequest request) => (request.Reads ?? []).OfType<HostRead.Ipv6>().Any();
+    /// <summary>Whether the IPv6 tables are read with everything else: a dual-stack spec.</summary>
+    private static bool WantsIpv6(ObserveRequest request) => (request.Reads ?? []).OfType<HostRead.Ipv6>().Any(r => r.OnlyIf is null);
+
+    /// <summary>For an IPv4-only spec, the marks that have its IPv6 tables read after all (<see cref="HostRead.Ipv6"/>).</summary>
+    private static Ipv6Traces? Ipv6Traces(ObserveRequest request) =>
+        WantsIpv6(request) ? null : (request.Reads ?? []).OfType<HostRead.Ipv6>().Select(r => r.OnlyIf).FirstOrDefault();
 
     /// <summary>The IPv6 tables' reads, in <see cref="Ipv6Async"/>'s order.</summary>
     private static readonly CommandSpec[] Ipv6Reads =
@@ -112,7 +121,7 @@ public static class HostObserver
     /// <summary>
     /// The IPv6 tables, by processes on every host (the in-process rtnetlink reader of <see cref="IHereHost"/> reads
     /// IPv4 only): <c>ip -j -6</c> addresses, routes and neighbours, the IPv6 fdb entries, <c>ip6tables-save</c> and the
-    /// forwarding sysctl; six processes at once, only for a dual-stack spec (or a host naming its address6).
+    /// forwarding sysctl; six processes at once, only for a dual-stack spec (or a host with an earlier one's marks).
     /// </summary>
     private static async Task<Ipv6State?> Ipv6Async(IHostRunner runner, Task<string> fdb, CancellationToken cancellationToken)
     {

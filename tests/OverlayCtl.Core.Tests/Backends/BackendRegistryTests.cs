@@ -90,10 +90,13 @@ public sealed class BackendRegistryTests
     {
         var ovs = Lab.Spec("ovs", extra: "  ovs: { db: \"unix:/run/ovs/{host}/db.sock\" }");
         var leftByWireGuard = new HostRead.File("/run/overlayctl/wireguard-lab-node1.pid", "flannel-wg");
-        Assert.Equal([new HostRead.OpenVSwitch("unix:/run/ovs/node1/db.sock", null), leftByWireGuard], BackendRegistry.ReadsFor(ovs, ovs.Hosts[0]));
+        Assert.Equal([new HostRead.OpenVSwitch("unix:/run/ovs/node1/db.sock", null), leftByWireGuard, LeftByDualStack], BackendRegistry.ReadsFor(ovs, ovs.Hosts[0]));
         var vxlan = Lab.Spec("vxlan");
-        Assert.Equal([new HostRead.OpenVSwitch(null, "br-overlay"), leftByWireGuard], BackendRegistry.ReadsFor(vxlan, vxlan.Hosts[0]));
+        Assert.Equal([new HostRead.OpenVSwitch(null, "br-overlay"), leftByWireGuard, LeftByDualStack], BackendRegistry.ReadsFor(vxlan, vxlan.Hosts[0]));
     }
+
+    /// <summary>An IPv4-only spec reads a host's IPv6 tables only where its files or a flannel-v6 device say a dual-stack apply was there.</summary>
+    private static readonly HostRead LeftByDualStack = new HostRead.Ipv6(new Ipv6Traces("/run/lab/node1/subnet.env", "/run/lab/node1/daemon.json"));
 
     [Fact]
     public void WireGuardReadsTheKeysPublicHalfItsDeviceAndOnlyWhereTheDeviceIsLeftItsPidFile()
@@ -104,6 +107,7 @@ public sealed class BackendRegistryTests
             new HostRead.WireGuardPublicKey("/etc/overlayctl/wireguard/lab.key"),
             new HostRead.WireGuard("flannel-wg"),
             new HostRead.File("/run/overlayctl/wireguard-lab-node1.pid", "flannel-wg"),
+            LeftByDualStack,
         ], BackendRegistry.ReadsFor(spec, spec.Hosts[0]));
         Assert.True(BackendRegistry.LeaseNeedsHost(spec, spec.Hosts[0]));
         Assert.False(BackendRegistry.LeaseNeedsHost(Lab.Spec("vxlan"), spec.Hosts[0]));

@@ -50,6 +50,31 @@ public sealed class DualStackPlannerTests
     };
 
     [Fact]
+    public void ADualStackSpecAndAHostNamingItsAddress6HaveTheIpv6TablesReadAlwaysAnIpv4OnlyHostOnlyWhereMarked()
+    {
+        Assert.Contains(new HostRead.Ipv6(), BackendRegistry.ReadsFor(Spec(), Spec().Hosts[0]));
+        Assert.Contains(new HostRead.Ipv6(), BackendRegistry.ReadsFor(Spec(dual: false), Spec(dual: false).Hosts[0]));
+        var plain = Lab.Spec();
+        Assert.Equal(new HostRead.Ipv6(new Ipv6Traces("/run/lab/node1/subnet.env", "/run/lab/node1/daemon.json")),
+            Assert.Single(BackendRegistry.ReadsFor(plain, plain.Hosts[0]).OfType<HostRead.Ipv6>()));
+    }
+
+    [Fact]
+    public void TheMarksOfAnEarlierDualStackApplyAreItsDeviceSubnetEnvAndAFixedCidrV6ThatTheBackupLacks()
+    {
+        var traces = new Ipv6Traces("/s.env", "/d.json");
+        var clean = Lab.Fresh() with { Files = new Dictionary<string, string?> { ["/s.env"] = "FLANNEL_SUBNET=10.244.1.1/24\n", ["/d.json"] = "{\"bip\": \"10.244.1.1/24\"}" } };
+        Assert.False(traces.FoundIn(clean));
+        Assert.True(traces.FoundIn(clean with { Links = [.. clean.Links, new LinkInfo(9, "flannel-v6.7", "vxlan", 1430, null, true, null, null, null)] }));
+        Assert.True(traces.FoundIn(clean with { Files = new Dictionary<string, string?>(clean.Files) { ["/s.env"] = "FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n" } }));
+        var daemon6 = new Dictionary<string, string?>(clean.Files) { ["/d.json"] = "{\"fixed-cidr-v6\": \"fd00:10:244:1::/64\"}" };
+        Assert.True(traces.FoundIn(clean with { Files = daemon6 }));
+        // The operator's own fixed-cidr-v6, kept in the backup before overlayctl first wrote the file, is not a mark.
+        Assert.False(traces.FoundIn(clean with { Files = new Dictionary<string, string?>(daemon6) { ["/d.json.overlayctl.bak"] = "{\"fixed-cidr-v6\": \"fd00:1::/64\"}" } }));
+        Assert.False(new Ipv6Traces(null, null).FoundIn(clean with { Files = daemon6 }));
+    }
+
+    [Fact]
     public void AFreshDualStackVxlanHostGetsBothDevicesBothRoutesAndBothRuleSets()
     {
         var plan = Planner.PlanApply(Input(Spec(), Fresh()));

@@ -96,7 +96,7 @@ public sealed class VxlanBackend : IBackend
         [DeviceName(spec), Device6Name(spec), .. StaleDevices(spec, observed, marked: true).Select(l => l.Name)];
 
     /// <summary>flannel's IPv6 VXLAN device, <c>flannel-v6.VNI</c>: a second device over the IPv6 underlay, same VNI and port.</summary>
-    public static string Device6Name(ClusterSpec spec) => "flannel-v6." + SettingsOf(spec).Vni.ToString(CultureInfo.InvariantCulture);
+    public static string Device6Name(ClusterSpec spec) => Ipv6Traces.DevicePrefix + SettingsOf(spec).Vni.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Bytes of VXLAN over IPv6 per packet: 40 (IPv6) + 8 (UDP) + 8 (VXLAN) + 14 (inner Ethernet).</summary>
     public const int Overhead6 = 70;
