@@ -22,7 +22,11 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
     public Task<ObservedHost> ObserveAsync(HostSpec host, IHostRunner runner, CancellationToken cancellationToken, ObservedHost? unchanged = null)
     {
         var daemon = spec.Docker.DaemonConfigFor(host);
-        var files = new[] { daemon, daemon is null ? null : DockerFiles.BackupPath(daemon), spec.Docker.SubnetEnvFor(host) }.OfType<string>().ToList();
+        var files = new[]
+        {
+            daemon, daemon is null ? null : DockerFiles.BackupPath(daemon), spec.Docker.SubnetEnvFor(host),
+            daemon is null || spec.Docker.RestartFor(host) is null ? null : DockerFiles.RestartPendingPath(daemon),
+        }.OfType<string>().ToList();
         return HostObserver.ObserveAsync(runner, new ObserveRequest(files, BackendRegistry.ReadsFor(spec, host), unchanged), cancellationToken);
     }
 
@@ -73,18 +77,22 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
 
     /// <summary>
     /// dockerd reads daemon.json only when it starts. When the executed plan wrote the file (an apply; destroy's
-    /// restore is the operator's to restart), runs <c>docker.restart</c> after the overlay is up, then checks
-    /// that the docker bridge holds the lease's gateway, the sign dockerd took the new bip. Without the key, the
-    /// outcome says a restart is due (as the plan's warning did).
+    /// restore is the operator's to restart), or took away the note of an earlier apply's unfinished restart, runs
+    /// <c>docker.restart</c> after the overlay is up, then checks that the docker bridge holds the lease's gateway,
+    /// the sign dockerd took the new bip. The note (<see cref="DockerFiles.RestartPendingPath"/>) is on the host from
+    /// before the command until that check passes, so a failed or interrupted restart is run again by the next apply.
+    /// Without the key, the outcome says a restart is due (as the plan's warning did).
     /// </summary>
     private async Task<DockerRestart?> RestartDockerAsync(HostSpec host, HostOutcome planned, IHostRunner runner, CancellationToken cancellationToken)
     {
-        if (planned.Lease is not { } lease || spec.Docker.DaemonConfigFor(host) is not { } daemon
-            || !planned.Plan!.Operations.Any(o => o.Kind != ChangeKind.Remove && o.Address == ResourceAddress.File(daemon))) return null;
+        if (planned.Lease is not { } lease || spec.Docker.DaemonConfigFor(host) is not { } daemon) return null;
+        var pending = DockerFiles.RestartPendingPath(daemon);
+        if (!planned.Plan!.Operations.Any(o => (o.Kind != ChangeKind.Remove && o.Address == ResourceAddress.File(daemon)) || o.Address == ResourceAddress.File(pending))) return null;
         var bip = DockerFiles.Bip(lease.Subnet);
         if (spec.Docker.RestartFor(host) is not { } argv) return new DockerRestart(bip, null, Ran: false);
         var command = new CommandSpec(argv[0], argv.Skip(1).ToList());
         log.Information("{Host}: restarting dockerd to use bip {Bip}: {Command}", host.Name, bip, command);
+        await runner.WriteFileAsync(pending, bip + "\n", null, cancellationToken).ConfigureAwait(false);
         var result = await runner.RunAsync(command, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded)
             throw new DockerRestartException($"{host.Name}: docker.restart `{command}` exited {result.ExitCode}: {result.StandardError.Trim()} (fix: make the command work on the host, then run apply again; daemon.json already says bip {bip})");
@@ -92,6 +100,7 @@ public sealed class HostReconciler(ClusterSpec spec, ILogger log)
         var gateway = new InterfaceAddress(lease.Subnet.Gateway, lease.Subnet.PrefixLength);
         if (!addresses.Succeeded || !StateParsers.ParseAddresses(addresses.StandardOutput).Any(a => a.Address == gateway))
             throw new DockerRestartException($"{host.Name}: after `{command}`, {spec.Docker.Bridge} does not hold {bip} (fix: check that dockerd reads {daemon} and uses bridge {spec.Docker.Bridge}, e.g. with docker info and its log, then run apply again)");
+        await runner.DeleteFileAsync(pending, cancellationToken).ConfigureAwait(false);
         return new DockerRestart(bip, command.ToString(), Ran: true);
     }
 

@@ -48,6 +48,35 @@ public sealed class DockerRestartOnLabTests(EtcdFixture etcd)
     }
 
     [Fact]
+    public async Task ARestartThatFailedIsRunAgainByTheNextApplyWhichPlanShowsAndThenNothingIsLeft()
+    {
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 1, underlay: "198.18.55.0/24");
+        lab.ExtraDocker = "restart: [\"false\"]";
+        lab.WriteSpec();
+        Assert.Equal(0, (await lab.RunAsync("lab", "up")).ExitCode);
+        var failed = await lab.RunAsync("apply");
+        Assert.Equal(4, failed.ExitCode);
+        Assert.Contains("docker.restart `false` exited 1", failed.Stderr, StringComparison.Ordinal);
+        var pending = Path.Combine(lab.Dir, "n1", "daemon.json.overlayctl.restart");
+        Assert.True(File.Exists(pending));
+
+        // daemon.json already says the bip, yet the restart is still due: plan shows it, and apply runs it.
+        lab.ExtraDocker = $"restart: [mktemp, -p, '{lab.Dir}/{{host}}', restarted.XXXXXX]";
+        lab.WriteSpec();
+        var plan = await lab.RunAsync("plan", "--detailed-exitcode");
+        Assert.True(plan.ExitCode == 2, plan.ToString());
+        Assert.Contains("daemon.json.overlayctl.restart", plan.Stdout, StringComparison.Ordinal);
+        Assert.Contains("its docker.restart did not finish", plan.Stderr, StringComparison.Ordinal);
+        var retried = await lab.RunAsync("apply", "-o", "json");
+        Assert.True(retried.ExitCode == 0, retried.ToString());
+        Assert.True(retried.Json().GetProperty("hosts")[0].GetProperty("dockerRestart").GetProperty("ran").GetBoolean());
+        Assert.Equal(1, Restarts(lab, "n1"));
+        Assert.False(File.Exists(pending));
+        var again = await lab.RunAsync("plan", "--detailed-exitcode");
+        Assert.True(again.ExitCode == 0, again.ToString());
+    }
+
+    [Fact]
     public async Task WithoutDockerRestartApplySaysARestartIsDue()
     {
         await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 1, underlay: "198.18.54.0/24");

@@ -65,6 +65,13 @@ public static class DockerFiles
     public static string BackupPath(string path) => path + ".overlayctl.bak";
 
     /// <summary>
+    /// Where apply notes, next to daemon.json, that it runs <c>docker.restart</c> for the bip the note holds; removed
+    /// once dockerd holds it. Left behind (the restart failed, or apply was interrupted), it has the next apply
+    /// restart dockerd although daemon.json already says the right thing.
+    /// </summary>
+    public static string RestartPendingPath(string path) => path + ".overlayctl.restart";
+
+    /// <summary>
     /// Whether <paramref name="current"/> already gives Docker a bip inside the overlay: a file overlayctl
     /// wrote before it kept backups (an upgraded host). Kept as "the original", it would make destroy put
     /// overlayctl's own keys back, so such a file gets no backup and destroy removes the keys instead.

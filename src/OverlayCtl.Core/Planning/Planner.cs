@@ -65,6 +65,14 @@ public static class Planner
                 ? $"dockerd restarts to use bip {DockerFiles.Bip(lease.Subnet)}: apply runs docker.restart ({string.Join(' ', restart)}) once the overlay is up"
                 : $"dockerd must restart to use bip {DockerFiles.Bip(lease.Subnet)}: {daemonPath} changes (docker.restart in the spec has apply do it)");
         }
+        // An earlier apply's docker.restart that failed or was interrupted: this one runs it (again) once the overlay is up.
+        if (spec.Docker.DaemonConfigFor(host) is { } configPath && observed.Files.GetValueOrDefault(DockerFiles.RestartPendingPath(configPath)) is not null)
+        {
+            var pending = DockerFiles.RestartPendingPath(configPath);
+            ops.Add(new Operation(ChangeKind.Remove, ResourceAddress.File(pending), new FileStep(pending, null)));
+            if (!ops.Any(o => o.Address == ResourceAddress.File(configPath)))
+                warnings.Add($"dockerd restarts to use bip {DockerFiles.Bip(lease.Subnet)}: an earlier apply wrote {configPath} but its docker.restart did not finish");
+        }
         if (spec.Docker.SubnetEnvFor(host) is { } envPath)
         {
             var env = DockerFiles.SubnetEnv(spec.Network.Cidr, lease.Subnet, mtu, spec.Network.IpMasq, spec.Network.Ipv6?.Cidr, subnet6);
@@ -121,6 +129,8 @@ public static class Planner
             if (DockerFiles.RestoreDaemonConfig(daemonPath, observed.Files.GetValueOrDefault(daemonPath), original) is { } restored)
                 ops.Add(new Operation(restored.Length == 0 ? ChangeKind.Remove : ChangeKind.Change, ResourceAddress.File(daemonPath), new FileStep(daemonPath, restored.Length == 0 ? null : restored)));
             if (original is not null) ops.Add(new Operation(ChangeKind.Remove, ResourceAddress.File(backup), new FileStep(backup, null)));
+            var pending = DockerFiles.RestartPendingPath(daemonPath);
+            if (observed.Files.GetValueOrDefault(pending) is not null) ops.Add(new Operation(ChangeKind.Remove, ResourceAddress.File(pending), new FileStep(pending, null)));
         }
         if (spec.Docker.SubnetEnvFor(host) is { } envPath && observed.Files.GetValueOrDefault(envPath) is not null)
             ops.Add(new Operation(ChangeKind.Remove, ResourceAddress.File(envPath), new FileStep(envPath, null)));

@@ -11,6 +11,21 @@ public sealed class PlannerTests
     private static string Render(HostPlan plan) => PlanRenderer.Render(new Plan([plan]));
 
     [Fact]
+    public void AnEarlierApplysUnfinishedDockerRestartIsDueOnAConvergedHostAndDestroyTakesItsNoteAway()
+    {
+        var spec = Lab.Spec(docker: "  restart: [systemctl, restart, docker]");
+        const string Pending = "/run/lab/node1/daemon.json.overlayctl.restart";
+        var converged = Lab.Converged(spec, 2);
+        Assert.True(Planner.PlanApply(Lab.Input(spec, converged, 2)).IsEmpty);
+        var noted = converged with { Files = new Dictionary<string, string?>(converged.Files) { [Pending] = "10.244.1.1/24\n" } };
+        var plan = Planner.PlanApply(Lab.Input(spec, noted, 2));
+        var op = Assert.Single(plan.Operations);
+        Assert.Equal((ChangeKind.Remove, ResourceAddress.File(Pending)), (op.Kind, op.Address));
+        Assert.Contains(plan.Warnings, w => w.Contains("its docker.restart did not finish", StringComparison.Ordinal));
+        Assert.Contains(Planner.PlanDestroy(spec, spec.Hosts[0], Lab.LeaseOf(spec, 1), noted).Operations, o => o.Address == ResourceAddress.File(Pending));
+    }
+
+    [Fact]
     public void AFreshHostGetsBridgeDeviceTunnelsRulesAndFiles()
     {
         var spec = Lab.Spec();
