@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks, run on their own (never part of scripts/test.sh): overlayctl beside a peer, in the same
 # run, on this machine. Writes raw results to artifacts/bench/ and prints the tables that go into
-# docs/benchmarks.md. Needs root (namespaces). Usage: scripts/bench.sh [agents|wireguard|ssh] [--quick]
+# docs/benchmarks.md. Needs root (namespaces). Usage: scripts/bench.sh [agents|wireguard|ssh|dualstack] [--quick]
 # BENCH_SECTIONS="3 6" runs only those sections; `agents` is section 7 alone (scripts/bench-agents.sh,
 # which takes BENCH_AGENT_SIZES="10 50 100" and the other knobs at its top), `wireguard` section 8 alone
-# (scripts/bench-wireguard.sh), `ssh` section 9 alone (scripts/bench-ssh.sh).
+# (scripts/bench-wireguard.sh), `ssh` section 9 alone (scripts/bench-ssh.sh), `dualstack` section 10 alone
+# (scripts/bench-dualstack.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
@@ -14,8 +15,9 @@ for arg in "$@"; do
     agents) export BENCH_SECTIONS=7 ;;
     wireguard) export BENCH_SECTIONS=8 ;;
     ssh) export BENCH_SECTIONS=9 ;;
+    dualstack) export BENCH_SECTIONS=10 ;;
     --quick) quick=--quick ;;
-    *) echo "bench.sh: unknown argument $arg (usage: scripts/bench.sh [agents|wireguard|ssh] [--quick])" >&2; exit 2 ;;
+    *) echo "bench.sh: unknown argument $arg (usage: scripts/bench.sh [agents|wireguard|ssh|dualstack] [--quick])" >&2; exit 2 ;;
   esac
 done
 scripts/deps.sh
@@ -38,7 +40,7 @@ trap cleanup EXIT
 
 # The lab underlay: in 198.18.0.0/15, which this machine holds no address in (lab up refuses one it does).
 stem=198.18.230
-want() { [[ " ${BENCH_SECTIONS:-1 2 3 4 5 6 7 8 9} " == *" $1 "* ]]; }
+want() { [[ " ${BENCH_SECTIONS:-1 2 3 4 5 6 7 8 9 10} " == *" $1 "* ]]; }
 if want 1 || want 2 || want 5; then dotnet build bench/OverlayCtl.Bench -c Release -nologo -v q; fi
 benchexe=bench/OverlayCtl.Bench/bin/Release/net10.0/OverlayCtl.Bench
 
@@ -247,4 +249,9 @@ fi
 if want 9; then
 # ssh against netns on the same hosts, each running a real sshd: time and connections per host (its own script).
 scripts/bench-ssh.sh "$ovl" "$out" $quick
+fi
+
+if want 10; then
+# Dual-stack against IPv4-only on the same hosts: apply time and processes, and IPv6 against IPv4 throughput (its own script).
+scripts/bench-dualstack.sh "$ovl" "$out" $quick
 fi
