@@ -23,7 +23,7 @@ internal static class ExitCodes
     /// <summary>A check found a problem: <c>verify</c> broken pairs, <c>doctor</c> findings.</summary>
     public const int ChecksFailed = 5;
 
-    /// <summary>Another run holds the cluster lock (apply, destroy, leases release/gc): nothing was changed.</summary>
+    /// <summary>Another run holds the cluster lock (apply, destroy, verify, leases release/gc): nothing was changed.</summary>
     public const int Locked = 6;
 
     /// <summary><c>apply FILE</c>: the saved plan no longer matches etcd, a host or the spec; nothing was changed.</summary>

@@ -193,9 +193,14 @@ public sealed class ClusterEngine(ClusterSpec spec, ILeaseStore store, Func<Host
         return await Hosts.ExecuteAsync(targets, planned, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>verify: a container probe on each target and every pair between them; reads etcd, changes nothing overlayctl manages.</summary>
+    /// <summary>
+    /// verify: a container probe on each target and every pair between them; reads etcd, changes nothing overlayctl
+    /// manages. It holds the cluster lock: its probes sit on the docker bridges, at addresses a second verify's would
+    /// take, while an apply would see them as containers; and a probe it finds is then surely a killed run's.
+    /// </summary>
     public async Task<VerifyOutcome> VerifyAsync(IReadOnlyList<HostSpec> targets, CancellationToken cancellationToken)
     {
+        await using var held = await LockAsync(cancellationToken).ConfigureAwait(false);
         var leases = await store.ListAsync(cancellationToken).ConfigureAwait(false);
         return await new Verifier(spec, Hosts, log, parallel).RunAsync(targets, leases, cancellationToken).ConfigureAwait(false);
     }

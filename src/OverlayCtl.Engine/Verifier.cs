@@ -26,7 +26,7 @@ public sealed class Verifier(ClusterSpec spec, ClusterRunner hosts, ILogger log,
 
     public async Task<VerifyOutcome> RunAsync(IReadOnlyList<HostSpec> targets, IReadOnlyList<Lease> leases, CancellationToken cancellationToken)
     {
-        var run = RandomNumberGenerator.GetHexString(6, lowercase: true);
+        var run = RandomNumberGenerator.GetHexString(ContainerProbe.RunLength, lowercase: true);
         var index = targets.Select((t, i) => (t.Name, i)).ToDictionary(p => p.Name, p => p.i);
         var made = new ConcurrentDictionary<string, Made>(StringComparer.Ordinal);
         VerifyOutcome outcome;
@@ -40,6 +40,14 @@ public sealed class Verifier(ClusterSpec spec, ClusterRunner hosts, ILogger log,
                 {
                     log.Error("{Host}: {Problem}", input.Host.Name, bridge.Problem);
                     return new Probed(null, findings, bridge.Problem);
+                }
+                // A run killed outright (verify holds the cluster lock, so none is running) left its probe: it holds the
+                // address this run's probe takes.
+                foreach (var left in input.Observed.Links.Where(l => l.Master == spec.Docker.Bridge)
+                             .Select(l => ContainerProbe.Leftover(input.Host.Name, l.Name, spec.Docker.Bridge)).OfType<ContainerProbe>())
+                {
+                    log.Warning("{Host}: removing probe {Namespace} (port {Port} of {Bridge}), left by an earlier verify that was killed", input.Host.Name, left.Namespace, left.HostVeth, left.Bridge);
+                    await ProbeDriver.RemoveAsync(runner, left, log).ConfigureAwait(false);
                 }
                 var mtu = ContainerMtu(input);
                 var probe = ContainerProbe.For(run, index[input.Host.Name], input.Host.Name, input.Lease.Subnet, spec.Docker.Bridge, mtu) with

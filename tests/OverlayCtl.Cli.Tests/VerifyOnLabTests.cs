@@ -122,6 +122,46 @@ public sealed class VerifyOnLabTests(EtcdFixture etcd, ITestOutputHelper output)
         AssertNoProbeLeft(lab);
     }
 
+    [Fact]
+    public async Task AVerifyKilledOutrightLeavesProbesWhichTheNextRemovesOnceTheDeadRunsLockExpires()
+    {
+        await using var lab = new LabCluster(etcd.Cluster.ClientUrl.ToString(), hosts: 2, underlay: "198.18.43.0/24");
+        await lab.RunAsync("lab", "up");
+        Assert.Equal(0, (await lab.RunAsync("apply")).ExitCode);
+        // Pairs that wait out their pings keep the probes in place long enough to kill verify among them.
+        lab.InHost("n1", "iptables", "-I", "FORWARD", "1", "-j", "DROP");
+        lab.InHost("n2", "iptables", "-I", "FORWARD", "1", "-j", "DROP");
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "overlayctl")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "verify", "-f", lab.SpecPath, "--parallel", "1" }) start.ArgumentList.Add(arg);
+        using var verify = Process.Start(start)!;
+        _ = verify.StandardOutput.ReadToEndAsync();
+        _ = verify.StandardError.ReadToEndAsync();
+        var deadline = Stopwatch.StartNew();
+        while (!lab.HostNames.All(h => lab.InHost(h, "ip", "-o", "link", "show", "master", "docker0").Contains(" ovp", StringComparison.Ordinal))
+               && deadline.Elapsed < TimeSpan.FromSeconds(30))
+            await Task.Delay(50);
+        Assert.False(verify.HasExited, "verify ended before it could be killed");
+        verify.Kill();
+        Assert.True(verify.WaitForExit(TimeSpan.FromSeconds(10)));
+        var left = Directory.EnumerateFileSystemEntries("/run/netns", "ovlprobe-*").Select(Path.GetFileName).ToList();
+        Assert.NotEmpty(left);
+        try
+        {
+            // The dead run's lock lives out its etcd lease (15 s): the next verify waits for it, then removes what it left.
+            lab.InHost("n1", "iptables", "-D", "FORWARD", "1");
+            lab.InHost("n2", "iptables", "-D", "FORWARD", "1");
+            var next = await lab.RunAsync("verify", "--lock-timeout", "40s");
+            output.WriteLine(next.ToString());
+            Assert.True(next.ExitCode == 0, next.ToString());
+            Assert.Contains("left by an earlier verify that was killed", next.Stderr, StringComparison.Ordinal);
+            AssertNoProbeLeft(lab);
+        }
+        finally
+        {
+            foreach (var ns in left) Sh.Run("ip", "netns", "del", ns!);
+        }
+    }
+
     /// <summary>Runs verify, expecting exactly these pairs broken, each with a cause.</summary>
     private static async Task<CliResult> BrokenAsync(LabCluster lab, params string[] expected)
     {

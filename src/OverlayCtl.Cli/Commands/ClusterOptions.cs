@@ -9,7 +9,7 @@ namespace OverlayCtl.Cli.Commands;
 /// The options of every command that drives hosts (<c>-f</c>, <c>--limit</c>, <c>--parallel</c>) and
 /// the one way to turn them into a spec, its targets, the lease store and the engine.
 /// </summary>
-/// <param name="locks">the command changes the cluster (apply, destroy), so it takes the lock and offers --lock-timeout</param>
+/// <param name="locks">the command changes the cluster or its hosts (apply, destroy, verify's probes), so it takes the lock and offers --lock-timeout</param>
 internal sealed class ClusterOptions(bool locks = false)
 {
     public Option<string?> Spec { get; } = CommandSet.SpecOption();
@@ -18,7 +18,7 @@ internal sealed class ClusterOptions(bool locks = false)
 
     public Option<int> Parallel { get; } = new("--parallel") { Description = "hosts driven at once, at least 1", HelpName = "N", DefaultValueFactory = _ => 10 };
 
-    /// <summary>How long apply and destroy wait for another run's cluster lock (default: fail at once, naming it).</summary>
+    /// <summary>How long apply, destroy and verify wait for another run's cluster lock (default: fail at once, naming it).</summary>
     public Option<string?> LockTimeout { get; } = CommandSet.LockTimeoutOption();
 
     public IEnumerable<Option> All => locks ? [Spec, Limit, Parallel, LockTimeout] : [Spec, Limit, Parallel];

@@ -18,7 +18,7 @@ internal static class VerifyCommand
 {
     public static Command Create(CommandSet commands)
     {
-        var options = new ClusterOptions();
+        var options = new ClusterOptions(locks: true);
         var command = new Command("verify", "probe container to container between every pair of hosts (ping, full-size don't-fragment ping, TCP) and host to host; exit 5 naming the causes of broken pairs, or when no pair was checked");
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction(commands.Action(async (context, ct) =>

@@ -30,6 +30,12 @@ public sealed record ContainerProbe(string Host, string Namespace, string HostVe
     /// <summary>What every probe namespace's name starts with, so a leftover (a run killed by SIGKILL) is recognisable.</summary>
     public const string NamespacePrefix = "ovlprobe-";
 
+    /// <summary>How many lowercase hex digits a run's token has (<see cref="For"/>).</summary>
+    public const int RunLength = 6;
+
+    /// <summary>What every probe's host-side veth name starts with (then the run token and the host's index).</summary>
+    private const string VethPrefix = "ovp";
+
     /// <summary>The probe's side of its veth, as Docker names a container's.</summary>
     public const string Interface = "eth0";
 
@@ -40,16 +46,30 @@ public sealed record ContainerProbe(string Host, string Namespace, string HostVe
 
     public Ipv4Address Gateway => Subnet.Gateway;
 
-    /// <summary>The probe for host number <paramref name="index"/> of run <paramref name="run"/> (a few lowercase hex digits).</summary>
+    /// <summary>The probe for host number <paramref name="index"/> of run <paramref name="run"/> (<see cref="RunLength"/> lowercase hex digits).</summary>
     public static ContainerProbe For(string run, int index, string host, Ipv4Cidr subnet, string bridge, int mtu)
     {
         var ns = string.Create(CultureInfo.InvariantCulture, $"{NamespacePrefix}{run}-{index}");
-        var veth = string.Create(CultureInfo.InvariantCulture, $"ovp{run}{index}");
-        if (!run.All(char.IsAsciiHexDigitLower) || !Names.IsNetnsName(ns) || !Names.IsInterfaceName(veth))
+        var veth = string.Create(CultureInfo.InvariantCulture, $"{VethPrefix}{run}{index}");
+        if (run.Length != RunLength || !run.All(char.IsAsciiHexDigitLower) || !Names.IsNetnsName(ns) || !Names.IsInterfaceName(veth))
             throw new ArgumentException($"run token '{run}' with host index {index} gives unusable probe names {ns}, {veth}", nameof(run));
         if (subnet.PrefixLength > 30)
             throw new ArgumentException($"{subnet} has no address left for a probe beside its gateway", nameof(subnet));
         return new ContainerProbe(host, ns, veth, bridge, subnet, mtu);
+    }
+
+    /// <summary>
+    /// The probe an earlier run left on <paramref name="bridge"/> (killed outright, it could not remove it), from the name
+    /// of a port of the bridge: <c>ovp</c>, a run token, the host's index. Its namespace holds the address the next probe
+    /// takes, so it is removed first. Null for any other port.
+    /// </summary>
+    public static ContainerProbe? Leftover(string host, string port, string bridge)
+    {
+        if (!port.StartsWith(VethPrefix, StringComparison.Ordinal) || port.Length <= VethPrefix.Length + RunLength) return null;
+        var run = port.Substring(VethPrefix.Length, RunLength);
+        var index = port[(VethPrefix.Length + RunLength)..];
+        if (!run.All(char.IsAsciiHexDigitLower) || !index.All(char.IsAsciiDigit) || (index.Length > 1 && index[0] == '0')) return null;
+        return new ContainerProbe(host, $"{NamespacePrefix}{run}-{index}", port, bridge, default, 0);
     }
 
     /// <summary>Makes the namespace, the veth into the bridge, the address and the default route: three processes.</summary>

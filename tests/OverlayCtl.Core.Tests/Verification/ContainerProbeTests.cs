@@ -8,6 +8,18 @@ public sealed class ContainerProbeTests
     private static readonly ContainerProbe Probe = ContainerProbe.For("a1b2c3", 2, "node3", Ipv4Cidr.Parse("10.244.3.0/24"), "docker0", 1450);
 
     [Fact]
+    public void ABridgePortNamedAsAProbesIsTakenForAKilledRunsProbeAndNothingElseIs()
+    {
+        var made = ContainerProbe.For("0a1b2c", 12, "node1", Ipv4Cidr.Parse("10.244.1.0/24"), "docker0", 1450);
+        var left = ContainerProbe.Leftover("node1", made.HostVeth, "docker0");
+        Assert.Equal((made.Namespace, made.HostVeth), (left?.Namespace, left?.HostVeth));
+        Assert.Equal(made.Remove().Select(c => c.ToString()), left!.Remove().Select(c => c.ToString()));
+        foreach (var port in new[] { "vethd2a6d4b", "ovp0a1b2c", "ovp0A1B2C0", "ovp0a1b2c01", "ovp0a1b2cx", "ovs-system", "ovp" })
+            Assert.Null(ContainerProbe.Leftover("node1", port, "docker0"));
+        Assert.Throws<ArgumentException>(() => ContainerProbe.For("0a1b", 0, "node1", Ipv4Cidr.Parse("10.244.1.0/24"), "docker0", 1450));
+    }
+
+    [Fact]
     public void TheProbeTakesTheLeasesLastUsableAddressAndRoutesViaTheBridgeGateway()
     {
         Assert.Equal("10.244.3.254", Probe.Address.ToString());

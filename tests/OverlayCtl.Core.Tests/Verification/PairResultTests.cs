@@ -7,9 +7,9 @@ namespace OverlayCtl.Core.Tests.Verification;
 
 public sealed class PairResultTests
 {
-    private static readonly ContainerProbe N1 = ContainerProbe.For("abc", 0, "n1", Ipv4Cidr.Parse("10.244.1.0/24"), "docker0", 1450);
-    private static readonly ContainerProbe N2 = ContainerProbe.For("abc", 1, "n2", Ipv4Cidr.Parse("10.244.2.0/24"), "docker0", 1450);
-    private static readonly ContainerProbe N3 = ContainerProbe.For("abc", 2, "n3", Ipv4Cidr.Parse("10.244.3.0/24"), "docker0", 1450);
+    private static readonly ContainerProbe N1 = ContainerProbe.For("abc123", 0, "n1", Ipv4Cidr.Parse("10.244.1.0/24"), "docker0", 1450);
+    private static readonly ContainerProbe N2 = ContainerProbe.For("abc123", 1, "n2", Ipv4Cidr.Parse("10.244.2.0/24"), "docker0", 1450);
+    private static readonly ContainerProbe N3 = ContainerProbe.For("abc123", 2, "n3", Ipv4Cidr.Parse("10.244.3.0/24"), "docker0", 1450);
     private static readonly Ipv4Address N2Underlay = Ipv4Address.Parse("198.18.40.12");
     private static readonly TcpExchange FullTcp = new(4350, 4350);
 
