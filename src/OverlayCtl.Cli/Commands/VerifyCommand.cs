@@ -44,8 +44,8 @@ internal static class VerifyCommand
         outcome.Pairs.Select(p => new VerifyPair(p.From, p.To, p.Target.ToString(), p.Mtu, p.Ok, p.Seen.Icmp, p.Seen.FullSize, p.Seen.PathMtu,
             p.Seen.Tcp is { } tcp ? new VerifyTcp(tcp.Sent, tcp.Received) : null, p.Seen.Underlay, p.Causes)
         {
-            Ipv6 = p.Seen.Ipv6 is { } v6 && outcome.Hosts.FirstOrDefault(h => h.Name == p.To)?.Probe?.Ipv6 is { } to && outcome.Hosts.FirstOrDefault(h => h.Name == p.From)?.Probe?.Ipv6 is { } from
-                ? new VerifyPair6(to.Address.ToString(), from.Mtu, v6.Ok, v6.Icmp, v6.FullSize, v6.PathMtu, v6.Tcp is { } t6 ? new VerifyTcp(t6.Sent, t6.Received) : null)
+            Ipv6 = p.Seen.Ipv6 is { } v6 && p.Ipv6 is { } side
+                ? new VerifyPair6(side.Target.ToString(), side.Mtu, v6.Ok, v6.Icmp, v6.FullSize, v6.PathMtu, v6.Tcp is { } t6 ? new VerifyTcp(t6.Sent, t6.Received) : null)
                 : null,
         }).ToList());
 

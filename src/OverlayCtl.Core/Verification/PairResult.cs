@@ -48,6 +48,9 @@ public sealed partial record PairResult(string From, string To, Ipv4Address Targ
 
     public bool Ok => Seen.Icmp && Seen.FullSize == true && Seen.Tcp?.Ok == true && Seen.Ipv6?.Ok != false;
 
+    /// <summary>Between two dual-stack probes: the destination probe's IPv6 address and the IPv6 path's MTU tested; else null.</summary>
+    public (System.Net.IPAddress Target, int Mtu)? Ipv6 { get; init; }
+
     /// <summary>
     /// Judges a pair: the causes are the MTU the path reported (or full-size packets lost while small ones pass),
     /// the doctor errors on either host that break the path, and the underlay when the hosts do not reach
@@ -55,7 +58,10 @@ public sealed partial record PairResult(string From, string To, Ipv4Address Targ
     /// </summary>
     public static PairResult Judge(ContainerProbe from, ContainerProbe to, Ipv4Address toUnderlay, PairProbe seen, IEnumerable<Finding> findings)
     {
-        var result = new PairResult(from.Host, to.Host, to.Address, from.Mtu, seen, []);
+        var result = new PairResult(from.Host, to.Host, to.Address, from.Mtu, seen, [])
+        {
+            Ipv6 = from.Ipv6 is { } mine && to.Ipv6 is { } peer ? (peer.Address, mine.Mtu) : null,
+        };
         if (result.Ok) return result;
         var causes = new List<string>();
         var size = from.Mtu.ToString(CultureInfo.InvariantCulture);
