@@ -50,6 +50,12 @@ public sealed class DirectRouting6OnLabTests(EtcdFixture etcd)
             }
             var plan = await lab.RunAsync("plan", "--detailed-exitcode");
             Assert.True(plan.ExitCode == 0, plan.ToString());
+            // status shows flannel-v6.1 beside flannel.1: up on every host.
+            var status = await lab.RunAsync("status", "-o", "json");
+            Assert.True(status.ExitCode == 0, status.ToString());
+            Assert.All(status.Json().GetProperty("hosts").EnumerateArray(), h => Assert.Equal(("up", "up"), (h.GetProperty("device").GetString(), h.GetProperty("device6").GetString())));
+            var table = await lab.RunAsync("status");
+            Assert.Contains("DEVICE6", table.Stdout, StringComparison.Ordinal);
 
             lab.RemoveContainers();
             var destroy = await lab.RunAsync("destroy", "--auto-approve", "--release-leases");

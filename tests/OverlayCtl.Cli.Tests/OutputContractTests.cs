@@ -93,6 +93,27 @@ public sealed class OutputContractTests
         ]), LeasesJsonContext.Default.LeaseList));
     }
 
+    /// <summary>
+    /// A dual-stack vxlan cluster's status: each host's flannel-v6 state as device6 in JSON and YAML and a DEVICE6 column
+    /// in the table; an IPv4-only report has neither (status.json above stays as it was).
+    /// </summary>
+    [Fact]
+    public void DualStackStatusShowsTheIPv6DeviceBesideTheIPv4One()
+    {
+        var report = new StatusReport([
+            new HostStatus("node1", "10.244.1.0/24", "vxlan", "9a:0d:ac:e0:ff:33", "up", 2, 2, true, "ok", true, "in sync", 0, [], true, "converged", null) { Device6 = "up" },
+            new HostStatus("node2", "10.244.2.0/24", "vxlan", "6e:9a:db:69:95:4f", "up", 2, 2, true, "ok", true, "in sync", 3,
+                ["+ link flannel-v6.1", "+ address fd00:10:244:2::/128 on flannel-v6.1", "+ link flannel-v6.1 up"], true, "drift", null) { Device6 = "missing" },
+            new HostStatus("node3", null, "vxlan", null, null, null, null, false, "unknown", false, "unknown", null, [], false, "unknown", "holds no lease (run overlayctl apply or leases allocate)"),
+        ]);
+        Golden.Match("OverlayCtl.Cli.Tests", "status-dual-stack.json", Render(OutputFormat.Json, report, StatusJsonContext.Default.StatusReport));
+        Golden.Match("OverlayCtl.Cli.Tests", "status-dual-stack.yaml", Render(OutputFormat.Yaml, report, StatusJsonContext.Default.StatusReport));
+        Golden.Match("OverlayCtl.Cli.Tests", "status-dual-stack.txt", StatusCommand.Human(report, wide: false));
+        var ipv4 = StatusCommand.Human(new StatusReport([report.Hosts[0] with { Device6 = null }]), wide: false);
+        Assert.DoesNotContain("DEVICE6", ipv4, StringComparison.Ordinal);
+        Assert.StartsWith("HOST   SUBNET         BACKEND  DEVICE  PEERS", ipv4, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TheAgentInstallShapeIsPinned() =>
         Golden.Match("OverlayCtl.Cli.Tests", "agent-install.json", Render(OutputFormat.Json, new InstallResult(false, [

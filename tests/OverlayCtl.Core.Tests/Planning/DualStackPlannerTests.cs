@@ -242,4 +242,22 @@ public sealed class DualStackPlannerTests
         Assert.False(Underlay.IsOnLink(routes, IPAddress.Parse("fd00:10:244:2::5")));
         Assert.False(Underlay.IsOnLink(Underlay.UnderlayRoutes6(null, null), IPAddress.Parse("fd00:198:18:150::12")));
     }
+
+    [Fact]
+    public void StatusNamesFlannelV6AndItsStateOnADualStackHostAndNothingOnAnIPv4OnlyOne()
+    {
+        var spec = Spec();
+        var lease = LeaseOf(spec, 1);
+        var device = VxlanBackend.Device6Name(spec);
+        var missing = spec.Network.Backend.Status(spec, lease, Fresh(), Planner.PlanApply(Input(spec, Fresh())));
+        Assert.Equal((device, "missing"), (missing.Device6, missing.Device6State));
+        var up = Fresh() with { Links = [.. Lab.Fresh().Links, new LinkInfo(4, device, "vxlan", 1430, lease.VtepMac6, true, null, "overlayctl", null)] };
+        Assert.Equal("up", spec.Network.Backend.Status(spec, lease, up, new HostPlan("node1", [])).Device6State);
+        var wrong = up with { Links = [.. Lab.Fresh().Links, new LinkInfo(4, device, "vxlan", 1430, lease.VtepMac, true, null, "overlayctl", null)] };
+        Assert.Equal("wrong-mac", spec.Network.Backend.Status(spec, lease, wrong, new HostPlan("node1", [])).Device6State);
+
+        var ipv4 = Spec(dual: false);
+        var status = ipv4.Network.Backend.Status(ipv4, Lab.LeaseOf(ipv4, 1), Lab.Fresh(), new HostPlan("node1", []));
+        Assert.Equal((null, null), (status.Device6, status.Device6State));
+    }
 }

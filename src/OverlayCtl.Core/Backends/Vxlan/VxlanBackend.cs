@@ -315,7 +315,13 @@ public sealed class VxlanBackend : IBackend
         var device = DeviceName(spec);
         var state = BackendStatus.LinkState(observed, device);
         if (state == "up" && observed.FindLink(device)!.Mac != lease.VtepMac) state = "wrong-mac";
-        return new BackendStatus(device, state, BackendStatus.Wanting(plan, ResourceKind.Route));
+        var status = new BackendStatus(device, state, BackendStatus.Wanting(plan, ResourceKind.Route));
+        if (spec.Network.Ipv6 is null || lease.Subnet6 is null) return status;
+        // flannel-v6 has its own MAC (the lease's BackendV6Data): peers' IPv6 fdb entries point at it.
+        var device6 = Device6Name(spec);
+        var state6 = BackendStatus.LinkState(observed, device6);
+        if (state6 == "up" && lease.VtepMac6 is { } mac6 && observed.FindLink(device6)!.Mac != mac6) state6 = "wrong-mac";
+        return status with { Device6 = device6, Device6State = state6 };
     }
 
     public IEnumerable<Finding> Check(DoctorContext context)
