@@ -124,7 +124,7 @@ public sealed class DualStackOnLabTests(EtcdFixture etcd)
     }
 
     /// <summary>Each host's container gets an address of the host's IPv6 subnet, as leases list says it.</summary>
-    private static async Task<Dictionary<string, string>> AttachContainers6(LabCluster lab)
+    internal static async Task<Dictionary<string, string>> AttachContainers6(LabCluster lab)
     {
         var list = await lab.RunAsync("leases", "list", "-o", "json");
         Assert.True(list.ExitCode == 0, list.ToString());
@@ -132,7 +132,7 @@ public sealed class DualStackOnLabTests(EtcdFixture etcd)
             .ToDictionary(l => l.GetProperty("host").GetString()!, l => lab.AddContainer6(l.GetProperty("host").GetString()!, l.GetProperty("subnet6").GetString()!));
     }
 
-    private static void AssertFullMesh6(LabCluster lab, Dictionary<string, string> containers)
+    internal static void AssertFullMesh6(LabCluster lab, Dictionary<string, string> containers)
     {
         var broken = new List<string>();
         foreach (var from in containers.Keys)
@@ -141,7 +141,7 @@ public sealed class DualStackOnLabTests(EtcdFixture etcd)
         Assert.True(broken.Count == 0, "no IPv6 ping: " + string.Join(", ", broken));
     }
 
-    private static string Snapshot(LabCluster lab, string host) =>
+    internal static string Snapshot(LabCluster lab, string host) =>
         string.Join("\n",
             BackendsOnLabTests.Snapshot(lab, host),
             lab.InHost(host, "ip", "-6", "route"),

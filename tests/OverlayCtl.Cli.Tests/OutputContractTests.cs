@@ -93,6 +93,27 @@ public sealed class OutputContractTests
         ]), LeasesJsonContext.Default.LeaseList));
     }
 
+    /// <summary>
+    /// A dual-stack vxlan cluster's status: each host's flannel-v6 state as device6 in JSON and YAML and a DEVICE6 column
+    /// in the table; an IPv4-only report has neither (status.json above stays as it was).
+    /// </summary>
+    [Fact]
+    public void DualStackStatusShowsTheIPv6DeviceBesideTheIPv4One()
+    {
+        var report = new StatusReport([
+            new HostStatus("node1", "10.244.1.0/24", "vxlan", "9a:0d:ac:e0:ff:33", "up", 2, 2, true, "ok", true, "in sync", 0, [], true, "converged", null) { Device6 = "up" },
+            new HostStatus("node2", "10.244.2.0/24", "vxlan", "6e:9a:db:69:95:4f", "up", 2, 2, true, "ok", true, "in sync", 3,
+                ["+ link flannel-v6.1", "+ address fd00:10:244:2::/128 on flannel-v6.1", "+ link flannel-v6.1 up"], true, "drift", null) { Device6 = "missing" },
+            new HostStatus("node3", null, "vxlan", null, null, null, null, false, "unknown", false, "unknown", null, [], false, "unknown", "holds no lease (run overlayctl apply or leases allocate)"),
+        ]);
+        Golden.Match("OverlayCtl.Cli.Tests", "status-dual-stack.json", Render(OutputFormat.Json, report, StatusJsonContext.Default.StatusReport));
+        Golden.Match("OverlayCtl.Cli.Tests", "status-dual-stack.yaml", Render(OutputFormat.Yaml, report, StatusJsonContext.Default.StatusReport));
+        Golden.Match("OverlayCtl.Cli.Tests", "status-dual-stack.txt", StatusCommand.Human(report, wide: false));
+        var ipv4 = StatusCommand.Human(new StatusReport([report.Hosts[0] with { Device6 = null }]), wide: false);
+        Assert.DoesNotContain("DEVICE6", ipv4, StringComparison.Ordinal);
+        Assert.StartsWith("HOST   SUBNET         BACKEND  DEVICE  PEERS", ipv4, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TheAgentInstallShapeIsPinned() =>
         Golden.Match("OverlayCtl.Cli.Tests", "agent-install.json", Render(OutputFormat.Json, new InstallResult(false, [
@@ -100,6 +121,55 @@ public sealed class OutputContractTests
             new InstallHostResult("node2", [], "unchanged", null),
             new InstallHostResult("node3", [], "failed", "node3: `sh -c ...` exited 255: ssh: connect to host node3 port 22: Connection refused"),
         ], ["etcdctl role add overlayctl-agent-prod"]), AgentInstallJsonContext.Default.InstallResult));
+
+    /// <summary>validate on a dual-stack spec: the resolved IPv6 overlay and each host's address6 and pinned subnet6, in JSON and in the table.</summary>
+    [Fact]
+    public async Task ValidateShowsADualStackSpecsIPv6Half()
+    {
+        var dir = Directory.CreateTempSubdirectory("overlayctl-validate-").FullName;
+        try
+        {
+            var spec = Path.Combine(dir, "dual.yaml");
+            File.WriteAllText(spec, """
+                apiVersion: overlayctl/v1
+                kind: Cluster
+                name: dual
+                network:
+                  cidr: 10.190.0.0/16
+                  ipv6: { cidr: "fd00:10:190::/48" }
+                hosts:
+                  - name: n1
+                    address: 198.18.190.11
+                    address6: "fd00:198:18:190::11"
+                    subnet6: "fd00:10:190:7::/64"
+                    connection: netns://dr6-n1
+                  - name: n2
+                    address: 198.18.190.12
+                    address6: "fd00:198:18:190::12"
+                    connection: netns://dr6-n2
+                """);
+            var json = await CliRun.RunAsync("validate", "-f", spec, "-o", "json");
+            Assert.True(json.ExitCode == 0, json.ToString());
+            var v6 = json.Json().GetProperty("ipv6");
+            Assert.Equal("fd00:10:190::/48 64 fd00:10:190:1:: fd00:10:190:ffff::",
+                $"{v6.GetProperty("network").GetString()} {v6.GetProperty("subnetLength").GetInt32()} {v6.GetProperty("subnetMin").GetString()} {v6.GetProperty("subnetMax").GetString()}");
+            var n1 = json.Json().GetProperty("hosts")[0];
+            Assert.Equal(("fd00:198:18:190::11", "fd00:10:190:7::/64"), (n1.GetProperty("address6").GetString(), n1.GetProperty("subnet6").GetString()));
+            Assert.False(json.Json().GetProperty("hosts")[1].TryGetProperty("subnet6", out _));
+            var table = await CliRun.RunAsync("validate", "-f", spec);
+            Assert.True(table.ExitCode == 0, table.ToString());
+            Assert.Contains("IPv6 fd00:10:190::/48 in /64 subnets fd00:10:190:1::..fd00:10:190:ffff::, backend vxlan", table.Stdout, StringComparison.Ordinal);
+            Assert.Contains("n1    198.18.190.11  fd00:198:18:190::11", table.Stdout, StringComparison.Ordinal);
+            // An IPv4-only spec has no IPv6 key at all.
+            var ipv4 = await CliRun.RunAsync("validate", "-f", Path.Combine(Golden.RepoRoot(), "samples", "lab.yaml"), "-o", "json");
+            Assert.False(ipv4.Json().TryGetProperty("ipv6", out _), ipv4.Stdout);
+            Assert.DoesNotContain("address6", ipv4.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 
     /// <summary>validate's document through the real command: -o yaml reads back, with PyYAML, as -o json.</summary>
     [Fact]

@@ -50,7 +50,10 @@ internal static class StatusCommand
         var files = ops.Any(op => op.Address.Kind == ResourceKind.File) ? "differ" : "in sync";
         return new HostStatus(o.Host, o.Lease.Subnet.ToString(), backend, o.Lease.VtepMac?.Text, facts.DeviceState,
             peers - facts.PeersMissing, peers, iptables == "ok", iptables, files == "in sync", files, ops.Count,
-            ops.Select(op => $"{op.Sign} {op.Address}").ToList(), true, ops.Count == 0 ? "converged" : "drift", null);
+            ops.Select(op => $"{op.Sign} {op.Address}").ToList(), true, ops.Count == 0 ? "converged" : "drift", null)
+        {
+            Device6 = facts.Device6State,
+        };
     }
 
     /// <summary>The host's agent as its state file tells: running (heard from lately), stopped, or none.</summary>
@@ -85,7 +88,10 @@ internal static class StatusCommand
     internal static string Human(StatusReport report, bool wide, bool color = false)
     {
         var now = DateTimeOffset.UtcNow;
+        // DEVICE6 (flannel-v6) only when a host has an IPv6 device: an IPv4-only table keeps its columns.
+        var dual = report.Hosts.Any(h => h.Device6 is not null);
         var headers = new List<string> { "HOST", "SUBNET", "BACKEND", "DEVICE", "PEERS", "IPTABLES", "FILES", "DRIFT", "STATE", "AGENT" };
+        if (dual) headers.Insert(4, "DEVICE6");
         if (wide) headers.AddRange(["VTEP MAC", "DETAIL"]);
         var table = new Table([.. headers]);
         foreach (var h in report.Hosts)
@@ -99,11 +105,13 @@ internal static class StatusCommand
                 h.State,
                 AgentCell(h.Agent, now),
             };
+            if (dual) cells.Insert(4, h.State == Unknown ? Unknown : h.Device6 ?? "-");
             if (wide) cells.AddRange([h.VtepMac, h.Error ?? string.Join(", ", h.Changes)]);
             table.Add([.. cells]);
         }
-        // DEVICE and STATE.
-        return table.Render((column, cell) => color && column is 3 or 8 ? Colors.Of(cell) : null);
+        // DEVICE (and DEVICE6) and STATE.
+        var colored = dual ? new[] { 3, 4, 9 } : [3, 8];
+        return table.Render((column, cell) => color && colored.Contains(column) ? Colors.Of(cell) : null);
     }
 }
 
@@ -122,6 +130,13 @@ internal sealed record HostStatus(
 {
     /// <summary>The host's agent, from the state file it keeps (<c>/run/overlayctl/agent-CLUSTER-HOST.json</c>).</summary>
     public AgentStatus Agent { get; init; } = new("none", null, null, null);
+
+    /// <summary>
+    /// A dual-stack vxlan host's <c>flannel-v6.VNI</c>, as <see cref="Device"/> says the IPv4 device (up, down, missing,
+    /// wrong-mac); left out of the JSON otherwise, so IPv4-only output keeps its shape.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Device6 { get; init; }
 }
 
 /// <summary>An agent as status reports it: running, stopped (its state file has gone quiet), or none; when it last converged and the etcd revision it saw.</summary>

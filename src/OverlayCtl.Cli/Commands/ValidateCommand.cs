@@ -26,7 +26,14 @@ internal static class ValidateCommand
                 cluster.Network.SubnetMin.ToString(),
                 cluster.Network.SubnetMax.ToString(),
                 cluster.Network.Backend.Name,
-                cluster.Hosts.Select(h => new ValidatedHost(h.Name, h.Address.ToString(), h.Interface, h.Subnet?.ToString(), h.Connection.ToString())).ToList());
+                cluster.Hosts.Select(h => new ValidatedHost(h.Name, h.Address.ToString(), h.Interface, h.Subnet?.ToString(), h.Connection.ToString())
+                {
+                    Address6 = h.Address6?.ToString(),
+                    Subnet6 = h.Subnet6?.ToString(),
+                }).ToList())
+            {
+                Ipv6 = cluster.Network.Ipv6 is { } v6 ? new ValidatedIpv6(v6.Cidr.ToString(), v6.SubnetLength, v6.SubnetMin.ToString(), v6.SubnetMax.ToString()) : null,
+            };
             context.Out.Write(result, ValidateJsonContext.Default.ValidateResult, Human);
             return Task.FromResult(ExitCodes.Ok);
         }));
@@ -35,18 +42,43 @@ internal static class ValidateCommand
 
     private static string Human(ValidateResult r)
     {
-        var table = new Table("HOST", "ADDRESS", "INTERFACE", "PINNED SUBNET", "CONNECTION");
-        foreach (var h in r.Hosts) table.Add(h.Name, h.Address, h.Interface, h.Subnet, h.Connection);
-        return $"{r.File}: valid. cluster {r.Name}: {r.Network} in /{r.SubnetLength} subnets {r.SubnetMin}..{r.SubnetMax}, backend {r.Backend}\n" + table.Render();
+        // The IPv6 columns only on a dual-stack spec: an IPv4-only one prints as it always did.
+        if (r.Ipv6 is not { } v6)
+        {
+            var table = new Table("HOST", "ADDRESS", "INTERFACE", "PINNED SUBNET", "CONNECTION");
+            foreach (var h in r.Hosts) table.Add(h.Name, h.Address, h.Interface, h.Subnet, h.Connection);
+            return $"{r.File}: valid. cluster {r.Name}: {r.Network} in /{r.SubnetLength} subnets {r.SubnetMin}..{r.SubnetMax}, backend {r.Backend}\n" + table.Render();
+        }
+        var dual = new Table("HOST", "ADDRESS", "ADDRESS6", "INTERFACE", "PINNED SUBNET", "PINNED SUBNET6", "CONNECTION");
+        foreach (var h in r.Hosts) dual.Add(h.Name, h.Address, h.Address6, h.Interface, h.Subnet, h.Subnet6, h.Connection);
+        return $"{r.File}: valid. cluster {r.Name}: {r.Network} in /{r.SubnetLength} subnets {r.SubnetMin}..{r.SubnetMax}, "
+            + $"IPv6 {v6.Network} in /{v6.SubnetLength} subnets {v6.SubnetMin}..{v6.SubnetMax}, backend {r.Backend}\n" + dual.Render();
     }
 }
 
 /// <summary>The shape of <c>validate -o json</c>.</summary>
 internal sealed record ValidateResult(
-    string File, string Name, string Network, int SubnetLength, string SubnetMin, string SubnetMax, string Backend, IReadOnlyList<ValidatedHost> Hosts);
+    string File, string Name, string Network, int SubnetLength, string SubnetMin, string SubnetMax, string Backend, IReadOnlyList<ValidatedHost> Hosts)
+{
+    /// <summary>The IPv6 overlay of a dual-stack spec (<c>network.ipv6</c>, defaults resolved); left out of the JSON otherwise, so IPv4-only output keeps its shape.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ValidatedIpv6? Ipv6 { get; init; }
+}
+
+/// <summary>A dual-stack spec's IPv6 overlay as it resolves: network, subnet length and range.</summary>
+internal sealed record ValidatedIpv6(string Network, int SubnetLength, string SubnetMin, string SubnetMax);
 
 /// <summary>One host as the spec resolves it.</summary>
-internal sealed record ValidatedHost(string Name, string Address, string? Interface, string? Subnet, string Connection);
+internal sealed record ValidatedHost(string Name, string Address, string? Interface, string? Subnet, string Connection)
+{
+    /// <summary>The host's IPv6 underlay address, when the spec names one; left out of the JSON otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Address6 { get; init; }
+
+    /// <summary>The host's pinned IPv6 subnet, when the spec pins one; left out of the JSON otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Subnet6 { get; init; }
+}
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ValidateResult))]

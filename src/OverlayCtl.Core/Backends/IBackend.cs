@@ -216,6 +216,15 @@ public sealed record Ipv6Traces(string? SubnetEnv, string? DaemonConfig)
 /// <summary>One host's status as a backend sees it. <see cref="Device"/> and <see cref="DeviceState"/> are null when it has no device.</summary>
 public sealed record BackendStatus(string? Device, string? DeviceState, int PeersMissing)
 {
+    /// <summary>
+    /// A dual-stack host's second device (vxlan's <c>flannel-v6.VNI</c>) and its state, as <see cref="DeviceState"/> says
+    /// it; null when the backend has none there (IPv4 only, host-gw), so IPv4-only status keeps its shape.
+    /// </summary>
+    public string? Device6 { get; init; }
+
+    /// <inheritdoc cref="Device6"/>
+    public string? Device6State { get; init; }
+
     /// <summary>missing, down or up: what every device can be.</summary>
     public static string LinkState(ObservedHost observed, string device) =>
         observed.FindLink(device) is not { } link ? "missing" : link.Up ? "up" : "down";

@@ -1,3 +1,4 @@
+using System.Net;
 using OverlayCtl.Core.Net;
 using OverlayCtl.Core.Spec;
 using OverlayCtl.Core.State;
@@ -26,6 +27,24 @@ public sealed record Underlay(string Interface, int Mtu)
     /// Pure longest-prefix match over the observed main table, so no <c>ip route get</c> per peer.
     /// </summary>
     public static bool IsOnLink(IEnumerable<RouteInfo> routes, Ipv4Address peer)
+    {
+        var best = routes
+            .Where(r => r.Destination is null || r.Destination.Value.Contains(peer))
+            .OrderByDescending(r => r.Destination?.PrefixLength ?? -1)
+            .FirstOrDefault();
+        return best is not null && best.Gateway is null && best.Destination is not null;
+    }
+
+    /// <summary>The IPv6 routes that can reach underlay addresses: everything but the IPv6 overlay's own subnets.</summary>
+    public static IReadOnlyList<Route6Info> UnderlayRoutes6(Ipv6State? v6, IPNetwork? overlay6) =>
+        (v6 ?? Ipv6State.Empty).Routes.Where(r => r.Destination is not { } d || overlay6 is not { } o || !Ipv6.Contains(o, d)).ToList();
+
+    /// <summary>
+    /// Whether a peer's IPv6 underlay address is on-link: the longest matching IPv6 route has no gateway. flannel asks the
+    /// kernel the same question for both families (a route lookup to the peer without a gateway); this answers it from the
+    /// observed main table, as <see cref="IsOnLink(IEnumerable{RouteInfo}, Ipv4Address)"/> does for IPv4.
+    /// </summary>
+    public static bool IsOnLink(IEnumerable<Route6Info> routes, IPAddress peer)
     {
         var best = routes
             .Where(r => r.Destination is null || r.Destination.Value.Contains(peer))

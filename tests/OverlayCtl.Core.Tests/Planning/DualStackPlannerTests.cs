@@ -155,4 +155,134 @@ public sealed class DualStackPlannerTests
         Assert.DoesNotContain("route 2001:db8::/32", removed);
         Assert.DoesNotContain(plan.Operations, o => o.Address.Kind == ResourceKind.Sysctl && o.Address.Name.Contains("ipv6", StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// Three dual-stack hosts with directRouting: node2's address6 shares node1's IPv6 underlay /64, node3's is another
+    /// /64 behind a gateway (its IPv4 address stays on-link, so the two families decide apart).
+    /// </summary>
+    private static ClusterSpec DirectSpec() => SpecLoader.Parse("""
+        apiVersion: overlayctl/v1
+        kind: Cluster
+        name: lab
+        network:
+          cidr: 10.244.0.0/16
+          directRouting: true
+          ipv6: { cidr: "fd00:10:244::/48" }
+        docker:
+          daemonConfig: null
+          subnetEnv: null
+        hosts:
+          - name: node1
+            address: 192.0.2.11
+            address6: "fd00:198:18:150::11"
+          - name: node2
+            address: 192.0.2.12
+            address6: "fd00:198:18:150::12"
+          - name: node3
+            address: 192.0.2.13
+            address6: "fd00:198:18:151::13"
+        """, "lab.yaml");
+
+    private static PlanInput DirectInput(ClusterSpec spec, ObservedHost observed) =>
+        new(spec, spec.Hosts[0], LeaseOf(spec, 1), [new Peer(LeaseOf(spec, 2), "node2"), new Peer(LeaseOf(spec, 3), "node3")], observed);
+
+    /// <summary>node1's IPv6 underlay: its /64 on eth0 (the kernel's route) and a default route via a router on it.</summary>
+    private static Ipv6State DirectUnderlay6() => Ipv6State.Empty with
+    {
+        Addresses = [new Address6Info("eth0", IPAddress.Parse("fd00:198:18:150::11"), 64)],
+        Routes =
+        [
+            new Route6Info(Ipv6.Parse("fd00:198:18:150::/64"), null, "eth0", false, "kernel"),
+            new Route6Info(null, IPAddress.Parse("fd00:198:18:150::1"), "eth0", false, "static"),
+        ],
+    };
+
+    [Fact]
+    public void DirectRoutingRoutesAnOnLinkIPv6PeerViaItsAddress6AndKeepsVxlanForOneBehindAGateway()
+    {
+        var spec = DirectSpec();
+        var plan = Planner.PlanApply(DirectInput(spec, Fresh() with { Ipv6 = DirectUnderlay6() }));
+        Golden.Match("OverlayCtl.Core.Tests", "dual-stack-direct-routing.txt", PlanRenderer.Render(new Plan([plan])));
+        var steps = plan.Operations.SelectMany(o => o.Steps).Select(s => s.Render()).ToList();
+        Assert.Contains("ip route replace fd00:10:244:2::/64 via fd00:198:18:150::12 dev eth0 proto 211", steps);
+        Assert.DoesNotContain(steps, s => s.Contains("fd00:10:244:2:: dev flannel-v6.1", StringComparison.Ordinal));
+        Assert.DoesNotContain(steps, s => s.Contains($"{LeaseOf(spec, 2).VtepMac6!.Value.Text} dev flannel-v6.1", StringComparison.Ordinal));
+        // node3's address6 is behind the router: the VXLAN path, neighbour, fdb entry and onlink route.
+        Assert.Contains($"bridge fdb replace {LeaseOf(spec, 3).VtepMac6!.Value.Text} dev flannel-v6.1 self dst fd00:198:18:151::13 permanent", steps);
+        Assert.Contains("ip route replace fd00:10:244:3::/64 via fd00:10:244:3:: dev flannel-v6.1 onlink proto 211", steps);
+        // Its IPv4 address is on-link, so IPv4 goes direct: each family decides on its own underlay.
+        Assert.Contains("ip route replace 10.244.3.0/24 via 192.0.2.13 dev eth0 proto 211", steps);
+    }
+
+    [Fact]
+    public void WithoutAnIPv6UnderlayRouteToItAPeerKeepsTheVxlanPath()
+    {
+        var spec = DirectSpec();
+        var plan = Planner.PlanApply(DirectInput(spec, Fresh()));
+        var steps = plan.Operations.SelectMany(o => o.Steps).Select(s => s.Render()).ToList();
+        Assert.Contains("ip route replace fd00:10:244:2::/64 via fd00:10:244:2:: dev flannel-v6.1 onlink proto 211", steps);
+        Assert.Contains("ip route replace 10.244.2.0/24 via 192.0.2.12 dev eth0 proto 211", steps);
+    }
+
+    [Fact]
+    public void TurningDirectRoutingOnReplacesTheVxlanRouteAndRemovesThePeersNeighbourAndFdbEntry()
+    {
+        var spec = DirectSpec();
+        var device = VxlanBackend.Device6Name(spec);
+        var mine = LeaseOf(spec, 1);
+        var node2 = LeaseOf(spec, 2);
+        var underlay6 = DirectUnderlay6();
+        var observed = Fresh() with
+        {
+            Links = [.. Lab.Fresh().Links,
+                new LinkInfo(4, device, "vxlan", 1430, mine.VtepMac6, true, null, "overlayctl", new VxlanInfo(1, null, "eth0", 8472, false) { Local6 = IPAddress.Parse("fd00:198:18:150::11") })],
+            Ipv6 = underlay6 with
+            {
+                Addresses = [.. underlay6.Addresses, new Address6Info(device, mine.Subnet6!.Value.BaseAddress, 128)],
+                Routes = [.. underlay6.Routes, new Route6Info(node2.Subnet6, node2.Subnet6!.Value.BaseAddress, device, true, Ops.RouteProtocol)],
+                Neighbors = [new Neighbor6Info(node2.Subnet6!.Value.BaseAddress, device, node2.VtepMac6, true)],
+                Fdb = [new Fdb6Info(node2.VtepMac6!.Value, device, node2.PublicIpv6!, true)],
+            },
+        };
+        var plan = Planner.PlanApply(new PlanInput(spec, spec.Hosts[0], mine, [new Peer(node2, "node2")], observed));
+        var v6 = plan.Operations.Where(o => o.Address.ToString().Contains("fd00:10:244:2::", StringComparison.Ordinal) || o.Address.Kind == ResourceKind.FdbEntry && o.Render().Contains(device, StringComparison.Ordinal))
+            .Select(o => $"{o.Kind} {o.Address}").ToList();
+        Assert.Equal([$"Remove neigh fd00:10:244:2::", $"Remove fdb {node2.VtepMac6!.Value.Text}", "Replace route fd00:10:244:2::/64"], v6);
+        Assert.Contains("ip route replace fd00:10:244:2::/64 via fd00:198:18:150::12 dev eth0 proto 211", plan.Operations.SelectMany(o => o.Steps).Select(s => s.Render()));
+    }
+
+    [Fact]
+    public void AnIPv6PeerOnLinkByItsUnderlayRouteIsToldApartFromOneBehindAGateway()
+    {
+        var routes = Underlay.UnderlayRoutes6(DirectUnderlay6() with
+        {
+            Routes = [.. DirectUnderlay6().Routes,
+                new Route6Info(Ipv6.Parse("fd00:198:18:152::/64"), IPAddress.Parse("fd00:198:18:150::1"), "eth0", false, "static"),
+                new Route6Info(Ipv6.Parse("fd00:10:244:2::/64"), null, "eth0", false, Ops.RouteProtocol)],
+        }, Ipv6.Parse("fd00:10:244::/48"));
+        Assert.True(Underlay.IsOnLink(routes, IPAddress.Parse("fd00:198:18:150::12")));
+        Assert.False(Underlay.IsOnLink(routes, IPAddress.Parse("fd00:198:18:151::13")));
+        Assert.False(Underlay.IsOnLink(routes, IPAddress.Parse("fd00:198:18:152::13")));
+        // A device route of the overlay's own is not an underlay route: its peers are never "on-link" by it.
+        Assert.False(Underlay.IsOnLink(routes, IPAddress.Parse("fd00:10:244:2::5")));
+        Assert.False(Underlay.IsOnLink(Underlay.UnderlayRoutes6(null, null), IPAddress.Parse("fd00:198:18:150::12")));
+    }
+
+    [Fact]
+    public void StatusNamesFlannelV6AndItsStateOnADualStackHostAndNothingOnAnIPv4OnlyOne()
+    {
+        var spec = Spec();
+        var lease = LeaseOf(spec, 1);
+        var device = VxlanBackend.Device6Name(spec);
+        var missing = spec.Network.Backend.Status(spec, lease, Fresh(), Planner.PlanApply(Input(spec, Fresh())));
+        Assert.Equal((device, "missing"), (missing.Device6, missing.Device6State));
+        var up = Fresh() with { Links = [.. Lab.Fresh().Links, new LinkInfo(4, device, "vxlan", 1430, lease.VtepMac6, true, null, "overlayctl", null)] };
+        Assert.Equal("up", spec.Network.Backend.Status(spec, lease, up, new HostPlan("node1", [])).Device6State);
+        var wrong = up with { Links = [.. Lab.Fresh().Links, new LinkInfo(4, device, "vxlan", 1430, lease.VtepMac, true, null, "overlayctl", null)] };
+        Assert.Equal("wrong-mac", spec.Network.Backend.Status(spec, lease, wrong, new HostPlan("node1", [])).Device6State);
+
+        var ipv4 = Spec(dual: false);
+        var status = ipv4.Network.Backend.Status(ipv4, Lab.LeaseOf(ipv4, 1), Lab.Fresh(), new HostPlan("node1", []));
+        Assert.Equal((null, null), (status.Device6, status.Device6State));
+    }
 }

@@ -13,7 +13,8 @@ namespace OverlayCtl.Core.Backends.Vxlan;
 /// <summary>
 /// flannel's VXLAN data path: one <c>flannel.VNI</c> device (flannel's name, so a flannel node
 /// interoperates) with a fixed VTEP MAC, and per peer a permanent neighbour, fdb entry and onlink route.
-/// With directRouting, on-link peers get a plain route via their underlay address instead.
+/// With directRouting, on-link peers get a plain route via their underlay address instead (IPv6 peers too,
+/// via their address6, when it is on-link).
 /// The device carries overlayctl's alias: a <c>flannel.N</c> left behind by a VNI change is removed only
 /// when it has it (one flannel or an operator made is reported by doctor, never touched).
 /// </summary>
@@ -202,8 +203,10 @@ public sealed class VxlanBackend : IBackend
     /// <summary>
     /// The IPv6 half, as flannel's vxlan does it: <c>flannel-v6.VNI</c> over the host's address6 with the lease's IPv6 MAC,
     /// MTU underlay − 70, the IPv6 subnet's own address as a /128, and per dual-stack peer a permanent neighbour, an fdb
-    /// entry to its PublicIPv6 and an onlink route. On an IPv4-only network a device left from dual-stack is removed
-    /// (its routes go with it). directRouting applies to IPv4 peers only.
+    /// entry to its PublicIPv6 and an onlink route. With directRouting a peer whose PublicIPv6 is on-link (the longest
+    /// IPv6 underlay route to it has no gateway, flannel's test) gets a plain route via that address instead, and no
+    /// neighbour or fdb entry (a stale one is removed). On an IPv4-only network a device left from dual-stack is removed
+    /// (its routes go with it).
     /// </summary>
     private static (List<Operation> Ops, List<DesiredRoute6> Routes) Converge6(BackendContext c, VxlanSettings vx, HashSet<string> vanishing)
     {
@@ -262,9 +265,15 @@ public sealed class VxlanBackend : IBackend
         var wantedMacs = new HashSet<MacAddress>();
         var neighborOps = new List<Operation>();
         var fdbOps = new List<Operation>();
+        var underlayRoutes = vx.DirectRouting ? Underlay.UnderlayRoutes6(v6, network6.Cidr) : [];
         foreach (var peer in c.Peers.Where(p => p.Lease.Subnet6 is not null).OrderBy(p => p.Lease.Subnet))
         {
             var lease = peer.Lease;
+            if (vx.DirectRouting && lease.PublicIpv6 is { } direct && Underlay.IsOnLink(underlayRoutes, direct))
+            {
+                routes.Add(new DesiredRoute6(lease.Subnet6!.Value, direct, c.Underlay.Interface, Onlink: false));
+                continue;
+            }
             if (lease.VtepMac6 is not { } peerMac || lease.PublicIpv6 is not { } peerAddress) continue;
             var peerVtep = lease.Subnet6!.Value.BaseAddress;
             wantedNeighbors.Add(peerVtep);
@@ -306,7 +315,13 @@ public sealed class VxlanBackend : IBackend
         var device = DeviceName(spec);
         var state = BackendStatus.LinkState(observed, device);
         if (state == "up" && observed.FindLink(device)!.Mac != lease.VtepMac) state = "wrong-mac";
-        return new BackendStatus(device, state, BackendStatus.Wanting(plan, ResourceKind.Route));
+        var status = new BackendStatus(device, state, BackendStatus.Wanting(plan, ResourceKind.Route));
+        if (spec.Network.Ipv6 is null || lease.Subnet6 is null) return status;
+        // flannel-v6 has its own MAC (the lease's BackendV6Data): peers' IPv6 fdb entries point at it.
+        var device6 = Device6Name(spec);
+        var state6 = BackendStatus.LinkState(observed, device6);
+        if (state6 == "up" && lease.VtepMac6 is { } mac6 && observed.FindLink(device6)!.Mac != mac6) state6 = "wrong-mac";
+        return status with { Device6 = device6, Device6State = state6 };
     }
 
     public IEnumerable<Finding> Check(DoctorContext context)
