@@ -128,57 +128,50 @@ public sealed class NativeBinaryTests(EtcdFixture etcd)
             Cidr = "10.190.0.0/16",
             ExtraNetwork = "  ipv6: { cidr: \"fd00:10:190::/48\" }",
         };
-        var bridge = $"dr6{lab.Id}br";
-        try
+        lab.WriteSpec();
+        var validate = RunOn(lab, "validate", "-o", "json");
+        Assert.True(validate.ExitCode == 0, validate.ToString());
+        var resolved = validate.Json();
+        Assert.Equal(("fd00:10:190::/48", 64, "fd00:10:190:1::"), (resolved.GetProperty("ipv6").GetProperty("network").GetString(),
+            resolved.GetProperty("ipv6").GetProperty("subnetLength").GetInt32(), resolved.GetProperty("ipv6").GetProperty("subnetMin").GetString()));
+        Assert.Equal(lab.Address6("n2"), resolved.GetProperty("hosts")[1].GetProperty("address6").GetString());
+
+        var up = RunOn(lab, "lab", "up");
+        Assert.True(up.ExitCode == 0, up.ToString());
+        var plan = RunOn(lab, "plan");
+        Assert.True(plan.ExitCode == 0, plan.ToString());
+        Assert.Contains("+ link flannel-v6.1", plan.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"dev flannel-v6.1 self dst {lab.Address6("n2")} permanent", plan.Stdout, StringComparison.Ordinal);
+        Assert.Contains("+ route fd00:10:190:", plan.Stdout, StringComparison.Ordinal);
+
+        var apply = RunOn(lab, "apply", "-o", "json");
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+        var containers = ApplyOnLabTests.AttachContainers(lab, apply);
+        var leases = RunOn(lab, "leases", "list", "-o", "json");
+        Assert.True(leases.ExitCode == 0, leases.ToString());
+        var held = leases.Json().GetProperty("leases").EnumerateArray().ToDictionary(l => l.GetProperty("host").GetString()!);
+        Assert.Equal(["n1", "n2"], held.Keys.Order(StringComparer.Ordinal));
+        foreach (var (host, lease) in held)
         {
-            lab.WriteSpec();
-            var validate = RunOn(lab, "validate", "-o", "json");
-            Assert.True(validate.ExitCode == 0, validate.ToString());
-            var resolved = validate.Json();
-            Assert.Equal(("fd00:10:190::/48", 64, "fd00:10:190:1::"), (resolved.GetProperty("ipv6").GetProperty("network").GetString(),
-                resolved.GetProperty("ipv6").GetProperty("subnetLength").GetInt32(), resolved.GetProperty("ipv6").GetProperty("subnetMin").GetString()));
-            Assert.Equal(lab.Address6("n2"), resolved.GetProperty("hosts")[1].GetProperty("address6").GetString());
-
-            OwnBridgeHosts.Up(lab, bridge);
-            var plan = RunOn(lab, "plan");
-            Assert.True(plan.ExitCode == 0, plan.ToString());
-            Assert.Contains("+ link flannel-v6.1", plan.Stdout, StringComparison.Ordinal);
-            Assert.Contains($"dev flannel-v6.1 self dst {lab.Address6("n2")} permanent", plan.Stdout, StringComparison.Ordinal);
-            Assert.Contains("+ route fd00:10:190:", plan.Stdout, StringComparison.Ordinal);
-
-            var apply = RunOn(lab, "apply", "-o", "json");
-            Assert.True(apply.ExitCode == 0, apply.ToString());
-            var containers = ApplyOnLabTests.AttachContainers(lab, apply);
-            var leases = RunOn(lab, "leases", "list", "-o", "json");
-            Assert.True(leases.ExitCode == 0, leases.ToString());
-            var held = leases.Json().GetProperty("leases").EnumerateArray().ToDictionary(l => l.GetProperty("host").GetString()!);
-            Assert.Equal(["n1", "n2"], held.Keys.Order(StringComparer.Ordinal));
-            foreach (var (host, lease) in held)
-            {
-                Assert.StartsWith("fd00:10:190:", lease.GetProperty("subnet6").GetString(), StringComparison.Ordinal);
-                Assert.EndsWith("::/64", lease.GetProperty("subnet6").GetString(), StringComparison.Ordinal);
-                Assert.Equal(lab.Address6(host), lease.GetProperty("publicIpv6").GetString());
-            }
-            var containers6 = held.ToDictionary(l => l.Key, l => lab.AddContainer6(l.Key, l.Value.GetProperty("subnet6").GetString()!));
-            ApplyOnLabTests.AssertFullMesh(lab, containers);
-            DualStackOnLabTests.AssertFullMesh6(lab, containers6);
-
-            var status = RunOn(lab, "status", "-o", "json");
-            Assert.True(status.ExitCode == 0, status.ToString());
-            Assert.All(status.Json().GetProperty("hosts").EnumerateArray(), h => Assert.Equal(("converged", "up"), (h.GetProperty("state").GetString(), h.GetProperty("device6").GetString())));
-            var again = RunOn(lab, "plan", "--detailed-exitcode");
-            Assert.True(again.ExitCode == 0, again.ToString());
-
-            lab.RemoveContainers();
-            var destroy = RunOn(lab, "destroy", "--auto-approve", "--release-leases");
-            Assert.True(destroy.ExitCode == 0, destroy.ToString());
-            foreach (var host in lab.HostNames)
-                Assert.DoesNotContain("flannel", lab.InHost(host, "ip", "link"), StringComparison.Ordinal);
+            Assert.StartsWith("fd00:10:190:", lease.GetProperty("subnet6").GetString(), StringComparison.Ordinal);
+            Assert.EndsWith("::/64", lease.GetProperty("subnet6").GetString(), StringComparison.Ordinal);
+            Assert.Equal(lab.Address6(host), lease.GetProperty("publicIpv6").GetString());
         }
-        finally
-        {
-            OwnBridgeHosts.Down(lab, bridge);
-        }
+        var containers6 = held.ToDictionary(l => l.Key, l => lab.AddContainer6(l.Key, l.Value.GetProperty("subnet6").GetString()!));
+        ApplyOnLabTests.AssertFullMesh(lab, containers);
+        DualStackOnLabTests.AssertFullMesh6(lab, containers6);
+
+        var status = RunOn(lab, "status", "-o", "json");
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.All(status.Json().GetProperty("hosts").EnumerateArray(), h => Assert.Equal(("converged", "up"), (h.GetProperty("state").GetString(), h.GetProperty("device6").GetString())));
+        var again = RunOn(lab, "plan", "--detailed-exitcode");
+        Assert.True(again.ExitCode == 0, again.ToString());
+
+        lab.RemoveContainers();
+        var destroy = RunOn(lab, "destroy", "--auto-approve", "--release-leases");
+        Assert.True(destroy.ExitCode == 0, destroy.ToString());
+        foreach (var host in lab.HostNames)
+            Assert.DoesNotContain("flannel", lab.InHost(host, "ip", "link"), StringComparison.Ordinal);
     }
 
     [Fact]
