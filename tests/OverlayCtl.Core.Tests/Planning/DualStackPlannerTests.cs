@@ -46,7 +46,11 @@ public sealed class DualStackPlannerTests
 
     private static ObservedHost Fresh() => Lab.Fresh() with
     {
-        Ipv6 = Ipv6State.Empty with { Addresses = [new Address6Info("eth0", IPAddress.Parse("fd00:198:18:150::11"), 64)] },
+        Ipv6 = Ipv6State.Empty with
+        {
+            Addresses = [new Address6Info("eth0", IPAddress.Parse("fd00:198:18:150::11"), 64)],
+            Routes = [new Route6Info(Ipv6.Parse("fd00:198:18:150::/64"), null, "eth0", false, "kernel")],
+        },
     };
 
     [Fact]
@@ -95,6 +99,20 @@ public sealed class DualStackPlannerTests
         var steps = plan.Operations.SelectMany(o => o.Steps).Select(s => s.Render()).ToList();
         Assert.Contains("ip route replace fd00:10:244:2::/64 via fd00:198:18:150::12 dev eth0 proto 211", steps);
         Assert.DoesNotContain(steps, s => s.Contains("flannel-v6", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void HostGwRefusesAPeerWhoseAddress6IsReachedThroughAGatewayNamingIt()
+    {
+        var routed = Fresh() with
+        {
+            Ipv6 = Fresh().Ipv6! with
+            {
+                Routes = [new Route6Info(Ipv6.Parse("fd00:198:18:150::/124"), null, "eth0", false, "kernel"), new Route6Info(null, IPAddress.Parse("fd00:198:18:150::1"), "eth0", false, "ra")],
+            },
+        };
+        var refused = Assert.Throws<PlanningException>(() => Planner.PlanApply(Input(Spec("host-gw"), routed)));
+        Assert.Contains("node2 (fd00:198:18:150::12) is reached over IPv6 through a gateway", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -218,7 +236,7 @@ public sealed class DualStackPlannerTests
     public void WithoutAnIPv6UnderlayRouteToItAPeerKeepsTheVxlanPath()
     {
         var spec = DirectSpec();
-        var plan = Planner.PlanApply(DirectInput(spec, Fresh()));
+        var plan = Planner.PlanApply(DirectInput(spec, Fresh() with { Ipv6 = Fresh().Ipv6! with { Routes = [] } }));
         var steps = plan.Operations.SelectMany(o => o.Steps).Select(s => s.Render()).ToList();
         Assert.Contains("ip route replace fd00:10:244:2::/64 via fd00:10:244:2:: dev flannel-v6.1 onlink proto 211", steps);
         Assert.Contains("ip route replace 10.244.2.0/24 via 192.0.2.12 dev eth0 proto 211", steps);

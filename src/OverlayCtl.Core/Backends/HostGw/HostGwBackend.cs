@@ -63,10 +63,19 @@ public sealed class HostGwBackend : IBackend
             .Select(p => new DesiredRoute(p.Lease.Subnet, p.Lease.PublicIp, c.Underlay.Interface, Onlink: false))
             .ToList();
         // Dual-stack: each peer's IPv6 subnet via its IPv6 underlay address (the lease's PublicIPv6), on the same link.
-        var routes6 = c.Spec.Network.Ipv6 is null || c.Lease.Subnet6 is null ? [] : c.Peers
-            .Where(p => p.Lease.Subnet6 is not null && p.Lease.PublicIpv6 is not null).OrderBy(p => p.Lease.Subnet)
-            .Select(p => new DesiredRoute6(p.Lease.Subnet6!.Value, p.Lease.PublicIpv6!, c.Underlay.Interface, Onlink: false))
-            .ToList();
+        var peers6 = c.Spec.Network.Ipv6 is not { } network6 || c.Lease.Subnet6 is null ? []
+            : c.Peers.Where(p => p.Lease.Subnet6 is not null && p.Lease.PublicIpv6 is not null).OrderBy(p => p.Lease.Subnet).ToList();
+        if (c.Observed.Ipv6 is { } v6 && peers6.Count > 0)
+        {
+            var underlay6 = Underlay.UnderlayRoutes6(v6, c.Spec.Network.Ipv6!.Cidr);
+            var offLink6 = peers6.Where(p => !Underlay.IsOnLink(underlay6, p.Lease.PublicIpv6!)).ToList();
+            if (offLink6.Count > 0)
+                throw new PlanningException(
+                    $"{c.Host.Name}: host-gw needs every peer on the same link, but " +
+                    string.Join(", ", offLink6.Select(p => $"{p.HostName ?? "?"} ({p.Lease.PublicIpv6})")) +
+                    " is reached over IPv6 through a gateway (or by no IPv6 route at all); use backend: vxlan (with directRouting: true for the on-link peers)");
+        }
+        var routes6 = peers6.Select(p => new DesiredRoute6(p.Lease.Subnet6!.Value, p.Lease.PublicIpv6!, c.Underlay.Interface, Onlink: false)).ToList();
         return new BackendState([], routes) { Routes6 = routes6 };
     }
 }
