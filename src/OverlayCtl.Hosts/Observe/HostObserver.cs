@@ -25,7 +25,8 @@ public sealed record ObserveRequest(IReadOnlyList<string> Files, IReadOnlyList<H
 /// Reads a host's live state with a fixed handful of processes, run concurrently: the count does
 /// not grow with the number of peers, routes or rules. Over ssh (<see cref="IRoundTripHost"/>) the reads every
 /// observation makes are one process, one round trip (<see cref="CommandBatch"/>). On the host overlayctl runs on (an agent's,
-/// <see cref="IHereHost"/>) only <c>iptables-save</c> remains: the kernel's tables come over rtnetlink,
+/// <see cref="IHereHost"/>) only <c>iptables-save</c> remains (and <c>ip6tables-save</c> on a dual-stack host): the
+/// kernel's tables of both families come over rtnetlink,
 /// files, environment and sysctl are read directly.
 /// </summary>
 public static class HostObserver
@@ -35,9 +36,10 @@ public static class HostObserver
         // Over ssh every process is a round trip: the reads every observation makes go in one.
         if (runner is IRoundTripHost) runner = await PrefetchedHost.ReadAsync(runner, FixedReads(request), cancellationToken).ConfigureAwait(false);
         var here = runner as IHereHost;
-        // bridge's fdb, read once for whichever of the IPv4 (by process) and IPv6 readers needs it.
-        var fdb = here is null || WantsIpv6(request) ? runner.MustAsync(Kernel[4], cancellationToken) : null;
-        var kernel = here is null ? KernelAsync(runner, fdb!, cancellationToken) : Task.FromResult(here.Kernel.Reader.Read());
+        var wantsIpv6 = WantsIpv6(request);
+        // bridge's fdb, read once for both the IPv4 and the IPv6 parsers; over rtnetlink it is one dump for both.
+        var fdb = here is null ? runner.MustAsync(Kernel[4], cancellationToken) : null;
+        var kernel = here is null ? KernelAsync(runner, fdb!, cancellationToken) : Task.FromResult(here.Kernel.Reader.Read(ipv6: wantsIpv6));
         var links = LinksAsync(kernel);
         var unchanged = request.Unchanged;
         var iptables = unchanged is null ? IptablesAsync(runner, cancellationToken) : Task.FromResult(unchanged.Iptables);
@@ -49,7 +51,9 @@ public static class HostObserver
         var backendFiles = BackendFilesAsync(runner, reads.OfType<HostRead.File>().ToList(), links, cancellationToken);
         var publicKeys = PublicKeysAsync(runner, reads.OfType<HostRead.WireGuardPublicKey>().ToList(), cancellationToken);
         var wireGuard = WireGuardAsync(runner, reads.OfType<HostRead.WireGuard>().ToList(), links, cancellationToken);
-        var ipv6 = WantsIpv6(request) ? Ipv6Async(runner, fdb!, cancellationToken) : Task.FromResult<Ipv6State?>(null);
+        var ipv6 = !wantsIpv6 ? Task.FromResult<Ipv6State?>(null)
+            : here is null ? Ipv6Async(runner, fdb!, cancellationToken)
+            : Ipv6HereAsync(runner, here, kernel, cancellationToken);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
@@ -110,9 +114,9 @@ public static class HostObserver
     ];
 
     /// <summary>
-    /// The IPv6 tables, by processes on every host (the in-process rtnetlink reader of <see cref="IHereHost"/> reads
-    /// IPv4 only): <c>ip -j -6</c> addresses, routes and neighbours, the IPv6 fdb entries, <c>ip6tables-save</c> and the
-    /// forwarding sysctl; six processes at once, only for a dual-stack spec (or a host naming its address6).
+    /// The IPv6 tables of a host reached by processes (not <see cref="IHereHost"/>): <c>ip -j -6</c> addresses, routes
+    /// and neighbours, the IPv6 fdb entries (from the fdb read the IPv4 half shares), <c>ip6tables-save</c> and the
+    /// forwarding sysctl; five more processes at once, only for a dual-stack spec (or a host naming its address6).
     /// </summary>
     private static async Task<Ipv6State?> Ipv6Async(IHostRunner runner, Task<string> fdb, CancellationToken cancellationToken)
     {
@@ -130,6 +134,30 @@ public static class HostObserver
             StateParsers.ParseFdb6(await fdb.ConfigureAwait(false)),
             StateParsers.ParseIptablesSave(await tables.ConfigureAwait(false)),
             forwarding.Succeeded ? forwarding.StandardOutput.Trim() == "1" : null);
+    }
+
+    /// <summary>
+    /// The IPv6 tables of the host overlayctl runs on: addresses, routes, neighbours and fdb entries from the rtnetlink
+    /// snapshot, forwarding from <c>/proc/sys</c>; only <c>ip6tables-save</c> is a process.
+    /// </summary>
+    private static async Task<Ipv6State?> Ipv6HereAsync(IHostRunner runner, IHereHost here, Task<RtnetlinkSnapshot> kernel, CancellationToken cancellationToken)
+    {
+        var tables = StateParsers.ParseIptablesSave(await runner.MustAsync(Ipv6Reads[3], cancellationToken).ConfigureAwait(false));
+        var v6 = (await kernel.ConfigureAwait(false)).Ipv6!;
+        return new Ipv6State(v6.Addresses, v6.Routes, v6.Neighbors, v6.Fdb, tables, Forwarding6(here));
+    }
+
+    /// <summary><c>net.ipv6.conf.all.forwarding</c>; unknown (null) where the kernel has no IPv6, as <c>sysctl</c> failing is.</summary>
+    private static bool? Forwarding6(IHereHost here)
+    {
+        try
+        {
+            return here.Sysctl("net.ipv6.conf.all.forwarding").Trim() == "1";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The files backends asked for, each only when its device (if it names one) is on the host.</summary>
