@@ -17,7 +17,8 @@ namespace OverlayCtl.Hosts.Observe;
 /// <param name="Unchanged">
 /// An earlier observation of the host whose rules, Open vSwitch state and offload settings are known to be
 /// still true (an agent woken by etcd alone, nothing signalled by the host since, and nothing of these
-/// changed by it): those are taken from it instead of read again (<c>iptables-save</c> and the others).
+/// changed by it): those are taken from it instead of read again (<c>iptables-save</c>, <c>ip6tables-save</c> when the
+/// earlier one read IPv6, and the others).
 /// </param>
 public sealed record ObserveRequest(IReadOnlyList<string> Files, IReadOnlyList<HostRead>? Reads = null, ObservedHost? Unchanged = null);
 
@@ -51,9 +52,13 @@ public static class HostObserver
         var backendFiles = BackendFilesAsync(runner, reads.OfType<HostRead.File>().ToList(), links, cancellationToken);
         var publicKeys = PublicKeysAsync(runner, reads.OfType<HostRead.WireGuardPublicKey>().ToList(), cancellationToken);
         var wireGuard = WireGuardAsync(runner, reads.OfType<HostRead.WireGuard>().ToList(), links, cancellationToken);
+        // ip6tables' rules, like iptables', are taken from an earlier observation known to be still true.
+        var ip6tables = !wantsIpv6 ? null
+            : unchanged?.Ipv6 is { } earlier ? Task.FromResult(earlier.Ip6tables)
+            : Ip6tablesAsync(runner, cancellationToken);
         var ipv6 = !wantsIpv6 ? Task.FromResult<Ipv6State?>(null)
-            : here is null ? Ipv6Async(runner, fdb!, cancellationToken)
-            : Ipv6HereAsync(runner, here, kernel, cancellationToken);
+            : here is null ? Ipv6Async(runner, fdb!, ip6tables!, cancellationToken)
+            : Ipv6HereAsync(here, kernel, ip6tables!);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
@@ -98,33 +103,33 @@ public static class HostObserver
     /// </summary>
     private static IReadOnlyList<CommandSpec> FixedReads(ObserveRequest request) =>
         [.. Kernel, .. request.Unchanged is null ? [IptablesSave] : Array.Empty<CommandSpec>(), Forwarding, SshClientVariable,
-         .. WantsIpv6(request) ? Ipv6Reads : [],
+         .. WantsIpv6(request) ? Ipv6Reads : [], .. WantsIpv6(request) && request.Unchanged?.Ipv6 is null ? [Ip6tablesSave] : Array.Empty<CommandSpec>(),
          .. request.Files.Distinct(StringComparer.Ordinal).Select(HostFiles.ReadCommand)];
 
     private static bool WantsIpv6(ObserveRequest request) => (request.Reads ?? []).OfType<HostRead.Ipv6>().Any();
 
-    /// <summary>The IPv6 tables' reads, in <see cref="Ipv6Async"/>'s order.</summary>
+    /// <summary>The IPv6 tables' reads, in <see cref="Ipv6Async"/>'s order (<c>ip6tables-save</c> apart: it may be known unchanged).</summary>
     private static readonly CommandSpec[] Ipv6Reads =
     [
         CommandSpec.Of("ip", "-j", "-6", "addr", "show"),
         CommandSpec.Of("ip", "-j", "-6", "route", "show", "table", "main"),
         CommandSpec.Of("ip", "-j", "-6", "neigh", "show"),
-        CommandSpec.Of("ip6tables-save"),
         CommandSpec.Of("sysctl", "-n", "net.ipv6.conf.all.forwarding"),
     ];
+
+    private static readonly CommandSpec Ip6tablesSave = CommandSpec.Of("ip6tables-save");
 
     /// <summary>
     /// The IPv6 tables of a host reached by processes (not <see cref="IHereHost"/>): <c>ip -j -6</c> addresses, routes
     /// and neighbours, the IPv6 fdb entries (from the fdb read the IPv4 half shares), <c>ip6tables-save</c> and the
     /// forwarding sysctl; five more processes at once, only for a dual-stack spec (or a host naming its address6).
     /// </summary>
-    private static async Task<Ipv6State?> Ipv6Async(IHostRunner runner, Task<string> fdb, CancellationToken cancellationToken)
+    private static async Task<Ipv6State?> Ipv6Async(IHostRunner runner, Task<string> fdb, Task<IptablesState> tables, CancellationToken cancellationToken)
     {
         var addresses = runner.MustAsync(Ipv6Reads[0], cancellationToken);
         var routes = runner.MustAsync(Ipv6Reads[1], cancellationToken);
         var neighbors = runner.MustAsync(Ipv6Reads[2], cancellationToken);
-        var tables = runner.MustAsync(Ipv6Reads[3], cancellationToken);
-        var forward = runner.RunAsync(Ipv6Reads[4], cancellationToken);
+        var forward = runner.RunAsync(Ipv6Reads[3], cancellationToken);
         await Task.WhenAll(addresses, routes, neighbors, fdb, tables, forward).ConfigureAwait(false);
         var forwarding = await forward.ConfigureAwait(false);
         return new Ipv6State(
@@ -132,7 +137,7 @@ public static class HostObserver
             StateParsers.ParseRoutes6(await routes.ConfigureAwait(false)),
             StateParsers.ParseNeighbors6(await neighbors.ConfigureAwait(false)),
             StateParsers.ParseFdb6(await fdb.ConfigureAwait(false)),
-            StateParsers.ParseIptablesSave(await tables.ConfigureAwait(false)),
+            await tables.ConfigureAwait(false),
             forwarding.Succeeded ? forwarding.StandardOutput.Trim() == "1" : null);
     }
 
@@ -140,12 +145,14 @@ public static class HostObserver
     /// The IPv6 tables of the host overlayctl runs on: addresses, routes, neighbours and fdb entries from the rtnetlink
     /// snapshot, forwarding from <c>/proc/sys</c>; only <c>ip6tables-save</c> is a process.
     /// </summary>
-    private static async Task<Ipv6State?> Ipv6HereAsync(IHostRunner runner, IHereHost here, Task<RtnetlinkSnapshot> kernel, CancellationToken cancellationToken)
+    private static async Task<Ipv6State?> Ipv6HereAsync(IHereHost here, Task<RtnetlinkSnapshot> kernel, Task<IptablesState> ip6tables)
     {
-        var tables = StateParsers.ParseIptablesSave(await runner.MustAsync(Ipv6Reads[3], cancellationToken).ConfigureAwait(false));
         var v6 = (await kernel.ConfigureAwait(false)).Ipv6!;
-        return new Ipv6State(v6.Addresses, v6.Routes, v6.Neighbors, v6.Fdb, tables, Forwarding6(here));
+        return new Ipv6State(v6.Addresses, v6.Routes, v6.Neighbors, v6.Fdb, await ip6tables.ConfigureAwait(false), Forwarding6(here));
     }
+
+    private static async Task<IptablesState> Ip6tablesAsync(IHostRunner runner, CancellationToken cancellationToken) =>
+        StateParsers.ParseIptablesSave(await runner.MustAsync(Ip6tablesSave, cancellationToken).ConfigureAwait(false));
 
     /// <summary><c>net.ipv6.conf.all.forwarding</c>; unknown (null) where the kernel has no IPv6, as <c>sysctl</c> failing is.</summary>
     private static bool? Forwarding6(IHereHost here)
