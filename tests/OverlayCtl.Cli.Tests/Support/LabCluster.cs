@@ -58,6 +58,9 @@ internal sealed class LabCluster : IAsyncDisposable
     public string Backend { get; set; }
     public string ExtraNetwork { get; set; }
 
+    /// <summary>The overlay's IPv4 network (<c>network.cidr</c>): a test class may take one of its own.</summary>
+    public string Cidr { get; set; } = "10.244.0.0/16";
+
     /// <summary>Extra keys for the spec's docker section (<c>bridge: br-x</c>, <c>restart: [...]</c>), one per line.</summary>
     public string ExtraDocker { get; set; } = "";
     public List<string> HostNames { get; }
@@ -99,7 +102,7 @@ internal sealed class LabCluster : IAsyncDisposable
               endpoints: [{EtcdUrl}]
               prefix: /e2e/{Id}/network
             network:
-              cidr: 10.244.0.0/16
+              cidr: {Cidr}
               backend: {Backend}
             {(Ovs ? $"  ovs: {{ db: \"unix:{OvsDb}\", datapathType: netdev }}" : "")}
             {ExtraNetwork}
