@@ -97,14 +97,17 @@ public sealed class AgentsDualStackOnLabTests(ITestOutputHelper output)
     }
 
     /// <summary>A host's container: its lease's subnets and its addresses in them.</summary>
-    private sealed record Container(string Subnet, string Address, string Subnet6, string Address6)
+    internal sealed record Container(string Subnet, string Address, string Subnet6, string Address6)
     {
         /// <summary>The host's IPv6 VTEP address (flannel-v6's): the IPv6 subnet's own address.</summary>
         public string Vtep6 => Subnet6.Split('/')[0];
     }
 
+    private Task RepairedAsync(LabCluster lab, string host, string what, Action breakIt, Func<bool> repaired) =>
+        RepairedAsync(lab, host, what, breakIt, repaired, output);
+
     /// <summary>Breaks something on <paramref name="host"/> and waits (5 s at most, polling) for its agent to put it back.</summary>
-    private async Task RepairedAsync(LabCluster lab, string host, string what, Action breakIt, Func<bool> repaired)
+    internal static async Task RepairedAsync(LabCluster lab, string host, string what, Action breakIt, Func<bool> repaired, ITestOutputHelper output)
     {
         Assert.True(repaired(), $"{what} was not there to break");
         breakIt();
@@ -119,7 +122,7 @@ public sealed class AgentsDualStackOnLabTests(ITestOutputHelper output)
             .Where(l => l.Contains($" dst {address6} ", StringComparison.Ordinal) && !l.StartsWith("00:00:00:00:00:00", StringComparison.Ordinal))
             .Select(l => l.Split(' ')[0]).FirstOrDefault() ?? "";
 
-    private static string AgentLog(LabCluster lab, string host) =>
+    internal static string AgentLog(LabCluster lab, string host) =>
         File.Exists($"/run/overlayctl/lab/e{lab.Id}/{host}.log") ? File.ReadAllText($"/run/overlayctl/lab/e{lab.Id}/{host}.log") : "(no log)";
 
     private static async Task UntilAsync(Func<bool> condition, TimeSpan within, string what)
@@ -133,7 +136,7 @@ public sealed class AgentsDualStackOnLabTests(ITestOutputHelper output)
     }
 
     /// <summary>Waits for the host's agent to hold a dual-stack lease and make its docker bridge, then attaches a container with both families.</summary>
-    private static async Task<Container> ContainerWhenReadyAsync(LabCluster lab, string host)
+    internal static async Task<Container> ContainerWhenReadyAsync(LabCluster lab, string host)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
@@ -155,7 +158,7 @@ public sealed class AgentsDualStackOnLabTests(ITestOutputHelper output)
     }
 
     /// <summary>Until every container pings every other over IPv4 and over IPv6.</summary>
-    private static async Task UntilMeshAsync(LabCluster lab, Dictionary<string, Container> containers, TimeSpan within)
+    internal static async Task UntilMeshAsync(LabCluster lab, Dictionary<string, Container> containers, TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
         while (true)
