@@ -11,7 +11,7 @@ namespace OverlayCtl.Cli.Tests;
 /// </summary>
 [Trait("Category", "Namespaces")]
 [Collection(EtcdCollection.Name)]
-public sealed class NativeBinaryTests(EtcdFixture etcd)
+public sealed class NativeBinaryTests(EtcdFixture etcd, Xunit.Abstractions.ITestOutputHelper output)
 {
     // Not 192.0.2.0/24: that is this machine's own eth0 network.
     private const string Underlay = "198.18.7.0/24";
@@ -194,6 +194,45 @@ public sealed class NativeBinaryTests(EtcdFixture etcd)
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task TheNativeAgentKeepsADualStackLabConvergedAndRepairsIpv6Drift()
+    {
+        var port = EtcdCluster.FreeTcpPort();
+        await using var lab = new LabCluster($"http://198.18.181.254:{port}", hosts: 2, underlay: "198.18.181.0/24", namespacePrefix: "ag6n-")
+        {
+            Underlay6 = "fd00:198:18:181::",
+            Cidr = "10.180.0.0/16",
+            ExtraNetwork = "  ipv6: { cidr: \"fd00:10:180::/48\" }",
+        };
+        lab.WriteSpec();
+        var up = RunOn(lab, "lab", "up");
+        Assert.True(up.ExitCode == 0, up.ToString());
+        using var agentsEtcd = await EtcdCluster.StartOnAsync("198.18.181.254", port);
+        try
+        {
+            // lab agents up started by the native binary runs the native binary as each host's agent.
+            var started = RunOn(lab, "lab", "agents", "up", "--resync", "10m");
+            Assert.True(started.ExitCode == 0, started.ToString());
+            var containers = new Dictionary<string, AgentsDualStackOnLabTests.Container>();
+            foreach (var host in lab.HostNames)
+                containers[host] = await AgentsDualStackOnLabTests.ContainerWhenReadyAsync(lab, host);
+            await AgentsDualStackOnLabTests.UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(30));
+            Assert.Contains(Binary(), File.ReadAllText($"/proc/{File.ReadAllText($"/run/overlayctl/lab/e{lab.Id}/n1.pid").Trim()}/cmdline").Replace('\0', ' '), StringComparison.Ordinal);
+
+            var n2 = containers["n2"];
+            await AgentsDualStackOnLabTests.RepairedAsync(lab, "n1", "n2's IPv6 route",
+                () => lab.InHost("n1", "ip", "-6", "route", "del", n2.Subnet6, "dev", "flannel-v6.1"),
+                () => lab.InHost("n1", "ip", "-6", "route", "show", n2.Subnet6).Contains("proto 211", StringComparison.Ordinal), output);
+            await AgentsDualStackOnLabTests.UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(10));
+            var plan = RunOn(lab, "plan", "--detailed-exitcode");
+            Assert.True(plan.ExitCode == 0, plan.ToString());
+        }
+        finally
+        {
+            RunOn(lab, "lab", "agents", "down");
         }
     }
 

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using OverlayCtl.Core;
 using OverlayCtl.Core.Hosts;
 using OverlayCtl.Core.Spec;
+using OverlayCtl.Core.State;
 using OverlayCtl.Engine;
 using OverlayCtl.Hosts.Connections;
 using OverlayCtl.Hosts.Observe;
@@ -46,9 +47,12 @@ internal static class AgentCommand
                     signal.Cancel = true;
                     reload.Cancel();
                 });
-                var devices = new[] { cluster.Docker.Bridge, cluster.Network.Backend.Device(cluster) }.OfType<string>().ToList();
+                // Every device the backend owns (vxlan: flannel-v6.VNI too); IPv6 followed where the host's IPv6 state is read.
+                var devices = new[] { cluster.Docker.Bridge, cluster.Network.Backend.Device(cluster) }.Concat(cluster.Network.Backend.OwnedDevices(cluster, ObservedHost.Empty))
+                    .OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+                var ipv6 = cluster.Network.Ipv6 is not null || me.Address6 is not null;
                 var agent = new HostAgent(cluster, me, context.OpenLeaseStore(cluster, ttl: cluster.LeaseTtl), new LocalHostRunner(me.Name, context.Processes), context.Log, options,
-                    KernelMonitor.WatchAsync(devices, context.Log, reload.Token), s => WriteState(state, s), () => SystemdNotify.Ready(context.Log));
+                    KernelMonitor.WatchAsync(devices, context.Log, reload.Token, ipv6), s => WriteState(state, s), () => SystemdNotify.Ready(context.Log));
                 context.Log.Information("{Host}: agent started for {Cluster} ({Spec}), resync every {Resync}", me.Name, cluster.Name, cluster.SourcePath, options.Resync);
                 await agent.RunAsync(reload.Token).ConfigureAwait(false);
                 if (ct.IsCancellationRequested) break;

@@ -17,7 +17,8 @@ namespace OverlayCtl.Hosts.Observe;
 /// <param name="Unchanged">
 /// An earlier observation of the host whose rules, Open vSwitch state and offload settings are known to be
 /// still true (an agent woken by etcd alone, nothing signalled by the host since, and nothing of these
-/// changed by it): those are taken from it instead of read again (<c>iptables-save</c> and the others).
+/// changed by it): those are taken from it instead of read again (<c>iptables-save</c>, <c>ip6tables-save</c> when the
+/// earlier one read IPv6, and the others).
 /// </param>
 public sealed record ObserveRequest(IReadOnlyList<string> Files, IReadOnlyList<HostRead>? Reads = null, ObservedHost? Unchanged = null);
 
@@ -25,7 +26,8 @@ public sealed record ObserveRequest(IReadOnlyList<string> Files, IReadOnlyList<H
 /// Reads a host's live state with a fixed handful of processes, run concurrently: the count does
 /// not grow with the number of peers, routes or rules. Over ssh (<see cref="IRoundTripHost"/>) the reads every
 /// observation makes are one process, one round trip (<see cref="CommandBatch"/>). On the host overlayctl runs on (an agent's,
-/// <see cref="IHereHost"/>) only <c>iptables-save</c> remains: the kernel's tables come over rtnetlink,
+/// <see cref="IHereHost"/>) only <c>iptables-save</c> remains (and <c>ip6tables-save</c> on a dual-stack host): the
+/// kernel's tables of both families come over rtnetlink,
 /// files, environment and sysctl are read directly.
 /// </summary>
 public static class HostObserver
@@ -35,9 +37,10 @@ public static class HostObserver
         // Over ssh every process is a round trip: the reads every observation makes go in one.
         if (runner is IRoundTripHost) runner = await PrefetchedHost.ReadAsync(runner, FixedReads(request), cancellationToken).ConfigureAwait(false);
         var here = runner as IHereHost;
-        // bridge's fdb, read once for whichever of the IPv4 (by process) and IPv6 readers needs it.
-        var fdb = here is null || WantsIpv6(request) ? runner.MustAsync(Kernel[4], cancellationToken) : null;
-        var kernel = here is null ? KernelAsync(runner, fdb!, cancellationToken) : Task.FromResult(here.Kernel.Reader.Read());
+        var wantsIpv6 = WantsIpv6(request);
+        // bridge's fdb, read once for both the IPv4 and the IPv6 parsers; over rtnetlink it is one dump for both.
+        var fdb = here is null ? runner.MustAsync(Kernel[4], cancellationToken) : null;
+        var kernel = here is null ? KernelAsync(runner, fdb!, cancellationToken) : Task.FromResult(here.Kernel.Reader.Read(ipv6: wantsIpv6));
         var links = LinksAsync(kernel);
         var unchanged = request.Unchanged;
         var iptables = unchanged is null ? IptablesAsync(runner, cancellationToken) : Task.FromResult(unchanged.Iptables);
@@ -49,7 +52,13 @@ public static class HostObserver
         var backendFiles = BackendFilesAsync(runner, reads.OfType<HostRead.File>().ToList(), links, cancellationToken);
         var publicKeys = PublicKeysAsync(runner, reads.OfType<HostRead.WireGuardPublicKey>().ToList(), cancellationToken);
         var wireGuard = WireGuardAsync(runner, reads.OfType<HostRead.WireGuard>().ToList(), links, cancellationToken);
-        var ipv6 = WantsIpv6(request) ? Ipv6Async(runner, fdb!, cancellationToken) : Task.FromResult<Ipv6State?>(null);
+        // ip6tables' rules, like iptables', are taken from an earlier observation known to be still true.
+        var ip6tables = !wantsIpv6 ? null
+            : unchanged?.Ipv6 is { } earlier ? Task.FromResult(earlier.Ip6tables)
+            : Ip6tablesAsync(runner, cancellationToken);
+        var ipv6 = !wantsIpv6 ? Task.FromResult<Ipv6State?>(null)
+            : here is null ? Ipv6Async(runner, fdb!, ip6tables!, cancellationToken)
+            : Ipv6HereAsync(here, kernel, ip6tables!);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
@@ -75,7 +84,12 @@ public static class HostObserver
         };
         // An IPv4-only spec reads the IPv6 tables only where an earlier dual-stack apply left its marks.
         return Ipv6Traces(request) is { } traces && traces.FoundIn(observed)
-            ? observed with { Ipv6 = await Ipv6Async(runner, fdb ?? runner.MustAsync(Kernel[4], cancellationToken), cancellationToken).ConfigureAwait(false) }
+            ? observed with
+            {
+                Ipv6 = await (here is null
+                    ? Ipv6Async(runner, fdb!, Ip6tablesAsync(runner, cancellationToken), cancellationToken)
+                    : Ipv6HereAsync(here, Task.FromResult(here.Kernel.Reader.Read(ipv6: true)), Ip6tablesAsync(runner, cancellationToken))).ConfigureAwait(false),
+            }
             : observed;
     }
 
@@ -98,7 +112,7 @@ public static class HostObserver
     /// </summary>
     private static IReadOnlyList<CommandSpec> FixedReads(ObserveRequest request) =>
         [.. Kernel, .. request.Unchanged is null ? [IptablesSave] : Array.Empty<CommandSpec>(), Forwarding, SshClientVariable,
-         .. WantsIpv6(request) ? Ipv6Reads : [],
+         .. WantsIpv6(request) ? Ipv6Reads : [], .. WantsIpv6(request) && request.Unchanged?.Ipv6 is null ? [Ip6tablesSave] : Array.Empty<CommandSpec>(),
          .. request.Files.Distinct(StringComparer.Ordinal).Select(HostFiles.ReadCommand)];
 
     /// <summary>Whether the IPv6 tables are read with everything else: a dual-stack spec.</summary>
@@ -108,28 +122,28 @@ public static class HostObserver
     private static Ipv6Traces? Ipv6Traces(ObserveRequest request) =>
         WantsIpv6(request) ? null : (request.Reads ?? []).OfType<HostRead.Ipv6>().Select(r => r.OnlyIf).FirstOrDefault();
 
-    /// <summary>The IPv6 tables' reads, in <see cref="Ipv6Async"/>'s order.</summary>
+    /// <summary>The IPv6 tables' reads, in <see cref="Ipv6Async"/>'s order (<c>ip6tables-save</c> apart: it may be known unchanged).</summary>
     private static readonly CommandSpec[] Ipv6Reads =
     [
         CommandSpec.Of("ip", "-j", "-6", "addr", "show"),
         CommandSpec.Of("ip", "-j", "-6", "route", "show", "table", "main"),
         CommandSpec.Of("ip", "-j", "-6", "neigh", "show"),
-        CommandSpec.Of("ip6tables-save"),
         CommandSpec.Of("sysctl", "-n", "net.ipv6.conf.all.forwarding"),
     ];
 
+    private static readonly CommandSpec Ip6tablesSave = CommandSpec.Of("ip6tables-save");
+
     /// <summary>
-    /// The IPv6 tables, by processes on every host (the in-process rtnetlink reader of <see cref="IHereHost"/> reads
-    /// IPv4 only): <c>ip -j -6</c> addresses, routes and neighbours, the IPv6 fdb entries, <c>ip6tables-save</c> and the
-    /// forwarding sysctl; six processes at once, only for a dual-stack spec (or a host with an earlier one's marks).
+    /// The IPv6 tables of a host reached by processes (not <see cref="IHereHost"/>): <c>ip -j -6</c> addresses, routes
+    /// and neighbours, the IPv6 fdb entries (from the fdb read the IPv4 half shares), <c>ip6tables-save</c> and the
+    /// forwarding sysctl; five more processes at once, only for a dual-stack spec (or a host with an earlier one's marks).
     /// </summary>
-    private static async Task<Ipv6State?> Ipv6Async(IHostRunner runner, Task<string> fdb, CancellationToken cancellationToken)
+    private static async Task<Ipv6State?> Ipv6Async(IHostRunner runner, Task<string> fdb, Task<IptablesState> tables, CancellationToken cancellationToken)
     {
         var addresses = runner.MustAsync(Ipv6Reads[0], cancellationToken);
         var routes = runner.MustAsync(Ipv6Reads[1], cancellationToken);
         var neighbors = runner.MustAsync(Ipv6Reads[2], cancellationToken);
-        var tables = runner.MustAsync(Ipv6Reads[3], cancellationToken);
-        var forward = runner.RunAsync(Ipv6Reads[4], cancellationToken);
+        var forward = runner.RunAsync(Ipv6Reads[3], cancellationToken);
         await Task.WhenAll(addresses, routes, neighbors, fdb, tables, forward).ConfigureAwait(false);
         var forwarding = await forward.ConfigureAwait(false);
         return new Ipv6State(
@@ -137,8 +151,34 @@ public static class HostObserver
             StateParsers.ParseRoutes6(await routes.ConfigureAwait(false)),
             StateParsers.ParseNeighbors6(await neighbors.ConfigureAwait(false)),
             StateParsers.ParseFdb6(await fdb.ConfigureAwait(false)),
-            StateParsers.ParseIptablesSave(await tables.ConfigureAwait(false)),
+            await tables.ConfigureAwait(false),
             forwarding.Succeeded ? forwarding.StandardOutput.Trim() == "1" : null);
+    }
+
+    /// <summary>
+    /// The IPv6 tables of the host overlayctl runs on: addresses, routes, neighbours and fdb entries from the rtnetlink
+    /// snapshot, forwarding from <c>/proc/sys</c>; only <c>ip6tables-save</c> is a process.
+    /// </summary>
+    private static async Task<Ipv6State?> Ipv6HereAsync(IHereHost here, Task<RtnetlinkSnapshot> kernel, Task<IptablesState> ip6tables)
+    {
+        var v6 = (await kernel.ConfigureAwait(false)).Ipv6!;
+        return new Ipv6State(v6.Addresses, v6.Routes, v6.Neighbors, v6.Fdb, await ip6tables.ConfigureAwait(false), Forwarding6(here));
+    }
+
+    private static async Task<IptablesState> Ip6tablesAsync(IHostRunner runner, CancellationToken cancellationToken) =>
+        StateParsers.ParseIptablesSave(await runner.MustAsync(Ip6tablesSave, cancellationToken).ConfigureAwait(false));
+
+    /// <summary><c>net.ipv6.conf.all.forwarding</c>; unknown (null) where the kernel has no IPv6, as <c>sysctl</c> failing is.</summary>
+    private static bool? Forwarding6(IHereHost here)
+    {
+        try
+        {
+            return here.Sysctl("net.ipv6.conf.all.forwarding").Trim() == "1";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The files backends asked for, each only when its device (if it names one) is on the host.</summary>

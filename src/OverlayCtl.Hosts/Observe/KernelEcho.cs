@@ -7,7 +7,7 @@ namespace OverlayCtl.Hosts.Observe;
 /// The kernel's notifications of an agent's own changes: a route, neighbour or fdb entry it has just added
 /// comes back through <see cref="KernelMonitor"/> like anyone's. Waking on them costs a second observation
 /// that finds nothing to do, on every host, for every join. An echo is a monitor line whose object (its
-/// first word: a route's destination, a neighbour's address, an fdb entry's MAC) is one the plan's
+/// first word: a route's destination, a neighbour's address of either family, an fdb entry's MAC) is one the plan's
 /// <c>ip</c>/<c>bridge</c> steps named, in the same direction (<c>Deleted</c> for a removal), seen while
 /// the plan runs and for <see cref="Grace"/> after. Anything else (a link, an address, a rule, an object the
 /// plan did not touch, or the opposite change to one it did) still wakes the agent.
@@ -59,5 +59,6 @@ public sealed class KernelEcho
     }
 
     private static bool IsObject(string argument) =>
-        Ipv4Cidr.TryParse(argument, out _) || Ipv4Address.TryParse(argument, out _) || MacAddress.TryParse(argument, out _);
+        Ipv4Cidr.TryParse(argument, out _) || Ipv4Address.TryParse(argument, out _) || MacAddress.TryParse(argument, out _)
+        || Ipv6.TryParseAddress(argument, out _) || Ipv6.TryParse(argument, out _);
 }

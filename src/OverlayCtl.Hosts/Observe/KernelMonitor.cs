@@ -7,19 +7,28 @@ namespace OverlayCtl.Hosts.Observe;
 /// <summary>
 /// The kernel's own change notifications on this machine, for an agent, read in process over netlink (no
 /// child to start, restart, or leave behind keeping a deleted namespace alive): links, addresses, routes
-/// and neighbours (<see cref="RtnetlinkMonitor"/>, the lines <c>ip -4 monitor</c> prints) and rule changes
+/// and neighbours (<see cref="RtnetlinkMonitor"/>, the lines <c>ip -4 monitor</c> prints, <c>ip monitor</c>'s on a
+/// dual-stack host), forwarding database entries (<c>bridge monitor fdb</c>'s lines) and rule changes
 /// (<see cref="NftablesMonitor"/>, in <c>xtables-monitor</c>'s shape); idle until something changes. Only
 /// what touches overlayctl's devices, routes or chains is passed on, so a deleted route or a flushed chain
 /// wakes the agent at once while containers' ARP traffic does not.
 /// </summary>
 public static class KernelMonitor
 {
-    /// <summary>Relevant lines from both subscriptions until cancelled; one that fails is made again after a second.</summary>
-    public static async IAsyncEnumerable<string> WatchAsync(IReadOnlyCollection<string> devices, ILogger log, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Relevant lines from both subscriptions until cancelled; one that fails is made again after a second. With
+    /// <paramref name="ipv6"/> (a dual-stack host: its IPv6 state is overlayctl's too) IPv6 addresses, routes,
+    /// neighbours and ip6tables changes are followed as the IPv4 ones are.
+    /// </summary>
+    public static async IAsyncEnumerable<string> WatchAsync(IReadOnlyCollection<string> devices, ILogger log, [EnumeratorCancellation] CancellationToken cancellationToken, bool ipv6 = false)
     {
         var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var readers = new[] { NetlinkAsync(RtnetlinkMonitor.WatchAsync, devices, lines.Writer, log, stop.Token), NetlinkAsync(NftablesMonitor.WatchAsync, devices, lines.Writer, log, stop.Token) };
+        var readers = new[]
+        {
+            NetlinkAsync((ns, ct) => RtnetlinkMonitor.WatchAsync(ns, ct, ipv6), devices, lines.Writer, log, stop.Token),
+            NetlinkAsync((ns, ct) => NftablesMonitor.WatchAsync(ns, ct, ipv6), devices, lines.Writer, log, stop.Token),
+        };
         try
         {
             await foreach (var line in lines.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -65,8 +74,9 @@ public static class KernelMonitor
 
     /// <summary>
     /// Whether a monitor line is about overlayctl's state: one of <paramref name="devices"/> (as a link, or
-    /// as <c>dev NAME</c>), a route with proto 211, or one of its iptables chains or their parents. A
-    /// neighbour merely aging (reachable, stale) is not.
+    /// as <c>dev NAME</c>: its addresses, neighbours, fdb entries and routes, of either family), a route with
+    /// proto 211, or one of its iptables or ip6tables chains or their parents. A neighbour merely aging
+    /// (reachable, stale) is not.
     /// </summary>
     public static bool IsRelevant(string line, IReadOnlyCollection<string> devices)
     {

@@ -77,4 +77,25 @@ public sealed class HostObserverTests
         Assert.Contains(host.Ran, c => c.ToString() == "ip -j -6 route show table main");
         Assert.Contains(host.Ran, c => c.ToString() == "ip6tables-save");
     }
+
+    [Fact]
+    public async Task OnADualStackHostIp6tablesIsKnownUnchangedAsIptablesIs()
+    {
+        var request = new ObserveRequest([], [new HostRead.Ipv6()]);
+        var full = Host();
+        var earlier = await HostObserver.ObserveAsync(full, request, default);
+        Assert.Contains(full.Ran, c => c.ToString() == "ip6tables-save");
+        Assert.NotNull(earlier.Ipv6);
+        var known = IptablesState.Empty;
+        var host = Host();
+        var observed = await HostObserver.ObserveAsync(host, request with { Unchanged = earlier with { Ipv6 = earlier.Ipv6! with { Ip6tables = known } } }, default);
+        Assert.DoesNotContain(host.Ran, c => c.ToString() is "ip6tables-save" or "iptables-save");
+        Assert.Same(known, observed.Ipv6!.Ip6tables);
+        // The IPv6 tables peers change are read again.
+        Assert.Contains(host.Ran, c => c.ToString() == "ip -j -6 route show table main");
+        // An earlier observation without IPv6 (the spec just turned dual-stack) knows nothing of ip6tables.
+        var fresh = Host();
+        await HostObserver.ObserveAsync(fresh, request with { Unchanged = earlier with { Ipv6 = null } }, default);
+        Assert.Contains(fresh.Ran, c => c.ToString() == "ip6tables-save");
+    }
 }

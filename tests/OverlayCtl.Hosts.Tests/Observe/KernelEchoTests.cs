@@ -43,6 +43,30 @@ public sealed class KernelEchoTests
         Assert.Equal(echo, plan.Explains(line, T0 + KernelEcho.Grace));
     }
 
+    /// <summary>A dual-stack peer joining: its IPv6 neighbour, fdb entry to its address6 and route on flannel-v6.1.</summary>
+    private static readonly HostPlan Join6 = new("n1",
+    [
+        new Operation(ChangeKind.Add, ResourceAddress.Neighbour6(System.Net.IPAddress.Parse("fd00:10:180:5::")),
+            new IpStep(["neigh", "replace", "fd00:10:180:5::", "dev", "flannel-v6.1", "lladdr", "52:54:00:12:34:57", "nud", "permanent"])),
+        new Operation(ChangeKind.Add, ResourceAddress.Fdb(MacAddress.Parse("52:54:00:12:34:57")),
+            new BridgeStep(["fdb", "replace", "52:54:00:12:34:57", "dev", "flannel-v6.1", "self", "dst", "fd00:198:18:180::5", "permanent"])),
+        new Operation(ChangeKind.Add, ResourceAddress.Route6(Ipv6.Parse("fd00:10:180:5::/64")),
+            new IpStep(["route", "replace", "fd00:10:180:5::/64", "via", "fd00:10:180:5::", "dev", "flannel-v6.1", "onlink", "proto", "211"])),
+        new Operation(ChangeKind.Remove, ResourceAddress.Route6(Ipv6.Parse("fd00:10:180:2::/64")),
+            new IpStep(["route", "del", "fd00:10:180:2::/64", "dev", "flannel-v6.1"])),
+    ]);
+
+    [Theory]
+    [InlineData("fd00:10:180:5::/64 via fd00:10:180:5:: dev flannel-v6.1 proto 211 metric 1024 onlink ", true)]
+    [InlineData("fd00:10:180:5:: dev flannel-v6.1 lladdr 52:54:00:12:34:57 PERMANENT ", true)]
+    [InlineData("52:54:00:12:34:57 dev flannel-v6.1 dst fd00:198:18:180::5 self permanent", true)]
+    [InlineData("Deleted fd00:10:180:2::/64 via fd00:10:180:2:: dev flannel-v6.1 proto 211 metric 1024 onlink ", true)]
+    [InlineData("Deleted fd00:10:180:5::/64 via fd00:10:180:5:: dev flannel-v6.1 proto 211 metric 1024 onlink ", false)]
+    [InlineData("Deleted fd00:10:180:5:: dev flannel-v6.1 lladdr 52:54:00:12:34:57 PERMANENT ", false)]
+    [InlineData("fd00:10:180:3::/64 via fd00:10:180:3:: dev flannel-v6.1 proto 211 metric 1024 onlink ", false)]
+    public void AnIpv6PlansOwnChangesAreItsEchoToo(string line, bool echo) =>
+        Assert.Equal(echo, KernelEcho.Of(Join6).Explains(line, T0));
+
     [Fact]
     public void AfterItsGraceAnEchoIsNewsAgain()
     {

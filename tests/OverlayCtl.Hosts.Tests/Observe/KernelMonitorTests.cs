@@ -25,4 +25,27 @@ public sealed class KernelMonitorTests
     [InlineData("", false)]
     public void OnlyOverlayctlsOwnStateWakesTheAgent(string line, bool relevant) =>
         Assert.Equal(relevant, KernelMonitor.IsRelevant(line, Devices));
+
+    /// <summary>An agent on a dual-stack vxlan host watches flannel-v6.1 too (every device the backend owns).</summary>
+    private static readonly string[] DualStackDevices = ["docker0", "flannel.1", "flannel-v6.1"];
+
+    [Theory]
+    [InlineData("Deleted fd00:10:180:2::/64 via fd00:10:180:2:: dev flannel-v6.1 proto 211 metric 1024 onlink ", true)]
+    [InlineData("Deleted fd00:10:180:2:: dev flannel-v6.1 lladdr 02:00:00:00:00:02 PERMANENT ", true)]
+    [InlineData("Deleted 02:00:00:00:00:02 dev flannel-v6.1 dst fd00:198:18:180::2 self permanent", true)]
+    [InlineData("Deleted 02:00:00:00:00:03 dev flannel.1 dst 198.18.180.3 self permanent", true)]
+    [InlineData("Deleted 7: flannel-v6.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1430 qdisc noqueue state UNKNOWN group default ", true)]
+    [InlineData("Deleted 5: docker0    inet6 fd00:10:180:1::1/64 scope global ", true)]
+    [InlineData("fd00:10:180:3::/64 via fd00:198:18:180::3 dev eth0 proto 211 metric 1024 ", true)]
+    [InlineData(" EVENT: -6 -t filter -D FORWARD", true)]
+    [InlineData(" EVENT: -6 -t nat -X OVERLAYCTL-POSTRTG", true)]
+    [InlineData(" EVENT: nft: DEL table: table filter ip6", true)]
+    [InlineData("fd00:10:180:1::10 dev docker0 lladdr 0a:58:0a:f4:01:0a REACHABLE ", false)]
+    [InlineData("fe80::1 dev eth0 lladdr 02:00:00:00:00:01 STALE ", false)]
+    [InlineData("0a:58:0a:f4:01:0a dev veth1234 master docker0 ", false)]
+    [InlineData("Deleted 0a:58:0a:f4:01:0a dev veth1234 master docker0 stale", false)]
+    [InlineData("9: veth1234    inet6 fe80::858:aff:fef4:10a/64 scope link ", false)]
+    [InlineData(" EVENT: -6 -t filter -A DOCKER -d fd00:10:180:1::2/128 -j ACCEPT", false)]
+    public void OnADualStackHostOverlayctlsIpv6StateAndFdbWakeTheAgent(string line, bool relevant) =>
+        Assert.Equal(relevant, KernelMonitor.IsRelevant(line, DualStackDevices));
 }

@@ -13,15 +13,30 @@ public sealed record RtnetlinkSnapshot(
     IReadOnlyList<AddressInfo> Addresses,
     IReadOnlyList<RouteInfo> Routes,
     IReadOnlyList<NeighborInfo> Neighbors,
-    IReadOnlyList<FdbInfo> Fdb);
+    IReadOnlyList<FdbInfo> Fdb)
+{
+    /// <summary>The IPv6 tables, when they were asked for (<see cref="RtnetlinkReader.Read(bool)"/>); null otherwise.</summary>
+    public Rtnetlink6Snapshot? Ipv6 { get; init; }
+}
+
+/// <summary>
+/// A host's IPv6 tables as <see cref="StateParsers"/> makes them of <c>ip -j -6 addr show</c>, <c>ip -j -6 route show
+/// table main</c>, <c>ip -j -6 neigh show</c> and the IPv6 destinations of <c>bridge -j fdb show</c>.
+/// </summary>
+public sealed record Rtnetlink6Snapshot(
+    IReadOnlyList<Address6Info> Addresses,
+    IReadOnlyList<Route6Info> Routes,
+    IReadOnlyList<Neighbor6Info> Neighbors,
+    IReadOnlyList<Fdb6Info> Fdb);
 
 /// <summary>
 /// Reads links, IPv4 addresses, main-table IPv4 routes, IPv4 neighbours and the forwarding database
-/// straight from the kernel over rtnetlink, in process. An agent observing its host every few seconds,
+/// straight from the kernel over rtnetlink, in process, and on a dual-stack host their IPv6 twins (global
+/// addresses, main-table routes, neighbours, fdb entries to an IPv6 destination). An agent observing its host every few seconds,
 /// a hundred of them on two cores, cannot afford five <c>ip</c>/<c>bridge</c> processes per look.
 /// The records are exactly those <see cref="StateParsers"/> makes of <c>ip -j -d link show</c>,
 /// <c>ip -j -4 addr show</c>, <c>ip -j -4 route show table main</c>, <c>ip -j -4 neigh show</c> and
-/// <c>bridge -j fdb show</c>, in the same order: what iproute2 hides or renames is hidden or renamed
+/// <c>bridge -j fdb show</c> (and <c>ip -j -6 addr|route|neigh</c>), in the same order: what iproute2 hides or renames is hidden or renamed
 /// here too, so the planner cannot tell the two apart. One reader holds one socket; its reads are
 /// serialised.
 /// </summary>
@@ -30,6 +45,7 @@ public sealed class RtnetlinkReader : IDisposable
     private const byte AF_UNSPEC = 0;
     private const byte AF_INET = 2;
     private const byte AF_BRIDGE = 7;
+    private const byte AF_INET6 = 10;
     private const ushort RTM_NEWLINK = 16;
     private const ushort RTM_GETLINK = 18;
     private const ushort RTM_NEWADDR = 20;
@@ -63,6 +79,7 @@ public sealed class RtnetlinkReader : IDisposable
     private const byte RT_TABLE_MAIN = 254;
     private const byte RTN_UNICAST = 1;
     private const byte RTPROT_BOOT = 3;
+    private const byte RT_SCOPE_UNIVERSE = 0;
     private const uint RTNH_F_ONLINK = 0x4;
     private const uint RTM_F_CLONED = 0x200;
     private const int NDA_DST = 1;
@@ -85,11 +102,16 @@ public sealed class RtnetlinkReader : IDisposable
     /// </summary>
     public static RtnetlinkReader Open(string? netnsName) => new(NetlinkSocket.Open(netnsName));
 
-    /// <summary>All five tables, the device names resolved from one link dump.</summary>
-    public RtnetlinkSnapshot Read()
+    /// <summary>
+    /// All five tables, the device names resolved from one link dump; with <paramref name="ipv6"/> their IPv6 twins
+    /// too (<see cref="RtnetlinkSnapshot.Ipv6"/>), the fdb's IPv6 destinations taken from the same fdb dump.
+    /// </summary>
+    public RtnetlinkSnapshot Read(bool ipv6 = false)
     {
         var links = DumpLinks();
-        return new RtnetlinkSnapshot(links.Links, Addresses(links), Routes(links), Neighbors(links), Fdb(links));
+        var fdb6 = new List<Fdb6Info>();
+        var snapshot = new RtnetlinkSnapshot(links.Links, Addresses(links), Routes(links), Neighbors(links), Fdb(links, fdb6));
+        return ipv6 ? snapshot with { Ipv6 = new Rtnetlink6Snapshot(Addresses6(links), Routes6(links), Neighbors6(links), fdb6) } : snapshot;
     }
 
     // Each single-table read dumps the links too, for its device names; Read() shares one link dump.
@@ -107,7 +129,24 @@ public sealed class RtnetlinkReader : IDisposable
     public IReadOnlyList<NeighborInfo> ReadNeighbors() => Neighbors(DumpLinks());
 
     /// <summary>As <c>bridge -j fdb show</c> read by <see cref="StateParsers.ParseFdb"/>.</summary>
-    public IReadOnlyList<FdbInfo> ReadFdb() => Fdb(DumpLinks());
+    public IReadOnlyList<FdbInfo> ReadFdb() => Fdb(DumpLinks(), []);
+
+    /// <summary>As <c>ip -j -6 addr show</c> read by <see cref="StateParsers.ParseAddresses6"/>.</summary>
+    public IReadOnlyList<Address6Info> ReadAddresses6() => Addresses6(DumpLinks());
+
+    /// <summary>As <c>ip -j -6 route show table main</c> read by <see cref="StateParsers.ParseRoutes6"/>.</summary>
+    public IReadOnlyList<Route6Info> ReadRoutes6() => Routes6(DumpLinks());
+
+    /// <summary>As <c>ip -j -6 neigh show</c> read by <see cref="StateParsers.ParseNeighbors6"/>.</summary>
+    public IReadOnlyList<Neighbor6Info> ReadNeighbors6() => Neighbors6(DumpLinks());
+
+    /// <summary>As <c>bridge -j fdb show</c> read by <see cref="StateParsers.ParseFdb6"/>.</summary>
+    public IReadOnlyList<Fdb6Info> ReadFdb6()
+    {
+        var fdb6 = new List<Fdb6Info>();
+        Fdb(DumpLinks(), fdb6);
+        return fdb6;
+    }
 
     public void Dispose() => _socket.Dispose();
 
@@ -206,23 +245,34 @@ public sealed class RtnetlinkReader : IDisposable
     /// ip prints addresses per device, devices in link dump order, each device's addresses in the
     /// order the kernel dumped them; an address on a device the link dump did not see is not printed.
     /// </summary>
-    private List<AddressInfo> Addresses(LinkTable links)
+    private List<AddressInfo> Addresses(LinkTable links) =>
+        DumpAddresses(links, AF_INET, (device, local, prefix, _) => new AddressInfo(device, new InterfaceAddress(Address(local), prefix)));
+
+    /// <summary>As <see cref="Addresses"/> for IPv6, global scope only (what the parser keeps: not the kernel's link-local ones).</summary>
+    private List<Address6Info> Addresses6(LinkTable links) =>
+        DumpAddresses(links, AF_INET6, (device, local, prefix, scope) => scope == RT_SCOPE_UNIVERSE ? new Address6Info(device, new System.Net.IPAddress(local), prefix) : null);
+
+    private delegate T? AddressOf<T>(string device, ReadOnlySpan<byte> local, byte prefix, byte scope);
+
+    /// <summary>One family's address dump (IFA_LOCAL, else IFA_ADDRESS, as ip's "local"), grouped by device in link order.</summary>
+    private List<T> DumpAddresses<T>(LinkTable links, byte family, AddressOf<T> make) where T : class
     {
-        var found = new List<(int Position, AddressInfo Address)>();
-        // struct ifaddrmsg: family AF_INET, no filter.
+        var found = new List<(int Position, T Address)>();
+        var size = family == AF_INET ? 4 : 16;
+        // struct ifaddrmsg: the family, no filter.
         Span<byte> request = stackalloc byte[8];
         request.Clear();
-        request[0] = AF_INET;
+        request[0] = family;
         _socket.Dump(RTM_GETADDR, request, (type, payload) =>
         {
-            if (type != RTM_NEWADDR || payload.Length < 8 || payload[0] != AF_INET) return;
+            if (type != RTM_NEWADDR || payload.Length < 8 || payload[0] != family) return;
             var index = (int)MemoryMarshal.Read<uint>(payload[4..]);
             if (!links.Names.TryGetValue(index, out var device)) return;
             Span<int> slots = stackalloc int[2 * (IFA_LOCAL + 1)];
             var attributes = new Attributes(payload[8..], slots);
             if (!attributes.TryGet(IFA_LOCAL, out var local) && !attributes.TryGet(IFA_ADDRESS, out local)) return;
-            if (local.Length != 4) return;
-            found.Add((links.Positions[index], new AddressInfo(device, new InterfaceAddress(Address(local), payload[1]))));
+            if (local.Length != size || make(device, local, payload[1], payload[3]) is not { } address) return;
+            found.Add((links.Positions[index], address));
         }, found.Clear);
         // OrderBy is stable: within a device, the kernel's order stays.
         return found.OrderBy(f => f.Position).Select(f => f.Address).ToList();
@@ -232,16 +282,47 @@ public sealed class RtnetlinkReader : IDisposable
     /// ip's table filter (RTA_TABLE, else rtm_table), no cloned (cache) routes, only unicast (ip prints
     /// a "type" for any other, which the parser skips), and "proto boot" unprinted, as ip does without -d.
     /// </summary>
-    private List<RouteInfo> Routes(LinkTable links)
+    private List<RouteInfo> Routes(LinkTable links) =>
+        DumpRoutes(links, AF_INET, (dst, length, gateway, device, onlink, protocol) =>
+        {
+            Ipv4Cidr? destination = null;
+            if (dst.Length > 0)
+            {
+                // ip prints "a.b.c.d/n" (a host route without "/32"): a network with host bits set is not one the parser takes.
+                if (!TryNetwork(Address(dst), length, out var network)) return null;
+                destination = network;
+            }
+            return new RouteInfo(destination, gateway.Length == 4 ? Address(gateway) : null, device, onlink, protocol);
+        });
+
+    /// <summary>As <see cref="Routes"/> for IPv6 (a host route is printed without "/128", which the parser adds back).</summary>
+    private List<Route6Info> Routes6(LinkTable links) =>
+        DumpRoutes(links, AF_INET6, (dst, length, gateway, device, onlink, protocol) =>
+        {
+            System.Net.IPNetwork? destination = null;
+            if (dst.Length > 0)
+            {
+                var address = new System.Net.IPAddress(dst);
+                if (!Ipv6.Containing(address, length).BaseAddress.Equals(address)) return null;
+                destination = new System.Net.IPNetwork(address, length);
+            }
+            return new Route6Info(destination, gateway.Length == 16 ? new System.Net.IPAddress(gateway) : null, device, onlink, protocol);
+        });
+
+    /// <summary>A route's fields as the parser reads them: RTA_DST (empty for default), RTA_GATEWAY (empty if none).</summary>
+    private delegate T? RouteOf<T>(ReadOnlySpan<byte> dst, byte length, ReadOnlySpan<byte> gateway, string? device, bool onlink, string? protocol);
+
+    private List<T> DumpRoutes<T>(LinkTable links, byte family, RouteOf<T> make) where T : class
     {
-        var routes = new List<RouteInfo>();
-        // struct rtmsg: family AF_INET; the table is filtered here (the kernel filters only in strict mode).
+        var routes = new List<T>();
+        var size = family == AF_INET ? 4 : 16;
+        // struct rtmsg: the family; the table is filtered here (the kernel filters only in strict mode).
         Span<byte> request = stackalloc byte[12];
         request.Clear();
-        request[0] = AF_INET;
+        request[0] = family;
         _socket.Dump(RTM_GETROUTE, request, (type, payload) =>
         {
-            if (type != RTM_NEWROUTE || payload.Length < 12 || payload[0] != AF_INET) return;
+            if (type != RTM_NEWROUTE || payload.Length < 12 || payload[0] != family) return;
             var dstLength = payload[1];
             var protocol = payload[5];
             var routeType = payload[7];
@@ -250,28 +331,18 @@ public sealed class RtnetlinkReader : IDisposable
             var attributes = new Attributes(payload[12..], slots);
             var table = attributes.TryGet(RTA_TABLE, out var t) && t.Length >= 4 ? MemoryMarshal.Read<uint>(t) : payload[4];
             if (table != RT_TABLE_MAIN || (flags & RTM_F_CLONED) != 0 || routeType != RTN_UNICAST) return;
-            Ipv4Cidr? destination;
-            if (attributes.TryGet(RTA_DST, out var dst))
+            scoped ReadOnlySpan<byte> dst = default;
+            if (attributes.TryGet(RTA_DST, out var d))
             {
-                // ip prints "a.b.c.d/n" (a host route without "/32"): a network with host bits set is not one the parser takes.
-                if (dst.Length != 4 || dstLength > 32 || !TryNetwork(Address(dst), dstLength, out var network)) return;
-                destination = network;
+                if (d.Length != size || dstLength > 8 * size) return;
+                dst = d;
             }
-            else if (dstLength == 0)
-            {
-                destination = null;
-            }
-            else
-            {
-                // ip prints "0/N", which the parser skips.
-                return;
-            }
-            routes.Add(new RouteInfo(
-                destination,
-                attributes.TryGet(RTA_GATEWAY, out var gateway) && gateway.Length == 4 ? Address(gateway) : null,
-                attributes.TryGet(RTA_OIF, out var oif) && oif.Length >= 4 ? links.NameOf(MemoryMarshal.Read<int>(oif)) : null,
-                (flags & RTNH_F_ONLINK) != 0,
-                protocol == RTPROT_BOOT ? null : RouteProtocols.Name(protocol)));
+            // No RTA_DST and a length: ip prints "0/N", which the parser skips.
+            else if (dstLength != 0) return;
+            var gateway = attributes.TryGet(RTA_GATEWAY, out var g) && g.Length == size ? g : default;
+            var device = attributes.TryGet(RTA_OIF, out var oif) && oif.Length >= 4 ? links.NameOf(MemoryMarshal.Read<int>(oif)) : null;
+            if (make(dst, dstLength, gateway, device, (flags & RTNH_F_ONLINK) != 0, protocol == RTPROT_BOOT ? null : RouteProtocols.Name(protocol)) is { } route)
+                routes.Add(route);
         }, routes.Clear);
         return routes;
     }
@@ -280,15 +351,25 @@ public sealed class RtnetlinkReader : IDisposable
     /// ip neigh show hides an entry whose state is NOARP or NONE only (it shows FAILED and INCOMPLETE),
     /// unless it is a proxy or externally learned one; the parser needs an address and a device.
     /// </summary>
-    private List<NeighborInfo> Neighbors(LinkTable links)
+    private List<NeighborInfo> Neighbors(LinkTable links) =>
+        DumpNeighbors(links, AF_INET, (dst, device, mac, permanent) => new NeighborInfo(Address(dst), device, mac, permanent));
+
+    /// <summary>As <see cref="Neighbors"/> for IPv6 (link-local neighbours included, as ip prints them).</summary>
+    private List<Neighbor6Info> Neighbors6(LinkTable links) =>
+        DumpNeighbors(links, AF_INET6, (dst, device, mac, permanent) => new Neighbor6Info(new System.Net.IPAddress(dst), device, mac, permanent));
+
+    private delegate T NeighborOf<T>(ReadOnlySpan<byte> dst, string device, MacAddress? mac, bool permanent);
+
+    private List<T> DumpNeighbors<T>(LinkTable links, byte family, NeighborOf<T> make)
     {
-        var neighbors = new List<NeighborInfo>();
+        var neighbors = new List<T>();
+        var size = family == AF_INET ? 4 : 16;
         Span<byte> request = stackalloc byte[12];
         request.Clear();
-        request[0] = AF_INET;
+        request[0] = family;
         _socket.Dump(RTM_GETNEIGH, request, (type, payload) =>
         {
-            if (type != RTM_NEWNEIGH || payload.Length < 12 || payload[0] != AF_INET) return;
+            if (type != RTM_NEWNEIGH || payload.Length < 12 || payload[0] != family) return;
             var index = MemoryMarshal.Read<int>(payload[4..]);
             var state = MemoryMarshal.Read<ushort>(payload[8..]);
             var flags = payload[10];
@@ -296,12 +377,8 @@ public sealed class RtnetlinkReader : IDisposable
             if (index == 0) return;
             Span<int> slots = stackalloc int[2 * (NDA_LLADDR + 1)];
             var attributes = new Attributes(payload[12..], slots);
-            if (!attributes.TryGet(NDA_DST, out var dst) || dst.Length != 4) return;
-            neighbors.Add(new NeighborInfo(
-                Address(dst),
-                links.NameOf(index),
-                attributes.TryGet(NDA_LLADDR, out var lladdr) ? Mac(lladdr) : null,
-                (state & NUD_PERMANENT) != 0));
+            if (!attributes.TryGet(NDA_DST, out var dst) || dst.Length != size) return;
+            neighbors.Add(make(dst, links.NameOf(index), attributes.TryGet(NDA_LLADDR, out var lladdr) ? Mac(lladdr) : null, (state & NUD_PERMANENT) != 0));
         }, neighbors.Clear);
         return neighbors;
     }
@@ -309,8 +386,10 @@ public sealed class RtnetlinkReader : IDisposable
     /// <summary>
     /// bridge fdb show prints every entry the AF_BRIDGE dump returns (the bridge's own, with NTF_MASTER,
     /// and each device's, with NTF_SELF, vlan entries included); its state word is "permanent" for NUD_PERMANENT.
+    /// The device entries that send to an IPv6 address (a VXLAN device over IPv6) also go to <paramref name="fdb6"/>,
+    /// as <see cref="StateParsers.ParseFdb6"/> reads them from the same output.
     /// </summary>
-    private List<FdbInfo> Fdb(LinkTable links)
+    private List<FdbInfo> Fdb(LinkTable links, List<Fdb6Info> fdb6)
     {
         var entries = new List<FdbInfo>();
         // struct ndmsg, family AF_BRIDGE, exactly its size: no bridge or port filter.
@@ -327,13 +406,20 @@ public sealed class RtnetlinkReader : IDisposable
             Span<int> slots = stackalloc int[2 * (NDA_LLADDR + 1)];
             var attributes = new Attributes(payload[12..], slots);
             if (!attributes.TryGet(NDA_LLADDR, out var lladdr) || Mac(lladdr) is not { } mac) return;
+            var hasDst = attributes.TryGet(NDA_DST, out var dst);
             entries.Add(new FdbInfo(
                 mac,
                 links.NameOf(index),
-                attributes.TryGet(NDA_DST, out var dst) && dst.Length == 4 ? Address(dst) : null,
+                hasDst && dst.Length == 4 ? Address(dst) : null,
                 (flags & NTF_SELF) != 0,
                 (state & NUD_PERMANENT) != 0));
-        }, entries.Clear);
+            if (hasDst && dst.Length == 16 && (flags & NTF_SELF) != 0)
+                fdb6.Add(new Fdb6Info(mac, links.NameOf(index), new System.Net.IPAddress(dst), (state & NUD_PERMANENT) != 0));
+        }, () =>
+        {
+            entries.Clear();
+            fdb6.Clear();
+        });
         return entries;
     }
 

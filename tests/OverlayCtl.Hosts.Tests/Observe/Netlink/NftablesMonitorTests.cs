@@ -79,10 +79,55 @@ public sealed class NftablesMonitorTests : IDisposable
     }
 
     [Fact]
+    public async Task OnADualStackHostIp6tablesChangesArriveAndOverlayctlsWakeTheAgent()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var both = NftablesMonitor.WatchAsync(Ns, timeout.Token, ipv6: true).GetAsyncEnumerator(timeout.Token);
+        await using var ipv4 = NftablesMonitor.WatchAsync(Ns, timeout.Token).GetAsyncEnumerator(timeout.Token);
+        var nextBoth = both.MoveNextAsync();
+        var nextIpv4 = ipv4.MoveNextAsync();
+        Ip6tables("-t", "filter", "-N", "OVERLAYCTL-FWD");
+        Ip6tables("-t", "filter", "-A", "OVERLAYCTL-FWD", "-s", "fd00:10:180::/48", "-j", "ACCEPT");
+        Ip6tables("-t", "filter", "-A", "FORWARD", "-m", "comment", "--comment", "overlayctl", "-j", "OVERLAYCTL-FWD");
+        Ip6tables("-t", "filter", "-A", "INPUT", "-j", "ACCEPT");
+        Ip6tables("-t", "filter", "-F", "FORWARD");
+        // An IPv4 marker ends both: the IPv4-only watcher must have seen nothing before it.
+        Iptables("-t", "mangle", "-A", "OUTPUT", "-j", "RETURN");
+        var lines = new List<string>();
+        for (Assert.True(await nextBoth); both.Current != " EVENT: -4 -t mangle -A OUTPUT"; Assert.True(await both.MoveNextAsync())) lines.Add(both.Current);
+        Assert.True(await nextIpv4);
+        Assert.Equal(" EVENT: nft: NEW table: table mangle ip", ipv4.Current);
+
+        Assert.Equal(
+        [
+            " EVENT: nft: NEW table: table filter ip6",
+            " EVENT: -6 -t filter -N OVERLAYCTL-FWD",
+            " EVENT: -6 -t filter -A OVERLAYCTL-FWD",
+            " EVENT: -6 -t filter -N FORWARD",
+            " EVENT: -6 -t filter -A FORWARD",
+            " EVENT: -6 -t filter -N INPUT",
+            " EVENT: -6 -t filter -A INPUT",
+            " EVENT: -6 -t filter -D FORWARD",
+            " EVENT: nft: NEW table: table mangle ip",
+            " EVENT: -4 -t mangle -N OUTPUT",
+        ], lines);
+        Assert.Equal(
+        [
+            " EVENT: -6 -t filter -N OVERLAYCTL-FWD",
+            " EVENT: -6 -t filter -A OVERLAYCTL-FWD",
+            " EVENT: -6 -t filter -N FORWARD",
+            " EVENT: -6 -t filter -A FORWARD",
+            " EVENT: -6 -t filter -D FORWARD",
+        ], lines.Where(l => KernelMonitor.IsRelevant(l, Devices)).ToList());
+    }
+
+    [Fact]
     public void ADeletedTableWakesTheAgent() =>
         Assert.True(KernelMonitor.IsRelevant(" EVENT: nft: DEL table: table nat ip", Devices));
 
     private static void Iptables(params string[] args) => Sh.Must("ip", ["netns", "exec", Ns, "iptables", .. args]);
+
+    private static void Ip6tables(params string[] args) => Sh.Must("ip", ["netns", "exec", Ns, "ip6tables", .. args]);
 
     private static void Remove()
     {
