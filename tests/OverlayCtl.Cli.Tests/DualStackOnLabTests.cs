@@ -137,7 +137,10 @@ public sealed class DualStackOnLabTests(EtcdFixture etcd)
         var broken = new List<string>();
         foreach (var from in containers.Keys)
             foreach (var (to, address) in containers)
-                if (from != to && !lab.Ping6(from, address)) broken.Add($"{from}->{to} ({address})");
+                // A second echo for a pair whose first was lost: a fresh IPv6 path resolves up to three neighbours (the
+                // container's gateway, the peer's underlay or VTEP, the peer's container) before it carries, which a
+                // loaded machine once took longer than one echo's 2 s for.
+                if (from != to && !lab.Ping6(from, address) && !lab.Ping6(from, address)) broken.Add($"{from}->{to} ({address})");
         Assert.True(broken.Count == 0, "no IPv6 ping: " + string.Join(", ", broken));
     }
 

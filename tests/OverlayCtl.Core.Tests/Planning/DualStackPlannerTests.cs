@@ -139,6 +139,35 @@ public sealed class DualStackPlannerTests
     }
 
     [Fact]
+    public void DoctorNamesAPeersMissingOrWrongFlannelV6EntriesAndAWrongIPv6VtepMac()
+    {
+        var spec = Spec();
+        var device = VxlanBackend.Device6Name(spec);
+        var peer = LeaseOf(spec, 2);
+        var vtep = peer.Subnet6!.Value.BaseAddress;
+        var whole = Fresh().Ipv6! with
+        {
+            Neighbors = [new Neighbor6Info(vtep, device, peer.VtepMac6, Permanent: true)],
+            Fdb = [new Fdb6Info(peer.VtepMac6!.Value, device, peer.PublicIpv6!, Permanent: true)],
+            Routes = [.. Fresh().Ipv6!.Routes, new Route6Info(peer.Subnet6, vtep, device, true, "211")],
+        };
+        ObservedHost With(Ipv6State v6, MacAddress? mac = null) => Fresh() with
+        {
+            Links = [.. Lab.Fresh().Links, new LinkInfo(4, device, "vxlan", 1430, mac ?? LeaseOf(spec, 1).VtepMac6, true, null, "overlayctl", null)],
+            Ipv6 = v6,
+        };
+        List<string> Findings(ObservedHost observed, string check) =>
+            Doctor.CheckHost(Input(spec, observed), HostFacts.None).Where(f => f.Check == check).Select(f => f.Problem).ToList();
+
+        Assert.Empty(Findings(With(whole), "peers"));
+        Assert.Empty(Findings(With(whole), "vtep-mac"));
+        Assert.Equal([$"peer node2 (fd00:10:244:2::/64): no fdb entry for {peer.VtepMac6}"], Findings(With(whole with { Fdb = [] }), "peers"));
+        var moved = Findings(With(whole with { Fdb = [new Fdb6Info(peer.VtepMac6!.Value, device, IPAddress.Parse("fd00:198:18:150::99"), true)], Routes = Fresh().Ipv6!.Routes }), "peers");
+        Assert.Equal([$"peer node2 (fd00:10:244:2::/64): fdb {peer.VtepMac6} sends to fd00:198:18:150::99, not fd00:198:18:150::12; no route to fd00:10:244:2::/64 via {device}"], moved);
+        Assert.Contains($"{device} has MAC 02:00:00:00:00:01", Assert.Single(Findings(With(whole, MacAddress.Parse("02:00:00:00:00:01")), "vtep-mac")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AnIPv4OnlySpecTakesAwayWhatDualStackLeftAndLeavesForeignIPv6Alone()
     {
         var spec = Spec(dual: false);

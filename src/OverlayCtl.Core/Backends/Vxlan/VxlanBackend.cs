@@ -40,8 +40,8 @@ public sealed class VxlanBackend : IBackend
     public IReadOnlyList<DoctorCheck> Checks { get; } =
     [
         VxlanPortCheck.Check,
-        new("vtep-mac", "the VXLAN device's MAC is the one in the lease (peers' fdb entries point at it)"),
-        new("peers", "every peer has its neighbour, fdb entry and route, pointing at the right addresses"),
+        new("vtep-mac", "the VXLAN device's MAC is the one in the lease (peers' fdb entries point at it); flannel-v6's, the lease's IPv6 one"),
+        new("peers", "every peer has its neighbour, fdb entry and route, pointing at the right addresses (on a dual-stack overlay, over flannel-v6 too)"),
         new("checksum-offload", "the VXLAN device's tx checksum offload is as network.vxlan.txChecksumOffload says (when the spec sets it)"),
         new("stale-device", "no flannel.N VXLAN device is left from an earlier VNI"),
     ];
@@ -340,6 +340,13 @@ public sealed class VxlanBackend : IBackend
                     $"tx checksum offload is {(on ? "on" : "off")} for {device}, but network.vxlan.txChecksumOffload is {(wanted ? "true" : "false")}",
                     $"overlayctl apply (runs ethtool -K {device} tx-checksum-ip-generic {(wanted ? "on" : "off")})"));
         }
+        if (spec.Network.Ipv6 is { } network6 && lease.Subnet6 is not null && observed.Ipv6 is { } v6 && observed.FindLink(Device6Name(spec)) is { } link6)
+        {
+            var device6 = link6.Name;
+            if (lease.VtepMac6 is { } leaseMac6 && link6.Mac != leaseMac6)
+                findings.Add(context.Finding("vtep-mac", Severity.Error, $"{device6} has MAC {link6.Mac} but the lease says {leaseMac6} (BackendV6Data): every peer's IPv6 fdb entry points at the old MAC (udev or NetworkManager changed it?)", $"overlayctl apply (recreates {device6} with the lease's IPv6 MAC); mark it unmanaged for NetworkManager/systemd-networkd"));
+            findings.AddRange(CheckPeers6(context, vx, device6, network6.Cidr, peers, v6));
+        }
         foreach (var stale in StaleDevices(spec, observed, marked: false))
             findings.Add(stale.Alias == Planner.Comment
                 ? context.Finding("stale-device", Severity.Warning, $"{stale.Name} is a VXLAN device overlayctl made for VNI {stale.Vxlan?.Id.ToString(CultureInfo.InvariantCulture) ?? "?"}, but network.vni is {vx.Vni}: it still holds this host's VTEP address", $"overlayctl apply (removes {stale.Name})")
@@ -366,6 +373,33 @@ public sealed class VxlanBackend : IBackend
             if (!routes[l.Subnet].Any(r => r.Device == device)) problems.Add($"no route to {l.Subnet} via {device}");
             if (problems.Count > 0)
                 yield return context.Finding("peers", Severity.Error, $"peer {name} ({l.Subnet}): {string.Join("; ", problems)}", "overlayctl apply (re-adds them; a network restart or a stopped daemon loses them)");
+        }
+    }
+
+    /// <summary>
+    /// The IPv6 half of <see cref="CheckPeers"/>: every dual-stack peer on the flannel-v6 path has its IPv6 neighbour (its
+    /// IPv6 VTEP address to its IPv6 MAC), its fdb entry to its PublicIPv6 and its route via <paramref name="device"/>; one
+    /// directRouting routes over the underlay (its address6 on-link) is not on that path.
+    /// </summary>
+    private static IEnumerable<Finding> CheckPeers6(DoctorContext context, VxlanSettings vx, string device, System.Net.IPNetwork overlay6, IReadOnlyList<Peer> peers, Ipv6State v6)
+    {
+        var neighbors = v6.Neighbors.Where(n => n.Device == device).GroupBy(n => n.Address).ToDictionary(g => g.Key, g => g.First());
+        var fdb = v6.Fdb.Where(f => f.Device == device).GroupBy(f => f.Mac).ToDictionary(g => g.Key, g => g.First());
+        var underlayRoutes = vx.DirectRouting ? Underlay.UnderlayRoutes6(v6, overlay6) : [];
+        foreach (var peer in peers)
+        {
+            var l = peer.Lease;
+            if (l.Subnet6 is not { } subnet6 || l.VtepMac6 is not { } mac || l.PublicIpv6 is not { } address
+                || (vx.DirectRouting && Underlay.IsOnLink(underlayRoutes, address))) continue;
+            var vtep = subnet6.BaseAddress;
+            var problems = new List<string>();
+            if (!neighbors.TryGetValue(vtep, out var n)) problems.Add($"no IPv6 neighbour entry for {vtep}");
+            else if (n.LinkAddress != mac) problems.Add($"IPv6 neighbour {vtep} points at {n.LinkAddress}, not {mac}");
+            if (!fdb.TryGetValue(mac, out var f)) problems.Add($"no fdb entry for {mac}");
+            else if (!f.Destination.Equals(address)) problems.Add($"fdb {mac} sends to {f.Destination}, not {address}");
+            if (!v6.Routes.Any(r => r.Destination is { } d && d.Equals(subnet6) && r.Device == device)) problems.Add($"no route to {subnet6} via {device}");
+            if (problems.Count > 0)
+                yield return context.Finding("peers", Severity.Error, $"peer {peer.HostName ?? address.ToString()} ({subnet6}): {string.Join("; ", problems)}", "overlayctl apply (re-adds them; a network restart or a stopped daemon loses them)");
         }
     }
 }
