@@ -66,6 +66,13 @@ public sealed class DualStackOnLabTests(EtcdFixture etcd)
         Assert.Contains(n1n2.GetProperty("causes").EnumerateArray(), c => c.GetString()!.StartsWith("IPv6: no echo from", StringComparison.Ordinal));
         await Ok(lab, "apply");
         await Ok(lab, "doctor");
+        // doctor's peers check covers flannel-v6: n2's IPv6 route deleted on n1 is named.
+        var n2Subnet6 = containers6["n2"][..^1] + "/64";
+        lab.InHost("n1", "ip", "-6", "route", "del", n2Subnet6);
+        var missing = await lab.RunAsync("doctor", "-o", "json");
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains($"no route to {n2Subnet6} via flannel-v6.1", missing.Stdout, StringComparison.Ordinal);
+        await Ok(lab, "apply");
         var links = lab.InHost("n1", "ip", "-d", "link", "show", "flannel-v6.1");
         Assert.Contains("mtu 1430", links, StringComparison.Ordinal);
         Assert.Contains("local fd00:198:18:150::11", links, StringComparison.Ordinal);
