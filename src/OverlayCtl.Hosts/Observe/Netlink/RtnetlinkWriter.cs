@@ -8,7 +8,7 @@ namespace OverlayCtl.Hosts.Observe.Netlink;
 /// <summary>
 /// Carries out, in process over rtnetlink, the plan steps a peer's arrival or departure is made of:
 /// <c>ip neigh replace|del</c>, <c>bridge fdb replace|del</c> and <c>ip route replace|del</c>, as the
-/// planner writes them. Each becomes the request iproute2 itself would send for those arguments (same
+/// planner writes them, for IPv4 and IPv6 addresses alike (a dual-stack peer's flannel-v6 entries and routes). Each becomes the request iproute2 itself would send for those arguments (same
 /// message, flags, table, protocol and scope), so the kernel ends up exactly where the command would have
 /// left it. A step in any other form is not <see cref="CanWrite">writable</see> here and runs as the
 /// command, as before: this is a faster path for a fixed vocabulary, never a second interpreter of iproute2.
@@ -16,6 +16,7 @@ namespace OverlayCtl.Hosts.Observe.Netlink;
 public sealed class RtnetlinkWriter
 {
     private const byte AF_INET = 2;
+    private const byte AF_INET6 = 10;
     private const byte AF_BRIDGE = 7;
     private const ushort RTM_NEWROUTE = 24;
     private const ushort RTM_DELROUTE = 25;
@@ -45,11 +46,14 @@ public sealed class RtnetlinkWriter
     /// <summary>One step in the vocabulary this writer knows, parsed.</summary>
     private abstract record Request(string Device);
 
-    private sealed record Neigh(bool Delete, Ipv4Address Address, string Device, MacAddress? LinkAddress) : Request(Device);
+    /// <summary>An address as the kernel takes it: its family and its bytes in network order.</summary>
+    private sealed record Address(byte Family, byte[] Bytes);
 
-    private sealed record Fdb(bool Delete, MacAddress Mac, string Device, Ipv4Address? Destination, bool Permanent) : Request(Device);
+    private sealed record Neigh(bool Delete, Address Address, string Device, MacAddress? LinkAddress) : Request(Device);
 
-    private sealed record Route(bool Delete, Ipv4Cidr Destination, Ipv4Address? Via, string? Device, bool Onlink, byte? Protocol) : Request(Device ?? "");
+    private sealed record Fdb(bool Delete, MacAddress Mac, string Device, Address? Destination, bool Permanent) : Request(Device);
+
+    private sealed record Route(bool Delete, Address Destination, int PrefixLength, Address? Via, string? Device, bool Onlink, byte? Protocol) : Request(Device ?? "");
 
     /// <summary>Whether <paramref name="step"/> is in this writer's vocabulary; if not, it runs as its command.</summary>
     public static bool CanWrite(Step step) => Parse(step) is not null;
@@ -67,26 +71,26 @@ public sealed class RtnetlinkWriter
         {
             case Neigh n:
                 Send(n.Delete ? RTM_DELNEIGH : RTM_NEWNEIGH, n.Delete ? (ushort)0 : (ushort)(NLM_F_CREATE | NLM_F_REPLACE),
-                    NeighHeader(AF_INET, index, NUD_PERMANENT, 0),
-                    [(NDA_DST, Bytes(n.Address)), .. n.LinkAddress is { } mac ? [(NDA_LLADDR, Bytes(mac))] : Array.Empty<(ushort, byte[])>()]);
+                    NeighHeader(n.Address.Family, index, NUD_PERMANENT, 0),
+                    [(NDA_DST, n.Address.Bytes), .. n.LinkAddress is { } mac ? [(NDA_LLADDR, Bytes(mac))] : Array.Empty<(ushort, byte[])>()]);
                 break;
             case Fdb f:
                 Send(f.Delete ? RTM_DELNEIGH : RTM_NEWNEIGH, f.Delete ? (ushort)0 : (ushort)(NLM_F_CREATE | NLM_F_REPLACE),
                     NeighHeader(AF_BRIDGE, index, f.Permanent ? NUD_PERMANENT : NUD_NOARP, NTF_SELF),
-                    [(NDA_LLADDR, Bytes(f.Mac)), .. f.Destination is { } dst ? [(NDA_DST, Bytes(dst))] : Array.Empty<(ushort, byte[])>()]);
+                    [(NDA_LLADDR, Bytes(f.Mac)), .. f.Destination is { } dst ? [(NDA_DST, dst.Bytes)] : Array.Empty<(ushort, byte[])>()]);
                 break;
             case Route r:
                 var header = new byte[12];
-                header[0] = AF_INET;
-                header[1] = (byte)r.Destination.PrefixLength;
+                header[0] = r.Destination.Family;
+                header[1] = (byte)r.PrefixLength;
                 header[4] = RT_TABLE_MAIN;
                 // iproute2: a deletion leaves protocol, scope and type open (wildcards) unless given.
                 header[5] = r.Protocol ?? (r.Delete ? (byte)0 : RTPROT_BOOT);
                 header[6] = r.Delete ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE;
                 header[7] = r.Delete ? (byte)0 : RTN_UNICAST;
                 BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), r.Onlink ? RTNH_F_ONLINK : 0);
-                var attributes = new List<(ushort, byte[])> { (RTA_DST, Bytes(r.Destination.Network)) };
-                if (r.Via is { } via) attributes.Add((RTA_GATEWAY, Bytes(via)));
+                var attributes = new List<(ushort, byte[])> { (RTA_DST, r.Destination.Bytes) };
+                if (r.Via is { } via) attributes.Add((RTA_GATEWAY, via.Bytes));
                 if (index != 0) attributes.Add((RTA_OIF, BitConverter.GetBytes(index)));
                 Send(r.Delete ? RTM_DELROUTE : RTM_NEWROUTE, r.Delete ? (ushort)0 : (ushort)(NLM_F_CREATE | NLM_F_REPLACE), header, attributes);
                 break;
@@ -120,12 +124,23 @@ public sealed class RtnetlinkWriter
         return header;
     }
 
-    private static byte[] Bytes(Ipv4Address address)
+    /// <summary>An IPv4 or IPv6 address in the planner's spelling; null for anything else.</summary>
+    private static Address? AddressOf(string text)
     {
-        var bytes = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(bytes, address.Value);
-        return bytes;
+        if (Ipv4Address.TryParse(text, out var v4))
+        {
+            var bytes = new byte[4];
+            BinaryPrimitives.WriteUInt32BigEndian(bytes, v4.Value);
+            return new Address(AF_INET, bytes);
+        }
+        return Ipv6.TryParseAddress(text, out var v6) ? new Address(AF_INET6, v6.GetAddressBytes()) : null;
     }
+
+    /// <summary>A route's destination, IPv4 (<c>10.244.2.0/24</c>) or IPv6 (<c>fd00:10:244:2::/64</c>); null for anything else.</summary>
+    private static (Address Network, int PrefixLength)? NetworkOf(string text) =>
+        Ipv4Cidr.TryParse(text, out var v4) ? (AddressOf(v4.Network.ToString())!, v4.PrefixLength)
+        : Ipv6.TryParse(text, out var v6) ? (new Address(AF_INET6, v6.BaseAddress.GetAddressBytes()), v6.PrefixLength)
+        : null;
 
     private static byte[] Bytes(MacAddress mac) => mac.Text.Split(':').Select(h => Convert.ToByte(h, 16)).ToArray();
 
@@ -135,19 +150,20 @@ public sealed class RtnetlinkWriter
     private static Request? Parse(Step step) => step switch
     {
         IpStep { Arguments: ["neigh", "replace", var a, "dev", var d, "lladdr", var m, "nud", "permanent"] }
-            when Ipv4Address.TryParse(a, out var address) && MacAddress.TryParse(m, out var mac) => new Neigh(false, address, d, mac),
-        IpStep { Arguments: ["neigh", "del", var a, "dev", var d] } when Ipv4Address.TryParse(a, out var address) => new Neigh(true, address, d, null),
+            when AddressOf(a) is { } address && MacAddress.TryParse(m, out var mac) => new Neigh(false, address, d, mac),
+        IpStep { Arguments: ["neigh", "del", var a, "dev", var d] } when AddressOf(a) is { } address => new Neigh(true, address, d, null),
         BridgeStep { Arguments: ["fdb", "replace", var m, "dev", var d, "self", "dst", var a, "permanent"] }
-            when MacAddress.TryParse(m, out var mac) && Ipv4Address.TryParse(a, out var dst) => new Fdb(false, mac, d, dst, true),
+            when MacAddress.TryParse(m, out var mac) && AddressOf(a) is { } dst => new Fdb(false, mac, d, dst, true),
         BridgeStep { Arguments: ["fdb", "del", var m, "dev", var d, "self", "dst", var a] }
-            when MacAddress.TryParse(m, out var mac) && Ipv4Address.TryParse(a, out var dst) => new Fdb(true, mac, d, dst, false),
-        IpStep { Arguments: ["route", var verb, var c, ..] } ip when verb is "replace" or "del" && Ipv4Cidr.TryParse(c, out var cidr) => ParseRoute(verb == "del", cidr, ip.Arguments.Skip(3).ToList()),
+            when MacAddress.TryParse(m, out var mac) && AddressOf(a) is { } dst => new Fdb(true, mac, d, dst, false),
+        IpStep { Arguments: ["route", var verb, var c, ..] } ip when verb is "replace" or "del" && NetworkOf(c) is { } network =>
+            ParseRoute(verb == "del", network.Network, network.PrefixLength, ip.Arguments.Skip(3).ToList()),
         _ => null,
     };
 
-    private static Route? ParseRoute(bool delete, Ipv4Cidr destination, IReadOnlyList<string> rest)
+    private static Route? ParseRoute(bool delete, Address destination, int prefixLength, IReadOnlyList<string> rest)
     {
-        Ipv4Address? via = null;
+        Address? via = null;
         string? device = null;
         byte? protocol = null;
         var onlink = false;
@@ -155,7 +171,7 @@ public sealed class RtnetlinkWriter
         {
             switch (rest[i])
             {
-                case "via" when i + 1 < rest.Count && Ipv4Address.TryParse(rest[i + 1], out var gateway) && via is null:
+                case "via" when i + 1 < rest.Count && AddressOf(rest[i + 1]) is { } gateway && gateway.Family == destination.Family && via is null:
                     via = gateway;
                     i++;
                     break;
@@ -174,6 +190,6 @@ public sealed class RtnetlinkWriter
             }
         }
         // A new route needs its gateway and device, as the planner always gives them (iproute2 would pick another scope without).
-        return !delete && (via is null || device is null) ? null : new Route(delete, destination, via, device, onlink, protocol);
+        return !delete && (via is null || device is null) ? null : new Route(delete, destination, prefixLength, via, device, onlink, protocol);
     }
 }

@@ -34,6 +34,11 @@ public sealed class RtnetlinkWriterTests : IDisposable
                 Sh.Must("ip", "-n", ns, "link", "add", "flannel.1", "address", "0e:00:00:00:02:01", "mtu", "1450", "type", "vxlan", "id", "1",
                     "local", $"198.18.201.{last}", "dev", "eth0", "dstport", "8472", "nolearning");
                 Sh.Must("ip", "-n", ns, "link", "set", "flannel.1", "up");
+                // flannel-v6 over an IPv6 underlay, as a dual-stack vxlan host has it.
+                Sh.Must("ip", "-n", ns, "addr", "add", $"fd00:198:18:201::{last}/64", "dev", "eth0", "nodad");
+                Sh.Must("ip", "-n", ns, "link", "add", "flannel-v6.1", "address", "0e:00:00:00:06:01", "mtu", "1430", "type", "vxlan", "id", "1",
+                    "local", $"fd00:198:18:201::{last}", "dev", "eth0", "dstport", "8472", "nolearning");
+                Sh.Must("ip", "-n", ns, "link", "set", "flannel-v6.1", "up");
             }
         }
         catch
@@ -96,6 +101,56 @@ public sealed class RtnetlinkWriterTests : IDisposable
         Assert.Contains(kernel.Reader.ReadNeighbors(), n => n.Address == Ipv4Address.Parse("10.244.3.0") && n.LinkAddress == MacAddress.Parse("0e:00:00:00:02:33") && n.Permanent);
     }
 
+    private static IReadOnlyList<Step> Join6(int peer, string mac, string underlay) =>
+    [
+        new IpStep(["neigh", "replace", $"fd00:10:244:{peer}::", "dev", "flannel-v6.1", "lladdr", mac, "nud", "permanent"]),
+        new BridgeStep(["fdb", "replace", mac, "dev", "flannel-v6.1", "self", "dst", underlay, "permanent"]),
+        new IpStep(["route", "replace", $"fd00:10:244:{peer}::/64", "via", $"fd00:10:244:{peer}::", "dev", "flannel-v6.1", "onlink", "proto", "211"]),
+    ];
+
+    private static IReadOnlyList<Step> Leave6(int peer, string mac, string underlay) =>
+    [
+        new IpStep(["neigh", "del", $"fd00:10:244:{peer}::", "dev", "flannel-v6.1"]),
+        new BridgeStep(["fdb", "del", mac, "dev", "flannel-v6.1", "self", "dst", underlay]),
+        new IpStep(["route", "del", $"fd00:10:244:{peer}::/64", "dev", "flannel-v6.1"]),
+    ];
+
+    [Fact]
+    public async Task ADualStackPeersIpv6StepsWrittenInProcessLeaveTheKernelAsIpAndBridgeDo()
+    {
+        using var kernel = HostKernel.Open(ByWriter);
+        var commands = new NetnsHostRunner("a", ByCommand, new ProcessRunner(Logger.None, TimeSpan.FromSeconds(20)));
+        var phases = new[]
+        {
+            // Three peers join over flannel-v6; one changes its MAC and address6, one leaves; a direct route (directRouting:
+            // via the peer's address6 on the underlay, not onlink) is set and removed.
+            Join6(2, "0e:00:00:00:06:02", "fd00:198:18:201::12").Concat(Join6(3, "0e:00:00:00:06:03", "fd00:198:18:201::13")).Concat(Join6(4, "0e:00:00:00:06:04", "fd00:198:18:201::14")).ToList(),
+            Join6(3, "0e:00:00:00:06:33", "fd00:198:18:201::33").Concat(Leave6(4, "0e:00:00:00:06:04", "fd00:198:18:201::14")).ToList(),
+            [new IpStep(["route", "replace", "fd00:10:244:5::/64", "via", "fd00:198:18:201::15", "dev", "eth0", "proto", "211"])],
+            [new IpStep(["route", "del", "fd00:10:244:5::/64", "dev", "eth0"])],
+        };
+        foreach (var steps in phases)
+        {
+            Assert.All(steps, s => Assert.True(RtnetlinkWriter.CanWrite(s), s.Render()));
+            await PlanExecutor.ExecuteAsync(commands, new HostPlan("a", [.. steps.Select(s => new Operation(ChangeKind.Add, ResourceAddress.Link("x"), s))]), default);
+            var indexes = kernel.Reader.ReadLinks().ToDictionary(l => l.Name, l => l.Index);
+            foreach (var step in steps) kernel.Writer.Write(step, name => indexes.TryGetValue(name, out var index) ? index : null);
+
+            using var reference = RtnetlinkReader.Open(ByCommand);
+            var want = reference.Read(ipv6: true).Ipv6!;
+            var got = kernel.Reader.Read(ipv6: true).Ipv6!;
+            // Routes as the kernel keeps them (the link-local and multicast ones each device has are alike in both).
+            Assert.Equal(Sorted(want.Routes), Sorted(got.Routes));
+            Assert.Equal(Sorted(want.Neighbors.Where(n => n.Permanent)), Sorted(got.Neighbors.Where(n => n.Permanent)));
+            Assert.Equal(Sorted(want.Fdb.Where(f => f.Device == "flannel-v6.1")), Sorted(got.Fdb.Where(f => f.Device == "flannel-v6.1")));
+        }
+        var last = kernel.Reader.Read(ipv6: true).Ipv6!;
+        Assert.Contains(last.Routes, r => r.Destination == Ipv6.Parse("fd00:10:244:3::/64") && r.Device == "flannel-v6.1" && r.Onlink && r.Protocol == "211");
+        Assert.DoesNotContain(last.Routes, r => r.Destination == Ipv6.Parse("fd00:10:244:4::/64") || r.Destination == Ipv6.Parse("fd00:10:244:5::/64"));
+        Assert.Contains(last.Fdb, f => f.Mac == MacAddress.Parse("0e:00:00:00:06:33") && f.Destination.Equals(System.Net.IPAddress.Parse("fd00:198:18:201::33")) && f.Permanent);
+        Assert.Contains(last.Neighbors, n => n.Address.Equals(System.Net.IPAddress.Parse("fd00:10:244:3::")) && n.LinkAddress == MacAddress.Parse("0e:00:00:00:06:33") && n.Permanent);
+    }
+
     [Fact]
     public void WhatTheKernelRefusesIsWordedAsIproute2WordsIt()
     {
@@ -115,6 +170,9 @@ public sealed class RtnetlinkWriterTests : IDisposable
     [InlineData("link set flannel.1 up", false)]
     [InlineData("route del 10.244.2.0/24 dev flannel.1 proto 211", true)]
     [InlineData("route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 proto 211", true)]
+    [InlineData("route replace fd00:10:244:2::/64 via fd00:10:244:2:: dev flannel-v6.1 onlink proto 211", true)]
+    [InlineData("route replace fd00:10:244:2::/64 via 10.244.2.0 dev flannel-v6.1 onlink proto 211", false)] // a gateway of the other family
+    [InlineData("neigh del fd00:10:244:2:: dev flannel-v6.1", true)]
     public void OnlyThePlannersOwnFormsAreWrittenInProcess(string arguments, bool writable) =>
         Assert.Equal(writable, RtnetlinkWriter.CanWrite(new IpStep(arguments.Split(' '))));
 
