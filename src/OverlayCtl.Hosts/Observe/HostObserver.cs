@@ -56,9 +56,10 @@ public static class HostObserver
         var ip6tables = !wantsIpv6 ? null
             : unchanged?.Ipv6 is { } earlier ? Task.FromResult(earlier.Ip6tables)
             : Ip6tablesAsync(runner, cancellationToken);
-        var ipv6 = !wantsIpv6 ? Task.FromResult<Ipv6State?>(null)
-            : here is null ? Ipv6Async(runner, fdb!, ip6tables!, cancellationToken)
-            : Ipv6HereAsync(here, kernel, ip6tables!);
+        // The IPv6 tables by processes, or on the agent's own host from an rtnetlink snapshot that read them.
+        Task<Ipv6State?> Ipv6Of(Func<Task<RtnetlinkSnapshot>> snapshot, Task<IptablesState> tables) =>
+            here is null ? Ipv6Async(runner, fdb!, tables, cancellationToken) : Ipv6HereAsync(here, snapshot(), tables);
+        var ipv6 = wantsIpv6 ? Ipv6Of(() => kernel, ip6tables!) : Task.FromResult<Ipv6State?>(null);
         var files = request.Files.Distinct(StringComparer.Ordinal)
             .Select(async path => (path, content: await runner.ReadFileAsync(path, cancellationToken).ConfigureAwait(false)))
             .ToList();
@@ -84,12 +85,7 @@ public static class HostObserver
         };
         // An IPv4-only spec reads the IPv6 tables only where an earlier dual-stack apply left its marks.
         return Ipv6Traces(request) is { } traces && traces.FoundIn(observed)
-            ? observed with
-            {
-                Ipv6 = await (here is null
-                    ? Ipv6Async(runner, fdb!, Ip6tablesAsync(runner, cancellationToken), cancellationToken)
-                    : Ipv6HereAsync(here, Task.FromResult(here.Kernel.Reader.Read(ipv6: true)), Ip6tablesAsync(runner, cancellationToken))).ConfigureAwait(false),
-            }
+            ? observed with { Ipv6 = await Ipv6Of(() => Task.FromResult(here!.Kernel.Reader.Read(ipv6: true)), Ip6tablesAsync(runner, cancellationToken)).ConfigureAwait(false) }
             : observed;
     }
 
