@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace OverlayCtl.Cli.Tests;
 
 /// <summary>
-/// Agents alone on a dual-stack vxlan lab (namespace hosts with IPv4 and IPv6 underlay addresses, etcd reached
+/// Agents alone on a dual-stack vxlan lab, and on a dual-stack host-gw one (namespace hosts with IPv4 and IPv6 underlay addresses, etcd reached
 /// through the lab bridge): a fourth host's join reaches every agent over both families, IPv6 drift (a peer's
 /// route, neighbour, flannel-v6 fdb entry) is repaired by the host's agent on the kernel's word, and a host
 /// leaving takes its IPv6 state off its peers. No apply ever runs on the agents' hosts.
@@ -88,6 +88,43 @@ public sealed class AgentsDualStackOnLabTests(ITestOutputHelper output)
             containers.Remove("n4");
             await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(10));
             foreach (var host in new[] { "n1", "n2", "n3" })
+                Assert.DoesNotContain("could not converge", AgentLog(lab, host), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await lab.RunAsync("lab", "agents", "down");
+        }
+    }
+
+    [Fact]
+    public async Task HostGwDualStackAgentsRouteEachPeersIpv6SubnetViaItsAddress6AndRepairADeletedOne()
+    {
+        var port = EtcdCluster.FreeTcpPort();
+        await using var lab = new LabCluster($"http://198.18.182.254:{port}", hosts: 3, underlay: "198.18.182.0/24", namespacePrefix: "ag6g-")
+        {
+            Underlay6 = "fd00:198:18:182::",
+            Cidr = "10.182.0.0/16",
+            Backend = "host-gw",
+            ExtraNetwork = "  ipv6: { cidr: \"fd00:10:182::/48\" }",
+        };
+        lab.WriteSpec();
+        var up = await lab.RunAsync("lab", "up");
+        Assert.True(up.ExitCode == 0, up.ToString());
+        using var etcd = await EtcdCluster.StartOnAsync("198.18.182.254", port);
+        try
+        {
+            var started = await lab.RunAsync(["lab", "agents", "up", .. Agents]);
+            Assert.True(started.ExitCode == 0, started.ToString());
+            var containers = new Dictionary<string, Container>();
+            foreach (var host in lab.HostNames) containers[host] = await ContainerWhenReadyAsync(lab, host);
+            await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(30));
+            var n2 = containers["n2"];
+            Assert.Contains($"via {lab.Address6("n2")} dev eth0 proto 211", lab.InHost("n1", "ip", "-6", "route", "show", n2.Subnet6), StringComparison.Ordinal);
+            await RepairedAsync(lab, "n1", "n2's IPv6 route via its address6",
+                () => lab.InHost("n1", "ip", "-6", "route", "del", n2.Subnet6),
+                () => lab.InHost("n1", "ip", "-6", "route", "show", n2.Subnet6).Contains($"via {lab.Address6("n2")} dev eth0 proto 211", StringComparison.Ordinal));
+            await UntilMeshAsync(lab, containers, TimeSpan.FromSeconds(10));
+            foreach (var host in lab.HostNames)
                 Assert.DoesNotContain("could not converge", AgentLog(lab, host), StringComparison.Ordinal);
         }
         finally
