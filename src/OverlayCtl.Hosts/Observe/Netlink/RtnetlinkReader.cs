@@ -131,23 +131,6 @@ public sealed class RtnetlinkReader : IDisposable
     /// <summary>As <c>bridge -j fdb show</c> read by <see cref="StateParsers.ParseFdb"/>.</summary>
     public IReadOnlyList<FdbInfo> ReadFdb() => Fdb(DumpLinks(), []);
 
-    /// <summary>As <c>ip -j -6 addr show</c> read by <see cref="StateParsers.ParseAddresses6"/>.</summary>
-    public IReadOnlyList<Address6Info> ReadAddresses6() => Addresses6(DumpLinks());
-
-    /// <summary>As <c>ip -j -6 route show table main</c> read by <see cref="StateParsers.ParseRoutes6"/>.</summary>
-    public IReadOnlyList<Route6Info> ReadRoutes6() => Routes6(DumpLinks());
-
-    /// <summary>As <c>ip -j -6 neigh show</c> read by <see cref="StateParsers.ParseNeighbors6"/>.</summary>
-    public IReadOnlyList<Neighbor6Info> ReadNeighbors6() => Neighbors6(DumpLinks());
-
-    /// <summary>As <c>bridge -j fdb show</c> read by <see cref="StateParsers.ParseFdb6"/>.</summary>
-    public IReadOnlyList<Fdb6Info> ReadFdb6()
-    {
-        var fdb6 = new List<Fdb6Info>();
-        Fdb(DumpLinks(), fdb6);
-        return fdb6;
-    }
-
     public void Dispose() => _socket.Dispose();
 
     /// <summary>The links in dump order, and every device's name and position by index.</summary>

@@ -60,11 +60,7 @@ public sealed class RtnetlinkReaderIpv6Tests : IDisposable
             Assert.Equal(StateParsers.ParseFdb6(fdb), v6.Fdb);
             // The IPv4 half reads the same fdb dump: entries to an IPv6 destination are there without one.
             Assert.Equal(StateParsers.ParseFdb(fdb), read.Fdb);
-            // The single-table reads are the snapshot's; without ipv6 there is no IPv6 half.
-            Assert.Equal(v6.Addresses, reader.ReadAddresses6());
-            Assert.Equal(v6.Routes, reader.ReadRoutes6());
-            Assert.Equal(v6.Neighbors, reader.ReadNeighbors6());
-            Assert.Equal(v6.Fdb, reader.ReadFdb6());
+            // Without ipv6 there is no IPv6 half.
             Assert.Null(reader.Read().Ipv6);
         }
     }

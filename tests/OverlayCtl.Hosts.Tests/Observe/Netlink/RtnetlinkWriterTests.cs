@@ -50,49 +50,70 @@ public sealed class RtnetlinkWriterTests : IDisposable
 
     public void Dispose() => RemoveNamespaces();
 
-    private static IReadOnlyList<Step> Join(int peer, string mac, string underlay) =>
-    [
-        new IpStep(["neigh", "replace", $"10.244.{peer}.0", "dev", "flannel.1", "lladdr", mac, "nud", "permanent"]),
-        new BridgeStep(["fdb", "replace", mac, "dev", "flannel.1", "self", "dst", underlay, "permanent"]),
-        new IpStep(["route", "replace", $"10.244.{peer}.0/24", "via", $"10.244.{peer}.0", "dev", "flannel.1", "onlink", "proto", "211"]),
-    ];
+    /// <summary>A peer's VTEP address, subnet and overlay device, as the planner spells them for either family.</summary>
+    private static (string Vtep, string Subnet, string Device) Peer(int peer, bool ipv6) => ipv6
+        ? ($"fd00:10:244:{peer}::", $"fd00:10:244:{peer}::/64", "flannel-v6.1")
+        : ($"10.244.{peer}.0", $"10.244.{peer}.0/24", "flannel.1");
 
-    private static IReadOnlyList<Step> Leave(int peer, string mac, string underlay) =>
-    [
-        new IpStep(["neigh", "del", $"10.244.{peer}.0", "dev", "flannel.1"]),
-        new BridgeStep(["fdb", "del", mac, "dev", "flannel.1", "self", "dst", underlay]),
-        new IpStep(["route", "del", $"10.244.{peer}.0/24", "dev", "flannel.1"]),
-    ];
-
-    [Fact]
-    public async Task ThePeerStepsWrittenInProcessLeaveTheKernelAsIpAndBridgeDo()
+    private static IReadOnlyList<Step> Join(int peer, string mac, string underlay, bool ipv6 = false)
     {
-        using var kernel = HostKernel.Open(ByWriter);
+        var (vtep, subnet, device) = Peer(peer, ipv6);
+        return
+        [
+            new IpStep(["neigh", "replace", vtep, "dev", device, "lladdr", mac, "nud", "permanent"]),
+            new BridgeStep(["fdb", "replace", mac, "dev", device, "self", "dst", underlay, "permanent"]),
+            new IpStep(["route", "replace", subnet, "via", vtep, "dev", device, "onlink", "proto", "211"]),
+        ];
+    }
+
+    private static IReadOnlyList<Step> Leave(int peer, string mac, string underlay, bool ipv6 = false)
+    {
+        var (vtep, subnet, device) = Peer(peer, ipv6);
+        return
+        [
+            new IpStep(["neigh", "del", vtep, "dev", device]),
+            new BridgeStep(["fdb", "del", mac, "dev", device, "self", "dst", underlay]),
+            new IpStep(["route", "del", subnet, "dev", device]),
+        ];
+    }
+
+    /// <summary>
+    /// Each phase's steps carried out by <c>ip</c>/<c>bridge</c> in one namespace and by the writer in its twin; after each,
+    /// <paramref name="same"/> compares what the two kernels hold (the command's side first).
+    /// </summary>
+    private static async Task WrittenAsCommandsWriteAsync(HostKernel kernel, IReadOnlyList<IReadOnlyList<Step>> phases, Action<RtnetlinkSnapshot, RtnetlinkSnapshot> same)
+    {
         var commands = new NetnsHostRunner("a", ByCommand, new ProcessRunner(Logger.None, TimeSpan.FromSeconds(20)));
-        var phases = new[]
-        {
-            // Three peers join; then one changes its MAC and underlay (a host reinstalled), one leaves, and
-            // a route that is not onlink and has a plain protocol is set and removed.
-            Join(2, "0e:00:00:00:02:02", "198.18.201.12").Concat(Join(3, "0e:00:00:00:02:03", "198.18.201.13")).Concat(Join(4, "0e:00:00:00:02:04", "198.18.201.14")).ToList(),
-            Join(3, "0e:00:00:00:02:33", "198.18.201.33").Concat(Leave(4, "0e:00:00:00:02:04", "198.18.201.14")).ToList(),
-            [new IpStep(["route", "replace", "10.99.0.0/16", "via", "198.18.201.254", "dev", "eth0"])],
-            [new IpStep(["route", "del", "10.99.0.0/16"])],
-        };
         foreach (var steps in phases)
         {
             Assert.All(steps, s => Assert.True(RtnetlinkWriter.CanWrite(s), s.Render()));
             await PlanExecutor.ExecuteAsync(commands, new HostPlan("a", [.. steps.Select(s => new Operation(ChangeKind.Add, ResourceAddress.Link("x"), s))]), default);
             var indexes = kernel.Reader.ReadLinks().ToDictionary(l => l.Name, l => l.Index);
             foreach (var step in steps) kernel.Writer.Write(step, name => indexes.TryGetValue(name, out var index) ? index : null);
-
             using var reference = RtnetlinkReader.Open(ByCommand);
-            var want = reference.Read();
-            var got = kernel.Reader.Read();
+            same(reference.Read(ipv6: true), kernel.Reader.Read(ipv6: true));
+        }
+    }
+
+    [Fact]
+    public async Task ThePeerStepsWrittenInProcessLeaveTheKernelAsIpAndBridgeDo()
+    {
+        using var kernel = HostKernel.Open(ByWriter);
+        // Three peers join; then one changes its MAC and underlay (a host reinstalled), one leaves, and
+        // a route that is not onlink and has a plain protocol is set and removed.
+        await WrittenAsCommandsWriteAsync(kernel,
+        [
+            [.. Join(2, "0e:00:00:00:02:02", "198.18.201.12"), .. Join(3, "0e:00:00:00:02:03", "198.18.201.13"), .. Join(4, "0e:00:00:00:02:04", "198.18.201.14")],
+            [.. Join(3, "0e:00:00:00:02:33", "198.18.201.33"), .. Leave(4, "0e:00:00:00:02:04", "198.18.201.14")],
+            [new IpStep(["route", "replace", "10.99.0.0/16", "via", "198.18.201.254", "dev", "eth0"])],
+            [new IpStep(["route", "del", "10.99.0.0/16"])],
+        ], (want, got) =>
+        {
             // As sets: neighbour and fdb tables are hash tables, dumped in an order each namespace seeds for itself.
             Assert.Equal(Sorted(want.Routes), Sorted(got.Routes));
             Assert.Equal(Sorted(want.Neighbors), Sorted(got.Neighbors));
             Assert.Equal(Sorted(want.Fdb.Where(f => f.Device == "flannel.1")), Sorted(got.Fdb.Where(f => f.Device == "flannel.1")));
-        }
+        });
         // The last state is what the phases say, so equal kernels are not merely equally empty.
         var routes = kernel.Reader.ReadRoutes();
         Assert.Contains(new Core.State.RouteInfo(Ipv4Cidr.Parse("10.244.3.0/24"), Ipv4Address.Parse("10.244.3.0"), "flannel.1", true, "211"), routes);
@@ -101,49 +122,26 @@ public sealed class RtnetlinkWriterTests : IDisposable
         Assert.Contains(kernel.Reader.ReadNeighbors(), n => n.Address == Ipv4Address.Parse("10.244.3.0") && n.LinkAddress == MacAddress.Parse("0e:00:00:00:02:33") && n.Permanent);
     }
 
-    private static IReadOnlyList<Step> Join6(int peer, string mac, string underlay) =>
-    [
-        new IpStep(["neigh", "replace", $"fd00:10:244:{peer}::", "dev", "flannel-v6.1", "lladdr", mac, "nud", "permanent"]),
-        new BridgeStep(["fdb", "replace", mac, "dev", "flannel-v6.1", "self", "dst", underlay, "permanent"]),
-        new IpStep(["route", "replace", $"fd00:10:244:{peer}::/64", "via", $"fd00:10:244:{peer}::", "dev", "flannel-v6.1", "onlink", "proto", "211"]),
-    ];
-
-    private static IReadOnlyList<Step> Leave6(int peer, string mac, string underlay) =>
-    [
-        new IpStep(["neigh", "del", $"fd00:10:244:{peer}::", "dev", "flannel-v6.1"]),
-        new BridgeStep(["fdb", "del", mac, "dev", "flannel-v6.1", "self", "dst", underlay]),
-        new IpStep(["route", "del", $"fd00:10:244:{peer}::/64", "dev", "flannel-v6.1"]),
-    ];
-
     [Fact]
     public async Task ADualStackPeersIpv6StepsWrittenInProcessLeaveTheKernelAsIpAndBridgeDo()
     {
         using var kernel = HostKernel.Open(ByWriter);
-        var commands = new NetnsHostRunner("a", ByCommand, new ProcessRunner(Logger.None, TimeSpan.FromSeconds(20)));
-        var phases = new[]
-        {
-            // Three peers join over flannel-v6; one changes its MAC and address6, one leaves; a direct route (directRouting:
-            // via the peer's address6 on the underlay, not onlink) is set and removed.
-            Join6(2, "0e:00:00:00:06:02", "fd00:198:18:201::12").Concat(Join6(3, "0e:00:00:00:06:03", "fd00:198:18:201::13")).Concat(Join6(4, "0e:00:00:00:06:04", "fd00:198:18:201::14")).ToList(),
-            Join6(3, "0e:00:00:00:06:33", "fd00:198:18:201::33").Concat(Leave6(4, "0e:00:00:00:06:04", "fd00:198:18:201::14")).ToList(),
+        // Three peers join over flannel-v6; one changes its MAC and address6, one leaves; a direct route (directRouting:
+        // via the peer's address6 on the underlay, not onlink) is set and removed.
+        await WrittenAsCommandsWriteAsync(kernel,
+        [
+            [.. Join(2, "0e:00:00:00:06:02", "fd00:198:18:201::12", ipv6: true), .. Join(3, "0e:00:00:00:06:03", "fd00:198:18:201::13", ipv6: true), .. Join(4, "0e:00:00:00:06:04", "fd00:198:18:201::14", ipv6: true)],
+            [.. Join(3, "0e:00:00:00:06:33", "fd00:198:18:201::33", ipv6: true), .. Leave(4, "0e:00:00:00:06:04", "fd00:198:18:201::14", ipv6: true)],
             [new IpStep(["route", "replace", "fd00:10:244:5::/64", "via", "fd00:198:18:201::15", "dev", "eth0", "proto", "211"])],
             [new IpStep(["route", "del", "fd00:10:244:5::/64", "dev", "eth0"])],
-        };
-        foreach (var steps in phases)
+        ], (wanted, read) =>
         {
-            Assert.All(steps, s => Assert.True(RtnetlinkWriter.CanWrite(s), s.Render()));
-            await PlanExecutor.ExecuteAsync(commands, new HostPlan("a", [.. steps.Select(s => new Operation(ChangeKind.Add, ResourceAddress.Link("x"), s))]), default);
-            var indexes = kernel.Reader.ReadLinks().ToDictionary(l => l.Name, l => l.Index);
-            foreach (var step in steps) kernel.Writer.Write(step, name => indexes.TryGetValue(name, out var index) ? index : null);
-
-            using var reference = RtnetlinkReader.Open(ByCommand);
-            var want = reference.Read(ipv6: true).Ipv6!;
-            var got = kernel.Reader.Read(ipv6: true).Ipv6!;
+            var (want, got) = (wanted.Ipv6!, read.Ipv6!);
             // Routes as the kernel keeps them (the link-local and multicast ones each device has are alike in both).
             Assert.Equal(Sorted(want.Routes), Sorted(got.Routes));
             Assert.Equal(Sorted(want.Neighbors.Where(n => n.Permanent)), Sorted(got.Neighbors.Where(n => n.Permanent)));
             Assert.Equal(Sorted(want.Fdb.Where(f => f.Device == "flannel-v6.1")), Sorted(got.Fdb.Where(f => f.Device == "flannel-v6.1")));
-        }
+        });
         var last = kernel.Reader.Read(ipv6: true).Ipv6!;
         Assert.Contains(last.Routes, r => r.Destination == Ipv6.Parse("fd00:10:244:3::/64") && r.Device == "flannel-v6.1" && r.Onlink && r.Protocol == "211");
         Assert.DoesNotContain(last.Routes, r => r.Destination == Ipv6.Parse("fd00:10:244:4::/64") || r.Destination == Ipv6.Parse("fd00:10:244:5::/64"));
