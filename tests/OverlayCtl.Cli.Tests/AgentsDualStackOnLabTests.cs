@@ -23,16 +23,10 @@ public sealed class AgentsDualStackOnLabTests(ITestOutputHelper output)
     public async Task DualStackAgentsTakeAJoinRepairIpv6DriftAndDropAHostThatLeft()
     {
         var port = EtcdCluster.FreeTcpPort();
-        await using var lab = new LabCluster($"http://198.18.180.254:{port}", hosts: 4, underlay: "198.18.180.0/24", namespacePrefix: "ag6-")
-        {
-            Underlay6 = "fd00:198:18:180::",
-            Cidr = "10.180.0.0/16",
-            ExtraNetwork = "  ipv6: { cidr: \"fd00:10:180::/48\" }",
-        };
-        lab.WriteSpec();
+        await using var lab = DualStackLab(180, hosts: 4, "ag6-", port);
         var up = await lab.RunAsync("lab", "up");
         Assert.True(up.ExitCode == 0, up.ToString());
-        using var etcd = await EtcdCluster.StartOnAsync("198.18.180.254", port);
+        using var etcd = await EtcdCluster.StartOnAsync(EtcdAddress(180), port);
         try
         {
             var started = await lab.RunAsync(["lab", "agents", "up", "--limit", "n1,n2,n3", .. Agents]);
@@ -100,17 +94,10 @@ public sealed class AgentsDualStackOnLabTests(ITestOutputHelper output)
     public async Task HostGwDualStackAgentsRouteEachPeersIpv6SubnetViaItsAddress6AndRepairADeletedOne()
     {
         var port = EtcdCluster.FreeTcpPort();
-        await using var lab = new LabCluster($"http://198.18.182.254:{port}", hosts: 3, underlay: "198.18.182.0/24", namespacePrefix: "ag6g-")
-        {
-            Underlay6 = "fd00:198:18:182::",
-            Cidr = "10.182.0.0/16",
-            Backend = "host-gw",
-            ExtraNetwork = "  ipv6: { cidr: \"fd00:10:182::/48\" }",
-        };
-        lab.WriteSpec();
+        await using var lab = DualStackLab(182, hosts: 3, "ag6g-", port, backend: "host-gw");
         var up = await lab.RunAsync("lab", "up");
         Assert.True(up.ExitCode == 0, up.ToString());
-        using var etcd = await EtcdCluster.StartOnAsync("198.18.182.254", port);
+        using var etcd = await EtcdCluster.StartOnAsync(EtcdAddress(182), port);
         try
         {
             var started = await lab.RunAsync(["lab", "agents", "up", .. Agents]);
@@ -132,6 +119,25 @@ public sealed class AgentsDualStackOnLabTests(ITestOutputHelper output)
             await lab.RunAsync("lab", "agents", "down");
         }
     }
+
+    /// <summary>
+    /// A dual-stack lab of its own, all numbered by <paramref name="net"/>: underlay 198.18.NET.0/24 and fd00:198:18:NET::/64,
+    /// overlays 10.NET.0.0/16 and fd00:10:NET::/48, and etcd at <see cref="EtcdAddress"/>, the lab bridge's root address, which
+    /// agents inside the hosts reach (127.0.0.1 there is their own). Its spec is written.
+    /// </summary>
+    internal static LabCluster DualStackLab(int net, int hosts, string namespacePrefix, int port, string backend = "vxlan")
+    {
+        var lab = new LabCluster($"http://{EtcdAddress(net)}:{port}", hosts, $"198.18.{net}.0/24", backend, namespacePrefix: namespacePrefix)
+        {
+            Underlay6 = $"fd00:198:18:{net}::",
+            Cidr = $"10.{net}.0.0/16",
+            ExtraNetwork = $"  ipv6: {{ cidr: \"fd00:10:{net}::/48\" }}",
+        };
+        lab.WriteSpec();
+        return lab;
+    }
+
+    internal static string EtcdAddress(int net) => $"198.18.{net}.254";
 
     /// <summary>A host's container: its lease's subnets and its addresses in them.</summary>
     internal sealed record Container(string Subnet, string Address, string Subnet6, string Address6)

@@ -201,16 +201,10 @@ public sealed class NativeBinaryTests(EtcdFixture etcd, Xunit.Abstractions.ITest
     public async Task TheNativeAgentKeepsADualStackLabConvergedAndRepairsIpv6Drift()
     {
         var port = EtcdCluster.FreeTcpPort();
-        await using var lab = new LabCluster($"http://198.18.181.254:{port}", hosts: 2, underlay: "198.18.181.0/24", namespacePrefix: "ag6n-")
-        {
-            Underlay6 = "fd00:198:18:181::",
-            Cidr = "10.180.0.0/16",
-            ExtraNetwork = "  ipv6: { cidr: \"fd00:10:180::/48\" }",
-        };
-        lab.WriteSpec();
+        await using var lab = AgentsDualStackOnLabTests.DualStackLab(181, hosts: 2, "ag6n-", port);
         var up = RunOn(lab, "lab", "up");
         Assert.True(up.ExitCode == 0, up.ToString());
-        using var agentsEtcd = await EtcdCluster.StartOnAsync("198.18.181.254", port);
+        using var agentsEtcd = await EtcdCluster.StartOnAsync(AgentsDualStackOnLabTests.EtcdAddress(181), port);
         try
         {
             // lab agents up started by the native binary runs the native binary as each host's agent.
