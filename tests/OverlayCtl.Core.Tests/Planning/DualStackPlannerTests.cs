@@ -14,13 +14,18 @@ namespace OverlayCtl.Core.Tests.Planning;
 /// <summary>The IPv6 half of a host's plan: flannel-v6 over the IPv6 underlay, host-gw's IPv6 routes, and what a switch back removes.</summary>
 public sealed class DualStackPlannerTests
 {
-    private static ClusterSpec Spec(string backend = "vxlan", bool dual = true) => SpecLoader.Parse($"""
+    /// <summary>
+    /// node1 and node2 share an IPv6 underlay /64; node3, a peer only the directRouting tests give, is on another /64 behind
+    /// a gateway (its IPv4 address stays on-link, so the two families decide apart).
+    /// </summary>
+    private static ClusterSpec Spec(string backend = "vxlan", bool dual = true, bool directRouting = false) => SpecLoader.Parse($"""
         apiVersion: overlayctl/v1
         kind: Cluster
         name: lab
         network:
           cidr: 10.244.0.0/16
           backend: {backend}
+        {(directRouting ? "  directRouting: true" : "")}
         {(dual ? "  ipv6: { cidr: \"fd00:10:244::/48\" }" : "")}
         docker:
           daemonConfig: null
@@ -32,6 +37,9 @@ public sealed class DualStackPlannerTests
           - name: node2
             address: 192.0.2.12
             address6: "fd00:198:18:150::12"
+          - name: node3
+            address: 192.0.2.13
+            address6: "fd00:198:18:151::13"
         """, "lab.yaml");
 
     private static Lease LeaseOf(ClusterSpec spec, int n)
@@ -203,32 +211,6 @@ public sealed class DualStackPlannerTests
         Assert.DoesNotContain(plan.Operations, o => o.Address.Kind == ResourceKind.Sysctl && o.Address.Name.Contains("ipv6", StringComparison.Ordinal));
     }
 
-    /// <summary>
-    /// Three dual-stack hosts with directRouting: node2's address6 shares node1's IPv6 underlay /64, node3's is another
-    /// /64 behind a gateway (its IPv4 address stays on-link, so the two families decide apart).
-    /// </summary>
-    private static ClusterSpec DirectSpec() => SpecLoader.Parse("""
-        apiVersion: overlayctl/v1
-        kind: Cluster
-        name: lab
-        network:
-          cidr: 10.244.0.0/16
-          directRouting: true
-          ipv6: { cidr: "fd00:10:244::/48" }
-        docker:
-          daemonConfig: null
-          subnetEnv: null
-        hosts:
-          - name: node1
-            address: 192.0.2.11
-            address6: "fd00:198:18:150::11"
-          - name: node2
-            address: 192.0.2.12
-            address6: "fd00:198:18:150::12"
-          - name: node3
-            address: 192.0.2.13
-            address6: "fd00:198:18:151::13"
-        """, "lab.yaml");
 
     private static PlanInput DirectInput(ClusterSpec spec, ObservedHost observed) =>
         new(spec, spec.Hosts[0], LeaseOf(spec, 1), [new Peer(LeaseOf(spec, 2), "node2"), new Peer(LeaseOf(spec, 3), "node3")], observed);
@@ -247,7 +229,7 @@ public sealed class DualStackPlannerTests
     [Fact]
     public void DirectRoutingRoutesAnOnLinkIPv6PeerViaItsAddress6AndKeepsVxlanForOneBehindAGateway()
     {
-        var spec = DirectSpec();
+        var spec = Spec(directRouting: true);
         var plan = Planner.PlanApply(DirectInput(spec, Fresh() with { Ipv6 = DirectUnderlay6() }));
         Golden.Match("OverlayCtl.Core.Tests", "dual-stack-direct-routing.txt", PlanRenderer.Render(new Plan([plan])));
         var steps = plan.Operations.SelectMany(o => o.Steps).Select(s => s.Render()).ToList();
@@ -264,7 +246,7 @@ public sealed class DualStackPlannerTests
     [Fact]
     public void WithoutAnIPv6UnderlayRouteToItAPeerKeepsTheVxlanPath()
     {
-        var spec = DirectSpec();
+        var spec = Spec(directRouting: true);
         var plan = Planner.PlanApply(DirectInput(spec, Fresh() with { Ipv6 = Fresh().Ipv6! with { Routes = [] } }));
         var steps = plan.Operations.SelectMany(o => o.Steps).Select(s => s.Render()).ToList();
         Assert.Contains("ip route replace fd00:10:244:2::/64 via fd00:10:244:2:: dev flannel-v6.1 onlink proto 211", steps);
@@ -274,7 +256,7 @@ public sealed class DualStackPlannerTests
     [Fact]
     public void TurningDirectRoutingOnReplacesTheVxlanRouteAndRemovesThePeersNeighbourAndFdbEntry()
     {
-        var spec = DirectSpec();
+        var spec = Spec(directRouting: true);
         var device = VxlanBackend.Device6Name(spec);
         var mine = LeaseOf(spec, 1);
         var node2 = LeaseOf(spec, 2);
