@@ -69,15 +69,9 @@ write_spec() { # name n port -> spec path
   echo "$f"
 }
 
-start_etcd() { # port; after lab up, which gives the root $etcd_ip on the lab bridge
-  local port=$1
-  etcd --name ba --data-dir "$work/etcd-$port" \
-    --listen-client-urls "http://127.0.0.1:$port,http://$etcd_ip:$port" --advertise-client-urls "http://127.0.0.1:$port" \
-    --listen-peer-urls "http://127.0.0.1:$((port + 1000))" --initial-advertise-peer-urls "http://127.0.0.1:$((port + 1000))" \
-    --initial-cluster "ba=http://127.0.0.1:$((port + 1000))" --log-level error >"$work/etcd-$port.log" 2>&1 &
-  etcd_pid=$!
-  for _ in $(seq 50); do etcdctl --endpoints "127.0.0.1:$port" endpoint health >/dev/null 2>&1 && return; sleep 0.2; done
-  echo "etcd did not start: $(tail -5 "$work/etcd-$port.log")" >&2; return 1
+. "$(dirname "$0")/bench-etcd.sh"
+start_lab_etcd() { # port; after lab up, which gives the root $etcd_ip on the lab bridge
+  start_etcd ba "$work/etcd-$1" "$1" "http://$etcd_ip:$1"
 }
 
 # Waits until every host of the lab has a proto-211 route to each of `want` subnets (peers); timeout in s.
@@ -171,7 +165,7 @@ for n in $sizes; do
   spec=$(write_spec "$name" "$n" "$port")
   echo "# N=$n (load $(load))" | tee -a "$out/agents.txt"
   "$ovl" lab up -f "$spec" >/dev/null
-  start_etcd "$port"
+  start_lab_etcd "$port"
   t0=$(now)
   "$ovl" lab agents up -f "$spec" >/dev/null
   if ! wait_routes "$name" "$n" $((n - 1)) $((60 + 2 * n)); then

@@ -27,11 +27,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port=$((28000 + RANDOM % 1000))
-etcd --name bds --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
-  --listen-peer-urls "http://127.0.0.1:$((port + 1000))" --initial-advertise-peer-urls "http://127.0.0.1:$((port + 1000))" \
-  --initial-cluster "bds=http://127.0.0.1:$((port + 1000))" --log-level error >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-for _ in $(seq 50); do ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$port" endpoint health >/dev/null 2>&1 && break; sleep 0.2; done
+. "$(dirname "$0")/bench-etcd.sh"
+start_etcd bds "$work/etcd" "$port"
 
 write_spec() { # file dual(0|1)
   local f=$1 dual=$2 i

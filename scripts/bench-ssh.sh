@@ -44,12 +44,8 @@ write_spec "$netns_spec" netns_of
 write_spec "$ssh_spec" ssh_of
 "$ovl" lab up -f "$netns_spec" >/dev/null
 # etcd also on the lab bridge's root address, which lab up adds for it: the way in from the root to the hosts' sshd.
-etcd --name bss --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$port,http://$stem.254:$port" --advertise-client-urls "http://127.0.0.1:$port" \
-  --listen-peer-urls "http://127.0.0.1:$((port + 1000))" --initial-advertise-peer-urls "http://127.0.0.1:$((port + 1000))" \
-  --initial-cluster "bss=http://127.0.0.1:$((port + 1000))" --log-level error >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-
-for _ in $(seq 50); do ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$port" endpoint health >/dev/null 2>&1 && break; sleep 0.2; done
+. "$(dirname "$0")/bench-etcd.sh"
+start_etcd bss "$work/etcd" "$port" "http://$stem.254:$port"
 
 mkdir -p /run/sshd "$work/bin"
 ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"; ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"

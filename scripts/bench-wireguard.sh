@@ -30,11 +30,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port=$((26000 + RANDOM % 1000))
-etcd --name bwg --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
-  --listen-peer-urls "http://127.0.0.1:$((port + 1000))" --initial-advertise-peer-urls "http://127.0.0.1:$((port + 1000))" \
-  --initial-cluster "bwg=http://127.0.0.1:$((port + 1000))" --log-level error >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-for _ in $(seq 50); do ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$port" endpoint health >/dev/null 2>&1 && break; sleep 0.2; done
+. "$(dirname "$0")/bench-etcd.sh"
+start_etcd bwg "$work/etcd" "$port"
 
 write_spec() { # backend: six hosts for lab up; overlayctl drives h1 and h2 only (--limit)
   local n

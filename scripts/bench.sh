@@ -45,13 +45,9 @@ if want 1 || want 2 || want 5; then dotnet build bench/OverlayCtl.Bench -c Relea
 benchexe=bench/OverlayCtl.Bench/bin/Release/net10.0/OverlayCtl.Bench
 
 port=$((24000 + RANDOM % 1000))
-etcd --name bench --data-dir "$work/etcd" --quota-backend-bytes 8589934592 \
-  --listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
-  --listen-peer-urls "http://127.0.0.1:$((port + 1000))" --initial-advertise-peer-urls "http://127.0.0.1:$((port + 1000))" \
-  --initial-cluster "bench=http://127.0.0.1:$((port + 1000))" >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
+. scripts/bench-etcd.sh
+start_etcd bench "$work/etcd" "$port" -- --quota-backend-bytes 8589934592
 endpoint="http://127.0.0.1:$port"
-for _ in $(seq 50); do etcdctl --endpoints "$endpoint" endpoint health >/dev/null 2>&1 && break; sleep 0.2; done
 
 lab_spec() { # name hosts backend [ovs] -> spec path; ovs: an OVS per host (userspace), underlay on br-phy
   local name=$1 n=$2 backend=$3 ovs=${4:-} f="$work/$1.yaml" i iface='    interface: eth0\n'
