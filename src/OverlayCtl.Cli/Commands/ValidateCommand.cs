@@ -43,16 +43,14 @@ internal static class ValidateCommand
     private static string Human(ValidateResult r)
     {
         // The IPv6 columns only on a dual-stack spec: an IPv4-only one prints as it always did.
-        if (r.Ipv6 is not { } v6)
-        {
-            var table = new Table("HOST", "ADDRESS", "INTERFACE", "PINNED SUBNET", "CONNECTION");
-            foreach (var h in r.Hosts) table.Add(h.Name, h.Address, h.Interface, h.Subnet, h.Connection);
-            return $"{r.File}: valid. cluster {r.Name}: {r.Network} in /{r.SubnetLength} subnets {r.SubnetMin}..{r.SubnetMax}, backend {r.Backend}\n" + table.Render();
-        }
-        var dual = new Table("HOST", "ADDRESS", "ADDRESS6", "INTERFACE", "PINNED SUBNET", "PINNED SUBNET6", "CONNECTION");
-        foreach (var h in r.Hosts) dual.Add(h.Name, h.Address, h.Address6, h.Interface, h.Subnet, h.Subnet6, h.Connection);
-        return $"{r.File}: valid. cluster {r.Name}: {r.Network} in /{r.SubnetLength} subnets {r.SubnetMin}..{r.SubnetMax}, "
-            + $"IPv6 {v6.Network} in /{v6.SubnetLength} subnets {v6.SubnetMin}..{v6.SubnetMax}, backend {r.Backend}\n" + dual.Render();
+        var v6 = r.Ipv6;
+        var table = v6 is null
+            ? new Table("HOST", "ADDRESS", "INTERFACE", "PINNED SUBNET", "CONNECTION")
+            : new Table("HOST", "ADDRESS", "ADDRESS6", "INTERFACE", "PINNED SUBNET", "PINNED SUBNET6", "CONNECTION");
+        foreach (var h in r.Hosts)
+            table.Add(v6 is null ? [h.Name, h.Address, h.Interface, h.Subnet, h.Connection] : [h.Name, h.Address, h.Address6, h.Interface, h.Subnet, h.Subnet6, h.Connection]);
+        var ipv6 = v6 is null ? "" : $"IPv6 {v6.Network} in /{v6.SubnetLength} subnets {v6.SubnetMin}..{v6.SubnetMax}, ";
+        return $"{r.File}: valid. cluster {r.Name}: {r.Network} in /{r.SubnetLength} subnets {r.SubnetMin}..{r.SubnetMax}, {ipv6}backend {r.Backend}\n" + table.Render();
     }
 }
 
